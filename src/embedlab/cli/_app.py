@@ -1,0 +1,92 @@
+"""The ``embedlab`` command: a typer app whose group turns user errors into one line.
+
+Exit codes: 0 success; 2 a user error (bad input, unknown ID, failed download) with a
+one-line message on stderr; 1 an internal error (a bug), with the traceback only
+when ``EMBEDLAB_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from embedlab import __version__
+from embedlab.exceptions import EmbedlabError
+
+__all__ = ["app", "fail"]
+
+USER_ERROR = 2
+INTERNAL_ERROR = 1
+
+
+def fail(message: str) -> click.exceptions.Exit:
+    """Print ``error: message`` on one line of stderr and return the Exit to raise."""
+    click.echo(f"error: {' '.join(str(message).split())}", err=True)
+    return click.exceptions.Exit(USER_ERROR)
+
+
+class _ErrorHandlingGroup(TyperGroup):
+    """Runs sub-commands, mapping embedlab errors to exit 2 and bugs to exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EmbedlabError as exc:
+            raise fail(str(exc)) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get("EMBEDLAB_DEBUG") == "1":
+                traceback.print_exc()
+            click.echo(
+                f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+                "(this is a bug in embedlab; rerun with EMBEDLAB_DEBUG=1 for the traceback and report it)",
+                err=True,
+            )
+            raise click.exceptions.Exit(INTERNAL_ERROR) from None
+
+
+app = typer.Typer(
+    name="embedlab",
+    cls=_ErrorHandlingGroup,
+    help="Learn, explore and serve embeddings of categorical variables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"embedlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Learn, explore and serve embeddings of categorical variables.
+
+    Exit codes: 0 ok, 2 a user error (one line on stderr), 1 an internal error.
+    """
+
+
+def _register() -> None:
+    from embedlab.cli._data import data_app
+
+    app.add_typer(data_app, name="data")
+
+
+_register()

@@ -1,0 +1,64 @@
+"""``embedlab data``: inspect, fetch and generate rating datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from embedlab.data import DatasetSummary
+
+data_app = typer.Typer(
+    help="Inspect, download and generate rating datasets.",
+    no_args_is_help=True,
+)
+
+
+def _summary_table(summary: DatasetSummary) -> Table:
+    table = Table(title=summary.name, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("ratings", f"{summary.n_ratings:,}")
+    table.add_row("users", f"{summary.n_users:,}")
+    table.add_row("items", f"{summary.n_items:,}")
+    table.add_row("density", f"{summary.density:.4%}")
+    scale = summary.rating_scale
+    table.add_row("rating scale", f"{scale[0]:g} to {scale[1]:g}" if scale else "unknown")
+    table.add_row("rating mean ± std", f"{summary.rating_mean:.3f} ± {summary.rating_std:.3f}")
+    table.add_row("histogram", "  ".join(f"{k}: {v:,}" for k, v in summary.rating_histogram.items()))
+    for label, dist in (("ratings per user", summary.ratings_per_user), ("ratings per item", summary.ratings_per_item)):
+        table.add_row(label, "  ".join(f"{k} {v:g}" for k, v in dist.items()))
+    if summary.time_range:
+        table.add_row("time", f"{summary.time_range[0]} to {summary.time_range[1]}")
+    if summary.item_metadata:
+        genres = f" ({summary.n_genres} genres)" if summary.n_genres else ""
+        table.add_row("item metadata", ", ".join(summary.item_metadata) + genres)
+    if summary.user_metadata:
+        table.add_row("user metadata", ", ".join(summary.user_metadata))
+    return table
+
+
+@data_app.command("info")
+def info(
+    path: Path = typer.Argument(..., help="A MovieLens folder or archive, or a CSV/TSV/Parquet ratings file."),
+    user: Optional[str] = typer.Option(None, help="User column of a generic table (default: detected)."),
+    item: Optional[str] = typer.Option(None, help="Item column of a generic table (default: detected)."),
+    rating: Optional[str] = typer.Option(None, help="Rating column of a generic table (default: detected)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Print counts, density, rating histogram and ratings per user and item.
+
+    Example: embedlab data info ~/data/ml-100k
+    """
+    from embedlab.data import load
+
+    columns = {k: v for k, v in (("user", user), ("item", item), ("rating", rating)) if v is not None}
+    summary = load(path, **columns).describe()
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        Console().print(_summary_table(summary))

@@ -1,0 +1,217 @@
+"""Validation of rating columns: one place that turns raw columns into clean arrays.
+
+Every check raises :class:`~embedlab.exceptions.DataError` with the source (file
+or argument), the column, the first offending row, what was found and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from embedlab.exceptions import DataError, DataWarning
+
+__all__ = ["DuplicatePolicy", "check_ratings", "check_scale", "check_timestamps", "resolve_duplicates"]
+
+DuplicatePolicy = Literal["warn", "error", "last", "first", "mean"]
+_POLICIES = ("warn", "error", "last", "first", "mean")
+
+
+def _to_numpy(values: Any) -> np.ndarray:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.to_numpy(zero_copy_only=False)
+    if isinstance(values, (pd.Series, pd.Index)):
+        if values.dtype.kind in "iuf":
+            return values.to_numpy()
+        if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iufb":
+            return values.to_numpy(dtype="float64", na_value=np.nan)
+        return values.to_numpy(dtype=object)
+    return np.asarray(values)
+
+
+def _row_label(row: int, row_offset: int) -> str:
+    return f"row {row + row_offset}"
+
+
+def check_ratings(
+    values: Any,
+    *,
+    source: str = "data",
+    column: str = "rating",
+    rating_scale: tuple[float, float] | None = None,
+    row_offset: int = 0,
+) -> np.ndarray:
+    """Return ratings as a float32 array, or raise a DataError naming the bad rows.
+
+    Args:
+        values: One rating per row.
+        source: The file or argument the values came from, for messages.
+        column: The column name, for messages.
+        rating_scale: ``(low, high)``; values outside raise. ``None`` skips the check.
+        row_offset: Added to row numbers in messages (e.g. 2 for a CSV with a header,
+            so that the number matches the file's line number).
+
+    Raises:
+        DataError: Non-numeric, NaN or infinite values, or values outside the scale.
+    """
+    arr = _to_numpy(values).reshape(-1)
+    if arr.dtype.kind == "b":
+        raise DataError(f"{source}: column {column!r} holds booleans; expected numeric ratings")
+    if arr.dtype.kind not in "iuf":
+        numeric = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(numeric) & ~pd.isna(arr)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{source}: column {column!r} has {int(bad.sum())} non-numeric values "
+                f"(first {arr[first]!r} at {_row_label(first, row_offset)}); expected numbers"
+            )
+        arr = numeric
+    arr = arr.astype(np.float64, copy=False)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad_idx = np.flatnonzero(~finite)
+        n_nan = int(np.isnan(arr).sum())
+        what = "NaN or missing" if n_nan == bad_idx.size else ("infinite" if n_nan == 0 else "NaN or infinite")
+        first = int(bad_idx[0])
+        raise DataError(
+            f"{source}: column {column!r} has {bad_idx.size} {what} values "
+            f"(first at {_row_label(first, row_offset)}: {arr[first]!r}); drop or fill those rows"
+        )
+    out = arr.astype(np.float32)
+    if rating_scale is not None:
+        check_scale(out, rating_scale, source=source, column=column, row_offset=row_offset)
+    return out
+
+
+def check_scale(
+    ratings: np.ndarray,
+    rating_scale: tuple[float, float],
+    *,
+    source: str = "data",
+    column: str = "rating",
+    row_offset: int = 0,
+) -> None:
+    """Raise a DataError if any rating lies outside ``rating_scale``."""
+    lo, hi = (float(rating_scale[0]), float(rating_scale[1]))
+    if not lo < hi:
+        raise DataError(f"rating_scale={rating_scale!r}: expected (low, high) with low < high")
+    outside = (ratings < lo) | (ratings > hi)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise DataError(
+            f"{source}: column {column!r} has {int(outside.sum())} ratings outside the scale "
+            f"{lo:g}..{hi:g} (first {float(ratings[first]):g} at {_row_label(first, row_offset)}); "
+            "fix the values or pass rating_scale=(low, high) that covers them"
+        )
+
+
+def _seconds(dt: pd.Series) -> np.ndarray:
+    """Datetimes (any unit, naive or aware) to int64 Unix seconds."""
+    epoch = pd.Timestamp("1970-01-01", tz=dt.dt.tz)
+    return ((dt - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+
+
+def check_timestamps(values: Any, *, source: str = "data", column: str = "timestamp", row_offset: int = 0) -> np.ndarray:
+    """Return timestamps as int64 seconds since the epoch.
+
+    Accepts integers, integral floats, datetimes (converted to seconds) and
+    strings holding either.
+
+    Raises:
+        DataError: Missing or unparsable timestamps.
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = values.to_pandas()
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values).reshape(-1))
+    missing_msg = (
+        f"{source}: column {column!r} has {{n}} missing timestamps (first at {{row}}); "
+        "drop those rows or pass timestamp=None"
+    )
+    if series.dtype.kind == "M":
+        if series.isna().any():
+            first = int(np.flatnonzero(series.isna().to_numpy())[0])
+            raise DataError(missing_msg.format(n=int(series.isna().sum()), row=_row_label(first, row_offset)))
+        return _seconds(series)
+    if series.dtype.kind in "iu":
+        return series.to_numpy(dtype=np.int64)
+    numeric = pd.to_numeric(series, errors="coerce")
+    unparsed = numeric.isna() & series.notna()
+    if unparsed.any():
+        parsed = pd.to_datetime(series, errors="coerce", utc=True)
+        bad = (parsed.isna() & series.notna()).to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{source}: column {column!r} has {int(bad.sum())} values that are neither numbers nor dates "
+                f"(first {series.iloc[first]!r} at {_row_label(first, row_offset)}); expected Unix seconds or dates"
+            )
+        if parsed.isna().any():
+            first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+            raise DataError(missing_msg.format(n=int(parsed.isna().sum()), row=_row_label(first, row_offset)))
+        return _seconds(parsed)
+    arr = numeric.to_numpy(dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad_idx = np.flatnonzero(~np.isfinite(arr))
+        raise DataError(missing_msg.format(n=bad_idx.size, row=_row_label(int(bad_idx[0]), row_offset)))
+    return arr.astype(np.int64)
+
+
+def resolve_duplicates(
+    user_index: np.ndarray,
+    item_index: np.ndarray,
+    n_items: int,
+    policy: DuplicatePolicy,
+    *,
+    source: str = "data",
+    row_offset: int = 0,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Find repeated (user, item) pairs and decide what to keep.
+
+    Detection sorts the pair keys once (fast: a 20M-row table takes a fraction of a
+    second); the slower grouping runs only when duplicates exist.
+
+    Returns:
+        ``(keep, groups)``: ``keep`` is a boolean row mask (or None when every row is
+        kept); ``groups`` (only for ``policy="mean"``) maps each row to the kept row
+        whose rating becomes the group's mean.
+
+    Raises:
+        DataError: If duplicates exist and ``policy="error"``.
+        ValueError: For an unknown policy.
+    """
+    if policy not in _POLICIES:
+        raise ValueError(f"duplicates={policy!r}; expected one of {', '.join(map(repr, _POLICIES))}")
+    if user_index.size < 2:
+        return None, None
+    key = user_index.astype(np.int64) * np.int64(max(n_items, 1)) + item_index.astype(np.int64)
+    ordered = np.sort(key)
+    if not np.any(ordered[1:] == ordered[:-1]):
+        return None, None
+    series = pd.Series(key)
+    superseded = series.duplicated(keep="first" if policy == "first" else "last").to_numpy()
+    n_dup = int(superseded.sum())
+    n_pairs = int(pd.Series(key[superseded]).nunique())
+    first_row = int(np.flatnonzero(series.duplicated(keep=False).to_numpy())[0])
+    if policy == "error":
+        raise DataError(
+            f"{source}: {n_dup} duplicate (user, item) rows over {n_pairs} pairs "
+            f"(first at {_row_label(first_row, row_offset)}); pass duplicates='last', 'first' or 'mean' to resolve them"
+        )
+    if policy == "warn":
+        warnings.warn(
+            f"{source}: {n_dup} duplicate (user, item) rows over {n_pairs} pairs "
+            f"(first at {_row_label(first_row, row_offset)}); kept the last rating of each pair. "
+            "Pass duplicates='last', 'first', 'mean' or 'error' to choose and silence this warning.",
+            DataWarning,
+            stacklevel=4,
+        )
+    keep = ~superseded
+    if policy == "mean":
+        return keep, key
+    return keep, None

@@ -1,0 +1,70 @@
+"""Exceptions and warnings raised by embedlab.
+
+Every error a user can cause is an :class:`EmbedlabError`; the command line turns
+it into one line on stderr and exit code 2. Messages name the argument (or file,
+column, row), what came, what was expected, and the fix.
+
+Hierarchy::
+
+    EmbedlabError (Exception)
+    ├── DataError (ValueError)            bad input data: files, columns, values
+    │   └── DatasetNotFoundError          a dataset is neither on disk nor downloadable
+    ├── DownloadError (OSError)           a download failed (HTTP error, timeout, checksum)
+    ├── UnknownIDError (KeyError)         a raw user/item ID that a vocabulary does not know
+    ├── NotFittedError (ValueError, AttributeError)
+    └── TrainingDivergedError (RuntimeError)
+
+    DataWarning (UserWarning)             suspicious but usable data (e.g. duplicate pairs)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "DataWarning",
+    "DatasetNotFoundError",
+    "DownloadError",
+    "EmbedlabError",
+    "NotFittedError",
+    "TrainingDivergedError",
+    "UnknownIDError",
+]
+
+
+class EmbedlabError(Exception):
+    """Base class of every error that a user of embedlab can cause."""
+
+
+class DataError(EmbedlabError, ValueError):
+    """Input data is malformed: missing columns, bad values, unreadable files."""
+
+
+class DatasetNotFoundError(DataError):
+    """A named dataset is not on disk and could not be downloaded."""
+
+
+class DownloadError(EmbedlabError, OSError):
+    """Downloading a file failed: HTTP error, refused connection, timeout, bad checksum."""
+
+
+class UnknownIDError(EmbedlabError, KeyError):
+    """A raw ID is not in the vocabulary.
+
+    ``KeyError`` normally ``repr``-s its argument, which would wrap the message in
+    quotes; ``__str__`` is overridden so the message reads as written.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFittedError(EmbedlabError, ValueError, AttributeError):
+    """A model was used before ``fit``."""
+
+
+class TrainingDivergedError(EmbedlabError, RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class DataWarning(UserWarning):
+    """Data that can be used but probably is not what the user meant."""
