@@ -11,7 +11,6 @@ import os
 import traceback
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,38 +19,56 @@ from embedlab.exceptions import EmbedlabError
 
 __all__ = ["app", "fail"]
 
+
+def _passthrough() -> tuple[type[BaseException], ...]:
+    """Exceptions the framework handles itself (help, usage errors, explicit exits).
+
+    Typer >= 0.29 vendors click as ``typer._click``; older releases use ``click``.
+    """
+    classes: list[type[BaseException]] = [typer.Exit, typer.Abort]
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = __import__(module, fromlist=["ClickException"])
+        except ImportError:
+            continue
+        classes += [getattr(mod, n) for n in ("ClickException", "Exit", "Abort") if hasattr(mod, n)]
+    return tuple(classes)
+
+
+_PASSTHROUGH = _passthrough()
+
 USER_ERROR = 2
 INTERNAL_ERROR = 1
 
 
-def fail(message: str) -> click.exceptions.Exit:
+def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on one line of stderr and return the Exit to raise."""
-    click.echo(f"error: {' '.join(str(message).split())}", err=True)
-    return click.exceptions.Exit(USER_ERROR)
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    return typer.Exit(USER_ERROR)
 
 
 class _ErrorHandlingGroup(TyperGroup):
     """Runs sub-commands, mapping embedlab errors to exit 2 and bugs to exit 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EmbedlabError as exc:
             raise fail(str(exc)) from None
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except _PASSTHROUGH:
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            raise click.exceptions.Exit(130) from None
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
         except Exception as exc:
             if os.environ.get("EMBEDLAB_DEBUG") == "1":
                 traceback.print_exc()
-            click.echo(
+            typer.echo(
                 f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
                 "(this is a bug in embedlab; rerun with EMBEDLAB_DEBUG=1 for the traceback and report it)",
                 err=True,
             )
-            raise click.exceptions.Exit(INTERNAL_ERROR) from None
+            raise typer.Exit(INTERNAL_ERROR) from None
 
 
 app = typer.Typer(

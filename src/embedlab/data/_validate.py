@@ -34,6 +34,11 @@ def _to_numpy(values: Any) -> np.ndarray:
     return np.asarray(values)
 
 
+def _py(value: Any) -> Any:
+    """A NumPy scalar as the plain Python value (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _row_label(row: int, row_offset: int) -> str:
     return f"row {row + row_offset}"
 
@@ -69,7 +74,7 @@ def check_ratings(
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{source}: column {column!r} has {int(bad.sum())} non-numeric values "
-                f"(first {arr[first]!r} at {_row_label(first, row_offset)}); expected numbers"
+                f"(first {_py(arr[first])!r} at {_row_label(first, row_offset)}); expected numbers"
             )
         arr = numeric
     arr = arr.astype(np.float64, copy=False)
@@ -81,7 +86,7 @@ def check_ratings(
         first = int(bad_idx[0])
         raise DataError(
             f"{source}: column {column!r} has {bad_idx.size} {what} values "
-            f"(first at {_row_label(first, row_offset)}: {arr[first]!r}); drop or fill those rows"
+            f"(first at {_row_label(first, row_offset)}: {_py(arr[first])!r}); drop or fill those rows"
         )
     out = arr.astype(np.float32)
     if rating_scale is not None:
@@ -143,7 +148,9 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
     numeric = pd.to_numeric(series, errors="coerce")
     unparsed = numeric.isna() & series.notna()
     if unparsed.any():
-        parsed = pd.to_datetime(series, errors="coerce", utc=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we parse per element
+            parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
         bad = (parsed.isna() & series.notna()).to_numpy()
         if bad.any():
             first = int(np.flatnonzero(bad)[0])

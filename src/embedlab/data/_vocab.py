@@ -73,6 +73,10 @@ def _as_id_array(values: Any, what: str) -> tuple[np.ndarray, IDKind]:
     """Return raw IDs as an int64 array or an object array of str, and their kind."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = values.to_numpy(zero_copy_only=False)
+    elif isinstance(values, (list, tuple)):
+        # np.asarray([1, "a"]) would silently turn every ID into a string.
+        plain = np.asarray(values) if values else np.array([], dtype=np.int64)
+        values = np.array(values, dtype=object) if plain.dtype.kind in "UTO" else plain
     elif isinstance(values, (pd.Series, pd.Index)):
         if values.isna().any():
             bad = int(np.flatnonzero(values.isna().to_numpy())[0])
@@ -129,7 +133,7 @@ class Vocabulary:
         if not index.is_unique:
             dup = index[index.duplicated()]
             raise DataError(
-                f"{name} vocabulary: {len(dup)} duplicate IDs (first: {dup[0]!r}); "
+                f"{name} vocabulary: {len(dup)} duplicate IDs (first: {dup.tolist()[0]!r}); "
                 "a vocabulary lists each ID once"
             )
         arr = np.array(arr, copy=True)
