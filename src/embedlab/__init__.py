@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from embedlab import exceptions
+from embedlab import datasets, exceptions
 from embedlab.data import DatasetSummary, Interactions, Vocabulary
 from embedlab.exceptions import (
     DataError,
@@ -28,5 +28,6 @@ __all__ = [
     "UnknownIDError",
     "Vocabulary",
     "__version__",
+    "datasets",
     "exceptions",
 ]

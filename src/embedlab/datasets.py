@@ -1,0 +1,149 @@
+"""Ready-made datasets: MovieLens found on disk or downloaded on demand.
+
+>>> import embedlab as el
+>>> ds = el.datasets.movielens("ml-100k")  # doctest: +SKIP
+
+Where a release is looked for, in order:
+
+1. ``data=PATH`` when given: the release folder itself (``…/ml-100k``), a folder
+   holding it (``…/data`` with ``ml-100k/`` inside) or a ``.zip`` file. Nothing else
+   is searched: a wrong explicit path is an error, not a reason to download.
+2. ``$EMBEDLAB_DATA`` (a folder holding ``ml-100k/``, ``ml-latest-small/``...).
+3. The download cache (``$EMBEDLAB_CACHE`` or the user cache directory).
+4. GroupLens, through :func:`embedlab.data.fetch_movielens` (checksum, progress bar),
+   unless ``download=False``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from embedlab import _config
+from embedlab.data._download import (
+    MovieLensRelease,
+    fetch_movielens,
+    get_release,
+    movielens_releases,
+)
+from embedlab.exceptions import DatasetNotFoundError
+
+if TYPE_CHECKING:
+    from embedlab.data import Interactions
+
+__all__ = ["MovieLensRelease", "find_movielens", "movielens", "releases"]
+
+
+def releases() -> list[MovieLensRelease]:
+    """The MovieLens releases that :func:`movielens` knows.
+
+    Returns:
+        A list of :class:`MovieLensRelease` (name, folder, files, number of ratings,
+        size, pinned checksums); ``r.to_dict()`` gives a JSON-ready dict.
+    """
+    return movielens_releases()
+
+
+def _holds(folder: Path, release: MovieLensRelease) -> bool:
+    return (folder / release.ratings_file).is_file()
+
+
+def _in(directory: Path, release: MovieLensRelease, *, itself: bool) -> Path | None:
+    """The release in ``directory``: its ``<folder>/`` (or ``<name>/``), or itself."""
+    if itself and _holds(directory, release) and directory.name in (release.folder, release.name):
+        return directory
+    for sub in dict.fromkeys((release.folder, release.name)):
+        if _holds(directory / sub, release):
+            return directory / sub
+    if itself and _holds(directory, release):
+        return directory
+    return None
+
+
+def find_movielens(
+    name: str | MovieLensRelease = "ml-100k",
+    data: str | os.PathLike[str] | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Path | None:
+    """Find a MovieLens release on disk, without downloading.
+
+    Args:
+        name: Release name (``"ml-100k"``, ``"ml-latest-small"``...).
+        data: An explicit location: the release folder, a folder holding it, or a
+            ``.zip``. When given, only it is searched.
+        cache_dir: The download cache to search instead of the default one.
+
+    Returns:
+        The release folder (or zip), or ``None`` if it is not there.
+
+    Raises:
+        DataError: If ``name`` is not a known release.
+    """
+    release = get_release(name)
+    if data is not None:
+        path = Path(data).expanduser()
+        if path.is_file() and path.suffix.lower() == ".zip":
+            return path
+        return _in(path, release, itself=True) if path.is_dir() else None
+    dirs = _config.data_dirs()
+    if cache_dir is not None:
+        dirs = [*dirs[:-1], Path(cache_dir).expanduser()]
+    for directory in dirs:
+        if directory.is_dir() and (found := _in(directory, release, itself=False)) is not None:
+            return found
+    return None
+
+
+def movielens(
+    name: str = "ml-100k",
+    *,
+    data: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    progress: bool = True,
+) -> Interactions:
+    """Load a MovieLens release: from ``data``, ``$EMBEDLAB_DATA``, the cache, or GroupLens.
+
+    Args:
+        name: Release name; see :func:`releases`.
+        data: The release folder, a folder holding ``<folder>/``, or a ``.zip``.
+            When given, nothing else is searched or downloaded.
+        download: Download into the cache when the release is not on disk.
+        cache_dir: The download cache (default ``$EMBEDLAB_CACHE`` or the user cache).
+        base_url: A mirror serving ``<base_url>/<name>.zip``.
+        progress: Show a progress bar while downloading.
+
+    Returns:
+        The ratings with vocabularies and metadata, as ``load_movielens`` reads them.
+
+    Raises:
+        DataError: If ``name`` is unknown or the files are malformed.
+        DatasetNotFoundError: If the release is not at ``data``, or is not on disk and
+            ``download`` is false.
+        DownloadError: If downloading fails (offline, HTTP error, checksum).
+    """
+    release = get_release(name)
+    path = find_movielens(release, data, cache_dir=cache_dir)
+    if path is None and data is not None:
+        where = Path(data).expanduser()
+        raise DatasetNotFoundError(
+            f"data={str(where)!r} does not hold {release.name}: expected "
+            f"{where / release.ratings_file} or {where / release.folder / release.ratings_file}"
+        )
+    if path is None:
+        if not download:
+            env = os.environ.get(_config.DATA_ENV)
+            cache = Path(cache_dir).expanduser() if cache_dir is not None else _config.cache_dir()
+            searched = f"{_config.DATA_ENV}={env}" if env else f"{_config.DATA_ENV} (unset)"
+            raise DatasetNotFoundError(
+                f"{release.name} is not on disk (searched {searched} and the cache {cache}) and "
+                f"downloading is off; pass --data PATH or set {_config.DATA_ENV} to a folder holding "
+                f"{release.folder}/, or allow downloading"
+            )
+        path = fetch_movielens(release, cache_dir=cache_dir, base_url=base_url, progress=progress)
+    from embedlab.data import load_movielens
+
+    return load_movielens(path)
