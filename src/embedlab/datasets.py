@@ -6,9 +6,9 @@
 Where a release is looked for, in order:
 
 1. ``data=PATH`` when given: the release folder itself (``…/ml-100k``), a folder
-   holding it (``…/data`` with ``ml-100k/`` inside) or a ``.zip`` file. Nothing else
+   holding it (``…/data`` with ``ml-100k/`` or ``ml-100k.zip`` inside) or a ``.zip`` file. Nothing else
    is searched: a wrong explicit path is an error, not a reason to download.
-2. ``$EMBEDLAB_DATA`` (a folder holding ``ml-100k/``, ``ml-latest-small/``...).
+2. ``$EMBEDLAB_DATA`` (a folder holding ``ml-100k/``, ``ml-latest-small/``... or their zips).
 3. The download cache (``$EMBEDLAB_CACHE`` or the user cache directory).
 4. GroupLens, through :func:`embedlab.data.fetch_movielens` (checksum, progress bar),
    unless ``download=False``.
@@ -50,7 +50,7 @@ def _holds(folder: Path, release: MovieLensRelease) -> bool:
 
 
 def _in(directory: Path, release: MovieLensRelease, *, itself: bool) -> Path | None:
-    """The release in ``directory``: its ``<folder>/`` (or ``<name>/``), or itself."""
+    """The release in ``directory``: its ``<folder>/`` (or ``<name>/``), itself, or ``<name>.zip``."""
     if itself and _holds(directory, release) and directory.name in (release.folder, release.name):
         return directory
     for sub in dict.fromkeys((release.folder, release.name)):
@@ -58,6 +58,8 @@ def _in(directory: Path, release: MovieLensRelease, *, itself: bool) -> Path | N
             return directory / sub
     if itself and _holds(directory, release):
         return directory
+    if (directory / f"{release.name}.zip").is_file():
+        return directory / f"{release.name}.zip"
     return None
 
 

@@ -117,6 +117,17 @@ def test_find_explicit_zip(tmp_path: Path) -> None:
     assert datasets.find_movielens("ml-100k", archive) == archive
 
 
+def test_find_zip_inside_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "ml-100k.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ml-100k/u.data", "1\t1\t5\t1\n")
+    assert datasets.find_movielens("ml-100k", tmp_path) == archive
+    monkeypatch.setenv("EMBEDLAB_DATA", str(tmp_path))
+    assert datasets.find_movielens("ml-100k") == archive
+    write_release(tmp_path)  # an extracted folder wins over the zip
+    assert datasets.find_movielens("ml-100k") == tmp_path / "ml-100k"
+
+
 def test_explicit_path_is_the_only_place_searched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
