@@ -4,7 +4,10 @@ Nothing here imports torch or any higher layer.
 """
 
 from embedlab.data._download import MovieLensRelease, fetch_movielens, movielens_releases
+from embedlab.data._export import write_movielens_csv
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
+from embedlab.data._split import Split, folds, split
+from embedlab.data._synthetic import SyntheticTruth, synthetic_ratings
 from embedlab.data._validate import DuplicatePolicy
 from embedlab.data._vocab import Vocabulary
 
@@ -13,8 +16,14 @@ __all__ = [
     "DuplicatePolicy",
     "Interactions",
     "MovieLensRelease",
+    "Split",
+    "SyntheticTruth",
     "Vocabulary",
     "align_metadata",
     "fetch_movielens",
+    "folds",
     "movielens_releases",
+    "split",
+    "synthetic_ratings",
+    "write_movielens_csv",
 ]

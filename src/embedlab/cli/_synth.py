@@ -1,0 +1,91 @@
+"""``embedlab data synth``: write a synthetic MovieLens-style folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from embedlab.cli._app import fail
+from embedlab.cli._data import data_app
+from embedlab.data._synthetic import SHAPES
+
+_HALF_STAR_SHAPES = ("ml-20m", "ml-32m")
+
+
+@data_app.command("synth")
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to create (ratings.csv and movies.csv).")],
+    shape: Annotated[
+        str | None,
+        typer.Option(help=f"Sizes of a MovieLens release: {', '.join(SHAPES)} (default ml-100k)."),
+    ] = None,
+    users: Annotated[
+        int | None,
+        typer.Option(help="Number of users (with --items and --ratings, instead of --shape)."),
+    ] = None,
+    items: Annotated[int | None, typer.Option(help="Number of items.")] = None,
+    ratings: Annotated[int | None, typer.Option(help="Number of ratings.")] = None,
+    genres: Annotated[int, typer.Option(help="Number of planted genres.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same files.")] = 0,
+    half_stars: Annotated[
+        bool | None,
+        typer.Option(
+            "--half-stars/--whole-stars",
+            help="Half stars 0.5..5 or whole stars 1..5 (default: half for ml-20m and ml-32m, as in those releases).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT_DIR if it exists.")] = False,
+) -> None:
+    """Generate MovieLens-shaped ratings with planted genres and write them as CSV.
+
+    The folder has ratings.csv (userId,movieId,rating,timestamp) and movies.csv
+    (movieId,title,genres), like MovieLens 20M; every title says "Synthetic".
+
+    Example: embedlab data synth /tmp/syn --shape ml-1m --seed 1
+    """
+    from embedlab.data._export import write_movielens_csv
+    from embedlab.data._synthetic import synthetic_ratings
+
+    sizes = {"--users": users, "--items": items, "--ratings": ratings}
+    given = [k for k, v in sizes.items() if v is not None]
+    if shape is not None and given:
+        raise fail(
+            "pass either --shape or --users/--items/--ratings, not both "
+            f"(got --shape {shape} and {', '.join(given)})"
+        )
+    if given:
+        missing = [k for k, v in sizes.items() if v is None]
+        if missing:
+            raise fail(f"custom sizes need --users, --items and --ratings; missing {', '.join(missing)}")
+        n_users, n_items, n_ratings = users, items, ratings
+        label = "custom"
+    else:
+        label = shape or "ml-100k"
+        if label not in SHAPES:
+            raise fail(f"unknown --shape {label!r}; expected one of {', '.join(SHAPES)}")
+        n_users, n_items, n_ratings = SHAPES[label]
+    if out_dir.exists() and not force and not (out_dir.is_dir() and not any(out_dir.iterdir())):
+        raise fail(f"{out_dir} already exists and is not empty; pass --force to replace it")
+    half = label in _HALF_STAR_SHAPES if half_stars is None else half_stars
+    start = time.perf_counter()
+    ds, _ = synthetic_ratings(
+        n_users,  # type: ignore[arg-type]
+        n_items,  # type: ignore[arg-type]
+        n_ratings,  # type: ignore[arg-type]
+        n_genres=genres,
+        half_stars=half,
+        rating_scale=(0.5, 5.0) if half else (1.0, 5.0),
+        seed=seed,
+    )
+    try:
+        write_movielens_csv(ds, out_dir, overwrite=force)
+    except OSError as exc:
+        raise fail(f"cannot write {out_dir}: {exc.strerror or exc}") from None
+    seconds = time.perf_counter() - start
+    typer.echo(
+        f"wrote {out_dir}: {len(ds):,} synthetic ratings, {ds.n_users:,} users, {ds.n_items:,} items, "
+        f"{genres} genres ({label}, seed {seed}, {'half' if half else 'whole'} stars) in {seconds:.1f} s"
+    )
