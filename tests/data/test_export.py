@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,9 @@ def test_round_trip_through_pandas(tmp_path: Path) -> None:
     out = write_movielens_csv(ds, tmp_path / "ml")
     assert out == tmp_path / "ml"
     assert sorted(p.name for p in out.iterdir()) == ["movies.csv", "ratings.csv"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's 0700
     ratings = pd.read_csv(out / "ratings.csv")
     assert list(ratings.columns) == ["userId", "movieId", "rating", "timestamp"]
     back = ds.to_pandas()

@@ -151,6 +151,7 @@ def write_movielens_csv(ds: Interactions, out_dir: str | os.PathLike[str], *, ov
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give the folder normal permissions
         _write_ratings(ds, tmp / "ratings.csv")
         _write_movies(ds, tmp / "movies.csv")
         _replace_dir(tmp, out)
@@ -158,6 +159,12 @@ def write_movielens_csv(ds: Interactions, out_dir: str | os.PathLike[str], *, ov
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:
