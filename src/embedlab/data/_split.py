@@ -69,15 +69,15 @@ class Split:
     def unseen_users(self) -> int:
         """Number of distinct test users with no rating in train (cold-start users)."""
         seen = np.bincount(self.train.user_index, minlength=self.train.n_users) > 0
-        test_users = np.unique(self.test.user_index)
-        return int((~seen[test_users]).sum())
+        tested = np.bincount(self.test.user_index, minlength=self.test.n_users) > 0
+        return int((tested & ~seen).sum())
 
     @property
     def unseen_items(self) -> int:
         """Number of distinct test items with no rating in train (cold-start items)."""
         seen = np.bincount(self.train.item_index, minlength=self.train.n_items) > 0
-        test_items = np.unique(self.test.item_index)
-        return int((~seen[test_items]).sum())
+        tested = np.bincount(self.test.item_index, minlength=self.test.n_items) > 0
+        return int((tested & ~seen).sum())
 
     def describe(self) -> dict[str, Any]:
         """Sizes and cold-start counts, JSON-ready."""
@@ -85,8 +85,8 @@ class Split:
             "name": self.name,
             "train_ratings": len(self.train),
             "test_ratings": len(self.test),
-            "test_users": int(np.unique(self.test.user_index).size),
-            "test_items": int(np.unique(self.test.item_index).size),
+            "test_users": int(np.count_nonzero(np.bincount(self.test.user_index))),
+            "test_items": int(np.count_nonzero(np.bincount(self.test.item_index))),
             "unseen_users": self.unseen_users,
             "unseen_items": self.unseen_items,
         }
