@@ -61,15 +61,6 @@ TINY: MovieLensRelease = dataclasses.replace(
 )
 
 
-@pytest.fixture
-def load_movielens() -> object:
-    """The loader, written concurrently; tests that need it skip until it exists."""
-    loader = getattr(embedlab.data, "load_movielens", None)
-    if loader is None:
-        pytest.skip("embedlab.data.load_movielens is not available yet")
-    return loader
-
-
 # --------------------------------------------------------------------------- registry
 
 
@@ -213,23 +204,19 @@ def test_offline_download_error_names_data_and_env(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- movielens: loading
 
 
-def test_movielens_from_explicit_path(tmp_path: Path, load_movielens: object) -> None:
+def test_movielens_from_explicit_path(tmp_path: Path) -> None:
     write_release(tmp_path)
     ds = datasets.movielens("ml-100k", data=tmp_path, download=False)
     assert len(ds) == len(ROWS)
 
 
-def test_movielens_from_embedlab_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load_movielens: object
-) -> None:
+def test_movielens_from_embedlab_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_release(tmp_path)
     monkeypatch.setenv("EMBEDLAB_DATA", str(tmp_path))
     assert len(datasets.movielens("ml-100k", download=False)) == len(ROWS)
 
 
-def test_movielens_from_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load_movielens: object
-) -> None:
+def test_movielens_from_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_release(tmp_path)
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path))
     assert len(embedlab.datasets.movielens("ml-100k", download=False)) == len(ROWS)
@@ -271,7 +258,7 @@ def base_url() -> Iterator[str]:
 
 @pytest.mark.network
 def test_movielens_downloads_into_the_cache(
-    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load_movielens: object
+    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(_BY_NAME, "ml-100k", TINY)
     ds = datasets.movielens("ml-100k", cache_dir=tmp_path, base_url=base_url, progress=False)
@@ -293,7 +280,7 @@ def test_download_locates_the_folder_without_loader(
 
 
 @pytest.mark.realdata
-def test_real_ml100k_is_found_and_loaded(shared_data: Path, load_movielens: object) -> None:
+def test_real_ml100k_is_found_and_loaded(shared_data: Path) -> None:
     assert datasets.find_movielens("ml-100k", shared_data) == shared_data / "ml-100k"
     ds = datasets.movielens("ml-100k", data=shared_data, download=False)
     assert len(ds) == 100_000
