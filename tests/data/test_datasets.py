@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import io
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -191,9 +192,8 @@ def test_wrong_explicit_path_does_not_download(tmp_path: Path) -> None:
         datasets.movielens("ml-100k", data=tmp_path)  # download=True, yet nothing is fetched
 
 
+@pytest.mark.network
 def test_offline_download_error_names_data_and_env(tmp_path: Path) -> None:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
