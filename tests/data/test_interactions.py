@@ -120,7 +120,7 @@ def test_duplicates_policies_hand_computed() -> None:
     assert mean.to_pandas().sort_values("user")["rating"].tolist() == [4.0, 2.0]  # (3+5+4)/3
     mean2 = Interactions.from_ids(["a", "a"], [1, 1], [3.0, 5.0], [1, 2], duplicates="mean")
     assert mean2.rating.tolist() == [4.0] and len(mean2.timestamp) == 1
-    with pytest.raises(DataError, match="2 duplicate .* pass duplicates='last', 'first' or 'mean'"):
+    with pytest.raises(DataError, match=r"2 duplicate .* pass duplicates='last', 'first' or 'mean'"):
         Interactions.from_ids(users, items, ratings, duplicates="error")
     with pytest.raises(ValueError, match="duplicates='drop'"):
         Interactions.from_ids(users, items, ratings, duplicates="drop")  # type: ignore[arg-type]
@@ -157,7 +157,7 @@ def test_given_vocabularies_and_metadata_alignment() -> None:
 
 def test_constructor_checks_ranges() -> None:
     v = Vocabulary([1, 2])
-    with pytest.raises(DataError, match="item_index must lie in 0..1"):
+    with pytest.raises(DataError, match=r"item_index must lie in 0\.\.1"):
         Interactions(np.array([0]), np.array([5]), np.array([1.0]), v, v)
     with pytest.raises(DataError, match="must align"):
         Interactions(np.array([0, 1]), np.array([0]), np.array([1.0]), v, v)
@@ -166,5 +166,5 @@ def test_constructor_checks_ranges() -> None:
 def test_with_rating_scale() -> None:
     ds = small()
     assert ds.with_rating_scale((1, 5)).rating_scale == (1.0, 5.0)
-    with pytest.raises(DataError, match="outside the scale 3..5"):
+    with pytest.raises(DataError, match=r"outside the scale 3\.\.5"):
         ds.with_rating_scale((3, 5))

@@ -77,7 +77,7 @@ def test_unknown_ids_error_and_negative() -> None:
 
 def test_id_and_ids_bounds() -> None:
     v = Vocabulary(["a", "b"])
-    with pytest.raises(IndexError, match="out of range 0..1"):
+    with pytest.raises(IndexError, match=r"out of range 0\.\.1"):
         v.id(2)
     with pytest.raises(IndexError):
         v.id(-1)

@@ -101,8 +101,10 @@ def _main(
 
 
 def _register() -> None:
-    from embedlab.cli import _fetch  # noqa: F401  (registers `data fetch` and `data list`)
-    from embedlab.cli import _synth  # noqa: F401  (registers `data synth`)
+    from embedlab.cli import (
+        _fetch,  # noqa: F401  (registers `data fetch` and `data list`)
+        _synth,  # noqa: F401  (registers `data synth`)
+    )
     from embedlab.cli._data import data_app
 
     app.add_typer(data_app, name="data")
