@@ -278,7 +278,12 @@ class Vocabulary:
             raise TypeError(f"ids must be a sequence of IDs, got the single value {ids!r}; use index() for one ID")
         if isinstance(ids, (pa.Array, pa.ChunkedArray)):
             ids = ids.to_numpy(zero_copy_only=False)
-        arr = np.asarray(ids.to_numpy() if isinstance(ids, (pd.Series, pd.Index)) else ids)
+        if isinstance(ids, (list, tuple)):
+            # np.asarray on a list of str makes a fixed-width array, which drops trailing NULs.
+            plain = np.asarray(ids)
+            arr = np.array(ids, dtype=object) if plain.dtype.kind in "UTO" else plain
+        else:
+            arr = np.asarray(ids.to_numpy() if isinstance(ids, (pd.Series, pd.Index)) else ids)
         if arr.size == 0:
             return np.array([], dtype=np.int32)
         arr = arr.reshape(-1)
