@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 from embedlab import datasets, exceptions
-from embedlab.data import DatasetSummary, Interactions, Vocabulary
+from embedlab.data import DatasetSummary, Interactions, Vocabulary, load_movielens, load_ratings
 from embedlab.exceptions import (
     DataError,
     DatasetNotFoundError,
@@ -30,4 +30,6 @@ __all__ = [
     "__version__",
     "datasets",
     "exceptions",
+    "load_movielens",
+    "load_ratings",
 ]

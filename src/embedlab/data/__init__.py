@@ -6,8 +6,11 @@ Nothing here imports torch or any higher layer.
 from embedlab.data._download import MovieLensRelease, fetch_movielens, movielens_releases
 from embedlab.data._export import write_movielens_csv
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
+from embedlab.data._load import load
+from embedlab.data._movielens import load_movielens, movielens_folds
 from embedlab.data._split import Split, folds, split
 from embedlab.data._synthetic import SyntheticTruth, synthetic_ratings
+from embedlab.data._tables import load_ratings
 from embedlab.data._validate import DuplicatePolicy
 from embedlab.data._vocab import Vocabulary
 
@@ -22,6 +25,10 @@ __all__ = [
     "align_metadata",
     "fetch_movielens",
     "folds",
+    "load",
+    "load_movielens",
+    "load_ratings",
+    "movielens_folds",
     "movielens_releases",
     "split",
     "synthetic_ratings",
