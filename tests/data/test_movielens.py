@@ -435,3 +435,28 @@ def test_vocabulary_is_shared_with_metadata(tmp_path: Path) -> None:
     ds = load_movielens(write_folder(tmp_path, "ml-latest-small", csv_files()))
     assert ds.item_metadata is not None
     assert np.array_equal(ds.item_metadata["id"].to_numpy(), ds.items.ids())
+
+
+def test_several_datasets_in_one_folder_or_archive(tmp_path: Path) -> None:
+    write_folder(tmp_path / "data", "ml-100k", ml100k_files(folds=False))
+    write_folder(tmp_path / "data", "ml-latest-small", csv_files())
+    with pytest.raises(DataError, match=r"holds several MovieLens datasets \(ml-100k, ml-latest-small\); pass one"):
+        load_movielens(tmp_path / "data")
+    with pytest.raises(DataError, match=r"holds several MovieLens datasets"):
+        load(tmp_path / "data")
+    archive = tmp_path / "both.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, content in ml100k_files(folds=False).items():
+            zf.writestr(f"ml-100k/{name}", content)
+        for name, content in csv_files().items():
+            zf.writestr(f"ml-latest-small/{name}", content)
+    with pytest.raises(DataError, match=r"both\.zip: the archive holds several MovieLens datasets"):
+        load_movielens(archive)
+
+
+def test_zip_given_to_load_ratings(tmp_path: Path) -> None:
+    from embedlab.data import load_ratings
+
+    archive = write_zip(tmp_path / "ml-100k.zip", "ml-100k", ml100k_files(folds=False))
+    with pytest.raises(DataError, match=r"ml-100k\.zip: is a zip archive, not a ratings table"):
+        load_ratings(archive)

@@ -472,3 +472,33 @@ def test_load_folder_without_movielens(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hi")
     with raises(r"not a MovieLens dataset \(no u\.data, ratings\.dat or ratings\.csv"):
         load(tmp_path)
+
+
+def test_missing_ids_in_dataframe_and_arrow() -> None:
+    frame = pd.DataFrame({"user": [1.0, np.nan, 3.0], "item": [1, 1, 2], "rating": [4, 5, 3]})
+    with raises(r"DataFrame: column 'user' has 1 missing user IDs \(first at row 1\)"):
+        load_ratings(frame)
+    table = pa.table({"user": ["a", "b", "c"], "item": pa.array([1, None, None], pa.int64()), "rating": [4, 5, 3]})
+    with raises(r"Arrow table: column 'item' has 2 missing item IDs \(first at row 1\)"):
+        load_ratings(table)
+
+
+def test_leading_zero_ids_stay_strings(tmp_path: Path) -> None:
+    path = write(tmp_path, "books.csv", "user,isbn,rating\n7,0195153448,5\n8,0002005018,3\n8,0195153448,4\n")
+    ds = load_ratings(path)
+    assert ds.items.kind == "str" and list(ds.items) == ["0002005018", "0195153448"]
+    assert ds.users.kind == "int"
+
+
+def test_utf16_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "w.csv", HEADER + ROWS, encoding="utf-16")
+    with raises(r"w\.csv: not a delimited text file .*looks like UTF-16 text: pass encoding='utf-16'"):
+        load_ratings(path)
+    assert triples(load_ratings(path, encoding="utf-16")) == EXPECTED
+
+
+def test_blank_lines_before_the_header(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.csv", "\n\n" + HEADER + "1,10,4,100\n1,20,9,101\n")
+    with raises(r"r\.csv: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at row 5\)"):
+        load_ratings(path, rating_scale=(1, 5))
+    assert len(load_ratings(write(tmp_path, "s.csv", "\n" + HEADER + ROWS))) == 4

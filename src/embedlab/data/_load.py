@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ def load(path: str | os.PathLike[str] | pd.DataFrame | pa.Table, **options: Any)
     if isinstance(path, (pd.DataFrame, pa.Table)):
         return load_ratings(path, **options)
     p = Path(path).expanduser()
-    if p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip") or (p.is_file() and zipfile.is_zipfile(p)):
+    if p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip"):
         if detect_movielens(p) is None:
             # load_movielens raises the precise "not a MovieLens dataset" message.
             return load_movielens(p)

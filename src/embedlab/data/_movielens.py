@@ -157,10 +157,17 @@ def _find(root: Path, *, display: str) -> _Dataset:
         levels = [("", {p.name for p in root.iterdir() if p.is_file()})]
         for sub in sorted(p for p in root.iterdir() if p.is_dir()):
             levels.append((f"{sub.name}/", {p.name for p in sub.iterdir() if p.is_file()}))
-        for prefix, names in levels:
-            layout = _layout_of(names)
-            if layout:
-                return _Dataset(root, layout, None, prefix)
+        top = _layout_of(levels[0][1])
+        if top:
+            return _Dataset(root, top, None, "")
+        found = [(prefix, layout) for prefix, names in levels[1:] if (layout := _layout_of(names))]
+        if len(found) > 1:
+            raise DataError(
+                f"{display}: holds several MovieLens datasets "
+                f"({', '.join(p.rstrip('/') for p, _ in found)}); pass one of their folders"
+            )
+        if found:
+            return _Dataset(root, found[0][1], None, found[0][0])
         listing = sorted(levels[0][1])[:10]
         raise DataError(
             f"{display}: not a MovieLens dataset (no u.data, ratings.dat or ratings.csv + movies.csv "
@@ -178,12 +185,21 @@ def _find(root: Path, *, display: str) -> _Dataset:
     for member in members:
         prefix, _, base = member.rpartition("/")
         by_prefix.setdefault(f"{prefix}/" if prefix else "", set()).add(base)
-    for prefix in sorted(by_prefix, key=lambda p: (p.count("/"), p)):
-        if prefix.startswith("__MACOSX"):
-            continue
-        layout = _layout_of(by_prefix[prefix])
-        if layout:
-            return _Dataset(root, layout, zf, prefix)
+    candidates = [
+        (prefix.count("/"), prefix, layout)
+        for prefix, names in by_prefix.items()
+        if not prefix.startswith("__MACOSX") and (layout := _layout_of(names))
+    ]
+    if candidates:
+        depth = min(c[0] for c in candidates)
+        shallowest = sorted(c for c in candidates if c[0] == depth)
+        if len(shallowest) == 1:
+            return _Dataset(root, shallowest[0][2], zf, shallowest[0][1])
+        zf.close()
+        raise DataError(
+            f"{display}: the archive holds several MovieLens datasets "
+            f"({', '.join(c[1].rstrip('/') for c in shallowest)}); extract the one you want"
+        )
     zf.close()
     raise DataError(
         f"{display}: the archive holds no MovieLens dataset (no u.data, ratings.dat or ratings.csv + "

@@ -18,6 +18,7 @@ import contextlib
 import csv
 import os
 import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,7 @@ _BLOCK_SIZE = 4 << 20
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+_LEADING_ZERO = re.compile(r"^\s*[+-]?0\d")
 
 
 def _norm(name: str) -> str:
@@ -286,17 +288,26 @@ def _decode_sample(raw: bytes, encoding: str, *, final: bool, source: str) -> st
         raise DataError(_encoding_message(source, encoding, line, raw[exc.start])) from None
 
 
-def _encoding_message(source: str, encoding: str, line: int, byte: int | None) -> str:
+def _encoding_message(source: str, encoding: str, line: int | None, byte: int | None) -> str:
     found = f" (byte 0x{byte:02x})" if byte is not None else ""
+    where = f"line {line} is" if line is not None else "some text is"
     hint = (
         "pass encoding='latin-1' (or the file's real encoding)"
         if codecs.lookup(encoding).name != "iso8859-1"
         else "pass the file's real encoding"
     )
     return (
-        f"{source}: line {line} is not valid {encoding} text{found}; expected {encoding}-encoded "
+        f"{source}: {where} not valid {encoding} text{found}; expected {encoding}-encoded "
         f"delimited text; if this is a text file in another encoding, {hint}"
     )
+
+
+def _known(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
 
 
 def _split_fields(line: str, sep: str, quoting: bool) -> list[str]:
@@ -358,7 +369,8 @@ def _column_type(values: list[str], role: str) -> pa.DataType:
     values = [v for v in values if v.strip()]
     if role == "rating":
         return pa.float64()
-    if values and all(_INTEGER.match(v) for v in values):
+    # IDs with leading zeros ("007", ISBNs) stay strings so that they keep their zeros.
+    if values and all(_INTEGER.match(v) and not _LEADING_ZERO.match(v) for v in values):
         return pa.int64()
     return pa.string()
 
@@ -461,10 +473,16 @@ def read_text_columns(
         raise DataError(
             f"{source}: the file is empty (0 bytes); expected a ratings table with (user, item, rating) rows"
         )
-    if b"\x00" in raw[:8192]:
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) if _known(encoding) else False
+    if b"\x00" in raw[:8192] and not wide:
+        hint = (
+            "; it looks like UTF-16 text: pass encoding='utf-16'"
+            if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+            else ""
+        )
         raise DataError(
             f"{source}: not a delimited text file (it contains NUL bytes, as binary files do); "
-            "expected CSV/TSV text or a Parquet file"
+            f"expected CSV/TSV text or a Parquet file{hint}"
         )
     text = _decode_sample(raw, encoding, final=complete, source=source)
     if text.startswith("\ufeff"):
@@ -472,6 +490,7 @@ def read_text_columns(
     lines = text.splitlines()
     if not complete and len(lines) > 1:
         lines = lines[:-1]
+    lead = next((i for i, line in enumerate(lines) if line.strip()), 0)  # blank lines on top
     lines = [line for line in lines if line.strip()][:_SAMPLE_LINES]
     if not lines:
         raise DataError(
@@ -501,7 +520,7 @@ def read_text_columns(
     read_options = pacsv.ReadOptions(
         use_threads=True,
         block_size=_BLOCK_SIZE,
-        skip_rows=1 if header else 0,
+        skip_rows=lead + 1 if header else lead,
         column_names=physical,
         encoding=_arrow_encoding(encoding),
     )
@@ -532,7 +551,7 @@ def read_text_columns(
             if "invalid UTF8" in message or "UTF-8" in message:
                 where = _scan_lines(src, encoding)
                 line, byte = where if where else (None, None)
-                raise DataError(_encoding_message(source, encoding, line or 0, byte)) from None
+                raise DataError(_encoding_message(source, encoding, line, byte)) from None
             if match and match.group(2) != "string":
                 # pyarrow numbers columns by their position in the file.
                 col = physical[int(match.group(1))] if int(match.group(1)) < len(physical) else None
@@ -563,7 +582,7 @@ def read_text_columns(
     labels = {role: (names[pos] if header else role) for role, pos in positions.items() if pos is not None}
     arrays = {role: _arrow_to_numpy(table.column(col)) for role, col in wanted.items()}
     arrays.setdefault("timestamp", None)
-    return RatingColumns(source=source, labels=labels, arrays=arrays, row_offset=2 if header else 1)
+    return RatingColumns(source=source, labels=labels, arrays=arrays, row_offset=lead + (2 if header else 1))
 
 
 def _arrow_to_numpy(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -802,6 +821,11 @@ def load_ratings(
             )
         if _is_parquet(path):
             cols = _parquet_columns(path, refs, display)
+        elif zipfile.is_zipfile(path):
+            raise DataError(
+                f"{display}: is a zip archive, not a ratings table; use embedlab.data.load() or "
+                "load_movielens() for a MovieLens archive, or extract the ratings file"
+            )
         else:
             if sep is not None:
                 sep = _normalise_sep(sep, display)
