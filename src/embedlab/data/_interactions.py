@@ -154,6 +154,9 @@ class Interactions:
         user_metadata: One row per user index (``id``, ``age``, ``gender``, ...), or None.
         rating_scale: ``(low, high)`` of the rating scale, or None if unknown.
         name: A short name used in summaries and messages.
+
+    The constructor checks shapes and index ranges. It copies the arrays it is given
+    unless ``copy=False``, in which case it takes them over (and makes them read-only).
     """
 
     __slots__ = (
@@ -182,6 +185,7 @@ class Interactions:
         user_metadata: pd.DataFrame | None = None,
         rating_scale: tuple[float, float] | None = None,
         name: str = "ratings",
+        copy: bool = True,
     ) -> None:
         n = len(rating)
         for label, arr in (("user_index", user_index), ("item_index", item_index)):
@@ -198,11 +202,17 @@ class Interactions:
         for label, meta, vocab in (("item_metadata", item_metadata, items), ("user_metadata", user_metadata, users)):
             if meta is not None and len(meta) != len(vocab):
                 raise DataError(f"{label} has {len(meta)} rows but the vocabulary has {len(vocab)}; use align_metadata")
-        self.user_index = _readonly(ui if ui is not user_index else ui.copy())
-        self.item_index = _readonly(ii if ii is not item_index else ii.copy())
         r = np.ascontiguousarray(rating, dtype=np.float32)
-        self.rating = _readonly(r if r is not rating else r.copy())
-        self.timestamp = None if timestamp is None else _readonly(np.array(timestamp, dtype=np.int64))
+        ts = None if timestamp is None else np.ascontiguousarray(timestamp, dtype=np.int64)
+        if copy:  # never alias (and freeze) the caller's arrays
+            ui = ui.copy() if ui is user_index else ui
+            ii = ii.copy() if ii is item_index else ii
+            r = r.copy() if r is rating else r
+            ts = ts.copy() if ts is not None and ts is timestamp else ts
+        self.user_index = _readonly(ui)
+        self.item_index = _readonly(ii)
+        self.rating = _readonly(r)
+        self.timestamp = None if ts is None else _readonly(ts)
         self.users = users
         self.items = items
         self.item_metadata = item_metadata
@@ -278,11 +288,11 @@ class Interactions:
             item_vocab, ii = Vocabulary.from_values(items, name="item")
         else:
             ii = item_vocab.indices(items)
-        keep, groups = resolve_duplicates(ui, ii, len(item_vocab), duplicates, source=source, row_offset=row_offset)
+        keep, averaged = resolve_duplicates(
+            ui, ii, len(item_vocab), duplicates, rating=rating, source=source, row_offset=row_offset
+        )
         if keep is not None:
-            if groups is not None:
-                means = pd.Series(rating.astype(np.float64)).groupby(groups).transform("mean").to_numpy()
-                rating = means.astype(np.float32)
+            rating = rating if averaged is None else averaged
             ui, ii, rating = ui[keep], ii[keep], rating[keep]
             ts = None if ts is None else ts[keep]
         if rating_scale is None:
@@ -300,6 +310,7 @@ class Interactions:
             user_metadata=align_metadata(user_metadata, user_vocab, what="user"),
             rating_scale=rating_scale,
             name=name,
+            copy=False,
         )
 
     def subset(self, rows: np.ndarray, *, name: str | None = None) -> Interactions:
@@ -316,6 +327,7 @@ class Interactions:
             user_metadata=self.user_metadata,
             rating_scale=self.rating_scale,
             name=name or self.name,
+            copy=False,
         )
 
     def with_rating_scale(self, rating_scale: tuple[float, float]) -> Interactions:

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from embedlab._io import atomic_path
+from embedlab.data._kernels import encode_compact_ints
 from embedlab.exceptions import DataError, UnknownIDError
 
 __all__ = ["IDKind", "Vocabulary"]
@@ -171,12 +172,7 @@ class Vocabulary:
             lo, hi = int(arr.min()), int(arr.max())
             span = hi - lo + 1
             if span <= 4 * arr.size + 1_000_000:
-                present = np.zeros(span, dtype=np.bool_)
-                present[arr - lo] = True
-                uniques = np.flatnonzero(present)
-                lookup = np.cumsum(present, dtype=np.int64) - 1
-                codes = lookup[arr - lo].astype(np.int32)
-                uniques = uniques.astype(np.int64) + lo
+                uniques, codes = encode_compact_ints(arr, lo, hi)
                 return cls._trusted(uniques, "int", name), codes
         codes, uniques = pd.factorize(arr, sort=True)
         if len(uniques) > np.iinfo(np.int32).max:
