@@ -80,12 +80,12 @@ def check_ratings(
                 f"(first {_py(arr[first])!r} at {_row_label(first, row_offset)}); expected numbers"
             )
         arr = numeric
-    if arr.dtype.kind == "f":
-        if np.isfinite(arr.sum(dtype=np.float64)):  # one pass; NaN or ±inf anywhere poisons the sum
-            out = arr.astype(np.float32, copy=False)
-            if rating_scale is not None:
-                check_scale(out, rating_scale, source=source, column=column, row_offset=row_offset)
-            return out
+    # Fast path: one pass, since NaN or ±inf anywhere poisons the sum.
+    if arr.dtype.kind == "f" and np.isfinite(arr.sum(dtype=np.float64)):
+        out = arr.astype(np.float32, copy=False)
+        if rating_scale is not None:
+            check_scale(out, rating_scale, source=source, column=column, row_offset=row_offset)
+        return out
     arr = arr.astype(np.float64, copy=False)
     finite = np.isfinite(arr)
     if not finite.all():
