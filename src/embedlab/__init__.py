@@ -3,7 +3,15 @@
 __version__ = "0.1.0"
 
 from embedlab import datasets, exceptions
-from embedlab.data import DatasetSummary, Interactions, Vocabulary, load_movielens, load_ratings
+from embedlab.data import (
+    DatasetSummary,
+    Interactions,
+    Split,
+    Vocabulary,
+    load_movielens,
+    load_ratings,
+    synthetic_ratings,
+)
 from embedlab.exceptions import (
     DataError,
     DatasetNotFoundError,
@@ -24,6 +32,7 @@ __all__ = [
     "EmbedlabError",
     "Interactions",
     "NotFittedError",
+    "Split",
     "TrainingDivergedError",
     "UnknownIDError",
     "Vocabulary",
@@ -32,4 +41,5 @@ __all__ = [
     "exceptions",
     "load_movielens",
     "load_ratings",
+    "synthetic_ratings",
 ]
