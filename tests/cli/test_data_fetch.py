@@ -2,103 +2,39 @@
 
 from __future__ import annotations
 
-import dataclasses
-import http.server
-import io
 import json
-import socket
-import threading
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from embedlab.cli import app
-from embedlab.data._download import _BY_NAME, MARKER, get_release
+from embedlab.data._download import MARKER, get_release
+from movielens_files import tiny_ml100k_files
 
 runner = CliRunner()
 
-U_DATA = b"1\t1\t5\t874965758\n1\t2\t3\t876893171\n2\t1\t4\t888550871\n"
-TINY = dataclasses.replace(get_release("ml-100k"), n_ratings=3, md5=None, sha256=None)
 
-
-def tiny_files() -> dict[str, bytes]:
-    files = {name: b"x\n" for name in TINY.files}
-    files["u.data"] = U_DATA
-    return files
-
-
-def tiny_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, content in tiny_files().items():
-            zf.writestr(f"ml-100k/{name}", content)
-    return buf.getvalue()
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    body = b""
-
-    def do_GET(self) -> None:
-        if self.path != "/ml-100k.zip":
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def base_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A local server for a tiny ml-100k (the registry entry is swapped for its size)."""
-    monkeypatch.setitem(_BY_NAME, "ml-100k", TINY)
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), type("H", (_Handler,), {"body": tiny_zip()})
-    )
-    httpd.daemon_threads = True
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-
-
-def refused_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+def fetch(cache_dir: Path, url: str, *options: str) -> Result:
+    """``embedlab data fetch ml-100k --cache-dir CACHE_DIR --url URL OPTIONS...``."""
+    args = ["data", "fetch", "ml-100k", "--cache-dir", str(cache_dir), "--url", url, *options]
+    return runner.invoke(app, args)
 
 
 @pytest.mark.network
-def test_fetch_prints_the_folder(base_url: str, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["data", "fetch", "ml-100k", "--cache-dir", str(tmp_path), "--url", base_url, "--quiet"],
-    )
+def test_fetch_prints_the_folder(movielens_url: str, tmp_path: Path) -> None:
+    result = fetch(tmp_path, movielens_url, "--quiet")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(tmp_path / "ml-100k")
-    assert (tmp_path / "ml-100k" / "u.data").read_bytes() == U_DATA
+    assert (tmp_path / "ml-100k" / "u.data").read_bytes() == tiny_ml100k_files()["u.data"]
     assert (tmp_path / "ml-100k" / MARKER).is_file()
     assert result.stderr == ""
 
 
 @pytest.mark.network
-def test_fetch_shows_progress_on_stderr_only(base_url: str, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["data", "fetch", "ml-100k", "--cache-dir", str(tmp_path), "--url", base_url]
-    )
+def test_fetch_shows_progress_on_stderr_only(movielens_url: str, tmp_path: Path) -> None:
+    result = fetch(tmp_path, movielens_url)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(tmp_path / "ml-100k")  # stdout stays machine-readable
     assert "ml-100k.zip" in result.stderr
@@ -106,39 +42,26 @@ def test_fetch_shows_progress_on_stderr_only(base_url: str, tmp_path: Path) -> N
 
 @pytest.mark.network
 def test_fetch_uses_embedlab_cache_and_force(
-    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    movielens_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path))
-    first = runner.invoke(app, ["data", "fetch", "ml-100k", "--url", base_url, "-q"])
-    again = runner.invoke(app, ["data", "fetch", "ml-100k", "--url", base_url, "-q", "--force"])
+    first = runner.invoke(app, ["data", "fetch", "ml-100k", "--url", movielens_url, "-q"])
+    again = runner.invoke(
+        app, ["data", "fetch", "ml-100k", "--url", movielens_url, "-q", "--force"]
+    )
     assert first.exit_code == again.exit_code == 0
     assert first.stdout == again.stdout == f"{tmp_path / 'ml-100k'}\n"
 
 
 @pytest.mark.network
-def test_fetch_refused_is_one_line_exit_2(tmp_path: Path) -> None:
-    base = refused_url()
-    result = runner.invoke(
-        app,
-        [
-            "data",
-            "fetch",
-            "ml-100k",
-            "--cache-dir",
-            str(tmp_path),
-            "--url",
-            base,
-            "--quiet",
-            "--timeout",
-            "5",
-        ],
-    )
+def test_fetch_refused_is_one_line_exit_2(tmp_path: Path, refused_url: str) -> None:
+    result = fetch(tmp_path, refused_url, "--quiet", "--timeout", "5")
     assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(
-        f"error: could not download ml-100k from {base}/ml-100k.zip (connection refused)"
+        f"error: could not download ml-100k from {refused_url}/ml-100k.zip (connection refused)"
     )
     assert "--data PATH" in lines[0] and "EMBEDLAB_DATA" in lines[0]
     assert "Traceback" not in result.output
@@ -146,20 +69,8 @@ def test_fetch_refused_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.network
-def test_fetch_404_exit_2(base_url: str, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "data",
-            "fetch",
-            "ml-100k",
-            "--cache-dir",
-            str(tmp_path),
-            "--url",
-            base_url + "/nope",
-            "-q",
-        ],
-    )
+def test_fetch_404_exit_2(movielens_url: str, tmp_path: Path) -> None:
+    result = fetch(tmp_path, movielens_url + "/nope", "-q")
     assert result.exit_code == 2
     assert "HTTP 404" in result.stderr and result.stderr.startswith("error: ")
 

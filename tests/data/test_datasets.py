@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import http.server
-import io
-import socket
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,49 +11,12 @@ import embedlab
 import embedlab.data
 from embedlab import datasets
 from embedlab.data import MovieLensRelease
-from embedlab.data._download import _BY_NAME, get_release
 from embedlab.exceptions import DataError, DatasetNotFoundError
-
-ROWS = [(1, 1, 5, 874965758), (1, 2, 3, 876893171), (2, 1, 4, 888550871), (2, 3, 1, 880606923)]
-GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-          "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]  # fmt: skip
-
-
-def tiny_files() -> dict[str, bytes]:
-    """A tiny ML-100K-shaped folder (formats and encodings as in the real one)."""
-    data = "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in ROWS).encode()
-    flag = "|".join(["0"] * 18)
-    items = (
-        f"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy|1|{flag}\n"
-        f"2|GoldenEye (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Golden|0|{flag}\n"
-        f"3|Belle époque (1992)|01-Jan-1992||http://us.imdb.com/M/title-exact?Belle|0|{flag}\n"
-    ).encode("latin-1")
-    files = {
-        "u.data": data,
-        "u.item": items,
-        "u.user": b"1|24|M|technician|85711\n2|53|F|other|94043\n",
-        "u.genre": ("".join(f"{g}|{k}\n" for k, g in enumerate(GENRES)) + "\n").encode(),
-        "u.occupation": b"other\ntechnician\n",
-        "u.info": b"2 users\n3 items\n4 ratings\n",
-    }
-    lines = data.splitlines(keepends=True)
-    for k in ("1", "2", "3", "4", "5", "a", "b"):
-        files[f"u{k}.base"] = b"".join(lines[1:])
-        files[f"u{k}.test"] = lines[0]
-    return files
+from movielens_files import RATINGS, tiny_ml100k_files, write_files
 
 
 def write_release(parent: Path, folder: str = "ml-100k") -> Path:
-    target = parent / folder
-    target.mkdir(parents=True)
-    for name, content in tiny_files().items():
-        (target / name).write_bytes(content)
-    return target
-
-
-TINY: MovieLensRelease = dataclasses.replace(
-    get_release("ml-100k"), n_ratings=len(ROWS), md5=None, sha256=None
-)
+    return write_files(parent / folder, tiny_ml100k_files())
 
 
 # --------------------------------------------------------------------------- registry
@@ -193,12 +150,9 @@ def test_wrong_explicit_path_does_not_download(tmp_path: Path) -> None:
 
 
 @pytest.mark.network
-def test_offline_download_error_names_data_and_env(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_offline_download_error_names_data_and_env(refused_url: str) -> None:
     with pytest.raises(embedlab.DownloadError, match=r"pass --data PATH or set EMBEDLAB_DATA"):
-        datasets.movielens("ml-100k", base_url=f"http://127.0.0.1:{port}", progress=False)
+        datasets.movielens("ml-100k", base_url=refused_url, progress=False)
 
 
 # --------------------------------------------------------------------------- movielens: loading
@@ -207,75 +161,39 @@ def test_offline_download_error_names_data_and_env(tmp_path: Path) -> None:
 def test_movielens_from_explicit_path(tmp_path: Path) -> None:
     write_release(tmp_path)
     ds = datasets.movielens("ml-100k", data=tmp_path, download=False)
-    assert len(ds) == len(ROWS)
+    assert len(ds) == len(RATINGS)
 
 
 def test_movielens_from_embedlab_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_release(tmp_path)
     monkeypatch.setenv("EMBEDLAB_DATA", str(tmp_path))
-    assert len(datasets.movielens("ml-100k", download=False)) == len(ROWS)
+    assert len(datasets.movielens("ml-100k", download=False)) == len(RATINGS)
 
 
 def test_movielens_from_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_release(tmp_path)
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path))
-    assert len(embedlab.datasets.movielens("ml-100k", download=False)) == len(ROWS)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    body = b""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def base_url() -> Iterator[str]:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, content in tiny_files().items():
-            zf.writestr(f"ml-100k/{name}", content)
-    handler = type("Handler", (_Handler,), {"body": buf.getvalue()})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    assert len(embedlab.datasets.movielens("ml-100k", download=False)) == len(RATINGS)
 
 
 @pytest.mark.network
 def test_movielens_downloads_into_the_cache(
-    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    movielens_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(_BY_NAME, "ml-100k", TINY)
-    ds = datasets.movielens("ml-100k", cache_dir=tmp_path, base_url=base_url, progress=False)
-    assert len(ds) == len(ROWS)
+    ds = datasets.movielens("ml-100k", cache_dir=tmp_path, base_url=movielens_url, progress=False)
+    assert len(ds) == len(RATINGS)
     assert (tmp_path / "ml-100k" / "u.data").is_file()
     # Second call: found in the given cache, no download.
-    assert len(datasets.movielens("ml-100k", cache_dir=tmp_path, download=False)) == len(ROWS)
+    assert len(datasets.movielens("ml-100k", cache_dir=tmp_path, download=False)) == len(RATINGS)
 
 
 @pytest.mark.network
 def test_download_locates_the_folder_without_loader(
-    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    movielens_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(_BY_NAME, "ml-100k", TINY)
     monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path))
     assert datasets.find_movielens("ml-100k") is None
-    path = embedlab.data.fetch_movielens("ml-100k", base_url=base_url, progress=False)
+    path = embedlab.data.fetch_movielens("ml-100k", base_url=movielens_url, progress=False)
     assert datasets.find_movielens("ml-100k") == path == tmp_path / "ml-100k"
 
 

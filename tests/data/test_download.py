@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import http.server
-import io
 import json
-import socket
-import threading
 import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,130 +18,17 @@ from embedlab.data._download import (
     get_release,
 )
 from embedlab.exceptions import DataError, DownloadError
+from movielens_files import (
+    RATINGS,
+    TINY_ZIP,
+    build_zip,
+    tiny_ml100k_files,
+    tiny_release,
+    write_files,
+)
+from movielens_files import MovieLensServer as Server
 
-# --------------------------------------------------------------------------- tiny data
-
-RATINGS = [
-    (1, 1, 5, 874965758),
-    (1, 2, 3, 876893171),
-    (2, 1, 4, 888550871),
-    (2, 3, 1, 880606923),
-    (3, 2, 2, 886397596),
-]
-GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-          "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]  # fmt: skip
-
-
-def tiny_ml100k_files(n_rows: int = len(RATINGS)) -> dict[str, bytes]:
-    """A tiny folder shaped like ML-100K: same files, formats and encodings."""
-    rows = RATINGS[:n_rows]
-    data = "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows).encode()
-    flags = ["|".join("1" if g == k else "0" for g in range(19)) for k in (3, 1, 8)]
-    items = (
-        f"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|{flags[0]}\n"
-        f"2|GoldenEye (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?GoldenEye%20(1995)|{flags[1]}\n"
-        f"3|Belle époque (1992)|01-Jan-1992||http://us.imdb.com/M/title-exact?Belle%20epoque|{flags[2]}\n"
-    ).encode("latin-1")
-    users = b"1|24|M|technician|85711\n2|53|F|other|94043\n3|23|M|writer|T8H1N\n"
-    genre = ("".join(f"{g}|{k}\n" for k, g in enumerate(GENRES)) + "\n").encode()
-    files = {
-        "u.data": data,
-        "u.item": items,
-        "u.user": users,
-        "u.genre": genre,
-        "u.occupation": b"other\ntechnician\nwriter\n",
-        "u.info": f"3 users\n3 items\n{n_rows} ratings\n".encode(),
-        "README": b"tiny test copy\n",
-    }
-    lines = data.splitlines(keepends=True)
-    for k in ("1", "2", "3", "4", "5", "a", "b"):
-        files[f"u{k}.base"] = b"".join(lines[1:])
-        files[f"u{k}.test"] = lines[0]
-    return files
-
-
-def build_zip(files: dict[str, bytes], folder: str = "ml-100k") -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files.items():
-            zf.writestr(f"{folder}/{name}" if folder else name, content)
-    return buf.getvalue()
-
-
-def tiny_release(**changes: object) -> MovieLensRelease:
-    """The ml-100k registry entry with the tiny archive's row count and no pinned checksum."""
-    fields = {"n_ratings": len(RATINGS), "md5": None, "sha256": None, "size_bytes": None}
-    fields.update(changes)
-    return dataclasses.replace(get_release("ml-100k"), **fields)
-
-
-GOOD_ZIP = build_zip(tiny_ml100k_files())
-
-# --------------------------------------------------------------------------- the server
-
-
-class Behaviour:
-    """What the server does for the next requests; each test sets it."""
-
-    def __init__(self) -> None:
-        self.body = GOOD_ZIP
-        self.status = 200
-        self.delay = 0.0
-        self.extra_length = 0  # Content-Length larger than the body, then close
-        self.requests: list[str] = []
-        self.stop = threading.Event()
-
-
-class Server:
-    def __init__(self, httpd: http.server.ThreadingHTTPServer, behaviour: Behaviour) -> None:
-        self.httpd = httpd
-        self.b = behaviour
-        self.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-
-
-def _handler(b: Behaviour) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            b.requests.append(self.path)
-            if b.delay and b.stop.wait(b.delay):
-                return
-            if b.status != 200:
-                self.send_error(b.status)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/zip")
-            self.send_header("Content-Length", str(len(b.body) + b.extra_length))
-            self.end_headers()
-            self.wfile.write(b.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that gave up (timeout tests) is expected
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    behaviour = Behaviour()
-    httpd = _QuietServer(("127.0.0.1", 0), _handler(behaviour))
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield Server(httpd, behaviour)
-    finally:
-        behaviour.stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+GOOD_ZIP = TINY_ZIP  # what the server sends unless a test changes it
 
 
 @pytest.fixture
@@ -155,18 +36,17 @@ def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache"
 
 
-def refused_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def leftovers(cache: Path) -> list[str]:
     return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
 
 
 Fetch = Callable[..., Path]
+
+
+@pytest.fixture
+def server(movielens_server: Server) -> Server:
+    """The local server from tests/conftest.py; each test sets what it does."""
+    return movielens_server
 
 
 @pytest.fixture
@@ -234,16 +114,15 @@ def test_count_ratings_handles_headers_and_missing_final_newline(tmp_path: Path)
 
 
 def test_check_release_folder_names_the_missing_file(tmp_path: Path) -> None:
-    for name, content in tiny_ml100k_files().items():
-        if name != "u.user":
-            (tmp_path / name).write_bytes(content)
+    files = tiny_ml100k_files()
+    del files["u.user"]
+    write_files(tmp_path, files)
     with pytest.raises(DataError, match=r"not a complete ml-100k release: missing u\.user"):
         check_release_folder(tmp_path, tiny_release())
 
 
 def test_check_release_folder_counts_ratings(tmp_path: Path) -> None:
-    for name, content in tiny_ml100k_files().items():
-        (tmp_path / name).write_bytes(content)
+    write_files(tmp_path, tiny_ml100k_files())
     check_release_folder(tmp_path, tiny_release())
     with pytest.raises(DataError, match="expected 6 ratings for ml-100k, found 5"):
         check_release_folder(tmp_path, tiny_release(n_ratings=6))
@@ -275,11 +154,11 @@ def test_good_archive_is_extracted_checked_and_cached(
     assert marker["release"] == "ml-100k"
     assert marker["url"] == f"{server.base_url}/ml-100k.zip"
     assert marker["sha256"] == hashlib.sha256(GOOD_ZIP).hexdigest()
-    assert server.b.requests == ["/ml-100k.zip"]
+    assert server.requests == ["/ml-100k.zip"]
     assert leftovers(cache) == ["ml-100k"]  # no .part, no staging folder
 
     assert fetch() == path  # second call: from the cache
-    assert len(server.b.requests) == 1
+    assert len(server.requests) == 1
 
 
 @pytest.mark.network
@@ -315,7 +194,7 @@ def test_checksum_mismatch_names_expected_and_got_and_keeps_nothing(
 
 @pytest.mark.network
 def test_http_404_names_the_status(fetch: Fetch, server: Server, cache: Path) -> None:
-    server.b.status = 404
+    server.status = 404
     with pytest.raises(DownloadError) as info:
         fetch()
     msg = str(info.value)
@@ -327,12 +206,13 @@ def test_http_404_names_the_status(fetch: Fetch, server: Server, cache: Path) ->
 
 
 @pytest.mark.network
-def test_refused_connection_gives_the_offline_hint(cache: Path) -> None:
-    base = refused_url()
+def test_refused_connection_gives_the_offline_hint(cache: Path, refused_url: str) -> None:
     with pytest.raises(DownloadError) as info:
-        fetch_movielens(tiny_release(), cache_dir=cache, base_url=base, progress=False, timeout=5)
+        fetch_movielens(
+            tiny_release(), cache_dir=cache, base_url=refused_url, progress=False, timeout=5
+        )
     assert str(info.value) == (
-        f"could not download ml-100k from {base}/ml-100k.zip (connection refused); if you are offline, "
+        f"could not download ml-100k from {refused_url}/ml-100k.zip (connection refused); if you are offline, "
         "pass --data PATH or set EMBEDLAB_DATA to a folder holding ml-100k/"
     )
     assert leftovers(cache) == []
@@ -340,7 +220,7 @@ def test_refused_connection_gives_the_offline_hint(cache: Path) -> None:
 
 @pytest.mark.network
 def test_truncated_body_is_an_error(fetch: Fetch, server: Server, cache: Path) -> None:
-    server.b.extra_length = 1000
+    server.extra_length = 1000
     n = len(GOOD_ZIP)
     with pytest.raises(DownloadError, match=rf"truncated: received {n:,} of {n + 1000:,} bytes"):
         fetch()
@@ -349,7 +229,7 @@ def test_truncated_body_is_an_error(fetch: Fetch, server: Server, cache: Path) -
 
 @pytest.mark.network
 def test_slow_server_times_out_quickly(fetch: Fetch, server: Server, cache: Path) -> None:
-    server.b.delay = 5.0
+    server.delay = 5.0
     start = time.monotonic()
     with pytest.raises(DownloadError, match=r"\(timed out\); if you are offline"):
         fetch(timeout=0.5)
@@ -361,9 +241,8 @@ def test_slow_server_times_out_quickly(fetch: Fetch, server: Server, cache: Path
 def test_missing_file_in_zip_is_a_data_error_and_keeps_nothing(
     fetch: Fetch, server: Server, cache: Path
 ) -> None:
-    files = tiny_ml100k_files()
-    del files["u.user"]
-    server.b.body = build_zip(files)
+    files = {name: content for name, content in tiny_ml100k_files().items() if name != "u.user"}
+    server.body = build_zip(files)
     with pytest.raises(
         DataError, match=r"downloaded ml-100k from .*: .* missing u\.user.*nothing was kept"
     ):
@@ -373,7 +252,7 @@ def test_missing_file_in_zip_is_a_data_error_and_keeps_nothing(
 
 @pytest.mark.network
 def test_wrong_number_of_ratings_is_a_data_error(fetch: Fetch, server: Server, cache: Path) -> None:
-    server.b.body = build_zip(tiny_ml100k_files(n_rows=4))
+    server.body = build_zip(tiny_ml100k_files(n_rows=4))
     with pytest.raises(DataError, match="expected 5 ratings for ml-100k, found 4"):
         fetch()
     assert leftovers(cache) == []
@@ -381,7 +260,7 @@ def test_wrong_number_of_ratings_is_a_data_error(fetch: Fetch, server: Server, c
 
 @pytest.mark.network
 def test_zip_without_the_release_folder(fetch: Fetch, server: Server, cache: Path) -> None:
-    server.b.body = build_zip(tiny_ml100k_files(), folder="other")
+    server.body = build_zip(tiny_ml100k_files(), folder="other")
     with pytest.raises(DataError, match=r"the zip has no folder ml-100k/ \(found other\)"):
         fetch()
     assert leftovers(cache) == []
@@ -389,7 +268,7 @@ def test_zip_without_the_release_folder(fetch: Fetch, server: Server, cache: Pat
 
 @pytest.mark.network
 def test_not_a_zip(fetch: Fetch, server: Server, cache: Path) -> None:
-    server.b.body = b"<html>maintenance</html>"
+    server.body = b"<html>maintenance</html>"
     with pytest.raises(DownloadError, match="not a valid zip"):
         fetch()
     assert leftovers(cache) == []
@@ -401,7 +280,7 @@ def test_unsafe_member_path_is_refused(
 ) -> None:
     files = {f"ml-100k/{k}": v for k, v in tiny_ml100k_files().items()}
     files["../escaped.txt"] = b"x"
-    server.b.body = build_zip(files, folder="")
+    server.body = build_zip(files, folder="")
     with pytest.raises(DataError, match=r"unsafe path '\.\./escaped\.txt'"):
         fetch()
     assert not (tmp_path / "escaped.txt").exists()
@@ -413,7 +292,7 @@ def test_failed_download_leaves_a_cached_copy_alone(
     fetch: Fetch, server: Server, cache: Path
 ) -> None:
     path = fetch()
-    server.b.status = 500
+    server.status = 500
     with pytest.raises(DownloadError, match="HTTP 500"):
         fetch(force=True)
     assert (path / "u.data").is_file()
@@ -425,10 +304,10 @@ def test_force_downloads_again_and_replaces(fetch: Fetch, server: Server, cache:
     path = fetch()
     files = tiny_ml100k_files()
     files["u.info"] = b"second copy\n"
-    server.b.body = build_zip(files)
-    assert fetch() == path and len(server.b.requests) == 1
+    server.body = build_zip(files)
+    assert fetch() == path and len(server.requests) == 1
     assert fetch(force=True) == path
-    assert len(server.b.requests) == 2
+    assert len(server.requests) == 2
     assert (path / "u.info").read_bytes() == b"second copy\n"
     assert leftovers(cache) == ["ml-100k"]
 
@@ -438,21 +317,18 @@ def test_damaged_cache_is_downloaded_again(fetch: Fetch, server: Server) -> None
     path = fetch()
     (path / "u.item").unlink()
     assert fetch() == path
-    assert len(server.b.requests) == 2
+    assert len(server.requests) == 2
     assert (path / "u.item").is_file()
 
 
 @pytest.mark.network
 def test_cache_without_marker_is_checked_in_full(fetch: Fetch, server: Server, cache: Path) -> None:
-    folder = cache / "ml-100k"
-    folder.mkdir(parents=True)
-    for name, content in tiny_ml100k_files().items():
-        (folder / name).write_bytes(content)
+    folder = write_files(cache / "ml-100k", tiny_ml100k_files())
     assert fetch() == folder  # complete and right count: used as is
-    assert server.b.requests == []
+    assert server.requests == []
     (folder / "u.data").write_bytes(b"1\t1\t5\t1\n")  # altered: wrong count
     assert fetch() == folder
-    assert server.b.requests == ["/ml-100k.zip"]
+    assert server.requests == ["/ml-100k.zip"]
     assert count_ratings(folder / "u.data") == len(RATINGS)
 
 
