@@ -16,13 +16,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import logging
 import os
 import re
+import sys
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,9 +32,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from embedlab.data._interactions import Interactions
-from embedlab.data._validate import DuplicatePolicy
+from embedlab.data._interactions import Interactions, align_metadata
+from embedlab.data._validate import DuplicatePolicy, check_scale, resolve_duplicates
+from embedlab.data._vocab import Vocabulary
 from embedlab.exceptions import DataError
+
+if TYPE_CHECKING:
+    from embedlab.data._fastcsv import FastColumns
 
 __all__ = ["ColumnRef", "load_ratings"]
 
@@ -79,6 +85,17 @@ _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 _LEADING_ZERO = re.compile(r"^\s*[+-]?0\d")
+
+#: Text at least this big whose ID (and timestamp) columns hold integers is first offered
+#: to the compiled parser (:mod:`embedlab.data._fastcsv`). Importing numba and loading the
+#: cached kernels costs ~0.45 s once per process; from about this size on the compiled
+#: path wins even with that cost (measured here: 26 MB 0.55 s vs 0.16 s with pyarrow,
+#: 140 MB 0.69 s vs 0.85 s, 530 MB 1.1 s vs 4.8 s).
+FAST_MIN_BYTES = 96 << 20
+#: The threshold once the compiled parser has run in this process (26 MB: 0.04 s).
+FAST_MIN_BYTES_LOADED = 1 << 20
+
+_log = logging.getLogger(__name__)
 
 
 def _norm(name: str) -> str:
@@ -133,12 +150,17 @@ class RatingColumns:
         labels: Column label per role, for messages (``None`` role → not present).
         arrays: NumPy array per role (``timestamp`` may be None).
         row_offset: Added to 0-based row numbers to give file line numbers.
+        fast: What the compiled parser found (ID ranges, sortedness), when it read the
+            text; None otherwise. Its ID arrays are also ``arrays["user"]`` and
+            ``arrays["item"]``, and :func:`build_interactions` turns them into the index
+            arrays in place: build once, then use the Interactions.
     """
 
     source: str
     labels: dict[str, str]
     arrays: dict[str, np.ndarray | None]
     row_offset: int
+    fast: FastColumns | None = None
 
 
 # ---------------------------------------------------------------------------- columns
@@ -441,6 +463,67 @@ def _find_bad_rows(
     return len(bad), first.number, expected, actual, first.text
 
 
+def _read_fast(
+    src: TextSource,
+    positions: Mapping[str, int | None],
+    types: Mapping[str, pa.DataType],
+    wanted: Mapping[str, str],
+    *,
+    ncols: int,
+    sep: str,
+    skip_lines: int,
+    encoding: str,
+    quoting: bool,
+) -> FastColumns | None:
+    """Offer plain numeric text to the compiled parser; None means "use pyarrow".
+
+    Only text whose sampled ID (and timestamp) columns hold integers, uncompressed and
+    at least :data:`FAST_MIN_BYTES` long (:data:`FAST_MIN_BYTES_LOADED` once numba is
+    loaded), is offered. The parser declines anything
+    outside its simple form (quotes, string IDs, missing or unparsable values, ragged
+    lines...), and pyarrow then reads the file and names the problem.
+    """
+    if any(types[col] != pa.int64() for role, col in wanted.items() if role != "rating"):
+        return None
+    if src.data is None and src.path is not None and _compression(src.path) is not None:
+        return None
+    loaded = sys.modules.get("embedlab.data._fastcsv")
+    threshold = FAST_MIN_BYTES
+    if loaded is not None and loaded.loaded():
+        threshold = min(FAST_MIN_BYTES, FAST_MIN_BYTES_LOADED)
+    if src.size() < threshold:
+        return None
+    try:
+        from embedlab.data import _fastcsv  # imports numba: only for big files
+    except ImportError as exc:  # pragma: no cover - numba is a dependency
+        _log.debug("compiled parser unavailable (%s); reading with pyarrow", exc)
+        return None
+    result = _fastcsv.read_numeric(
+        src.data if src.data is not None else src.path,  # type: ignore[arg-type]
+        encoding=encoding,
+        ncols=ncols,
+        user=positions["user"],
+        item=positions["item"],
+        rating=positions["rating"],
+        timestamp=positions.get("timestamp"),
+        sep=sep,
+        skip_lines=skip_lines,
+        quoting=quoting,
+    )
+    if isinstance(result, _fastcsv.NotEligible):
+        _log.debug("%s: compiled parser declined (%s); reading with pyarrow", src.display, result)
+        return None
+    return result
+
+
+def _compression(path: Path) -> str | None:
+    """The codec :func:`pyarrow.input_stream` would decompress ``path`` with, or None."""
+    try:
+        return pa.Codec.detect(str(path)).name
+    except (TypeError, ValueError, pa.ArrowException):
+        return None
+
+
 def read_text_columns(
     src: TextSource,
     refs: Mapping[str, Any],
@@ -517,6 +600,17 @@ def read_text_columns(
         for role, pos in positions.items()
         if pos is not None
     }
+    labels = {role: (names[pos] if header else role) for role, pos in positions.items() if pos is not None}
+    row_offset = lead + (2 if header else 1)
+    fast = _read_fast(
+        src, positions, types, wanted, ncols=len(names), sep=sep, skip_lines=lead + (1 if header else 0),
+        encoding=encoding, quoting=quoting and k == 1,
+    )
+    if fast is not None:
+        arrays: dict[str, np.ndarray | None] = {
+            "user": fast.user, "item": fast.item, "rating": fast.rating, "timestamp": fast.timestamp,
+        }
+        return RatingColumns(source=source, labels=labels, arrays=arrays, row_offset=row_offset, fast=fast)
     read_options = pacsv.ReadOptions(
         use_threads=True,
         block_size=_BLOCK_SIZE,
@@ -579,10 +673,9 @@ def read_text_columns(
                 "expected (user, item, rating) rows below it"
             )
         raise DataError(f"{source}: no data rows; expected (user, item, rating) rows")
-    labels = {role: (names[pos] if header else role) for role, pos in positions.items() if pos is not None}
     arrays = {role: _arrow_to_numpy(table.column(col)) for role, col in wanted.items()}
     arrays.setdefault("timestamp", None)
-    return RatingColumns(source=source, labels=labels, arrays=arrays, row_offset=lead + (2 if header else 1))
+    return RatingColumns(source=source, labels=labels, arrays=arrays, row_offset=row_offset)
 
 
 def _arrow_to_numpy(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -628,6 +721,11 @@ def build_interactions(
     Raises:
         DataError: Missing IDs, bad ratings or timestamps, duplicates under ``"error"``.
     """
+    if cols.fast is not None:
+        return _interactions_from_fast(
+            cols, cols.fast, rating_scale=rating_scale, duplicates=duplicates, name=name,
+            item_metadata=item_metadata, user_metadata=user_metadata,
+        )  # fmt: skip
     for role in ("user", "item"):
         _check_ids(cols.arrays[role], cols.labels[role], role, cols.source, cols.row_offset)  # type: ignore[arg-type]
     ts_label = cols.labels.get("timestamp", "timestamp")
@@ -652,6 +750,73 @@ def build_interactions(
         if "pass timestamp=None" in message:
             raise DataError(message.replace("pass timestamp=None", "pass timestamp=False to ignore the column")) from None
         raise
+
+
+def _vocabulary(values: np.ndarray, id_range: tuple[int, int], name: str) -> tuple[Vocabulary, np.ndarray]:
+    """Vocabulary and int32 indices of parsed integer IDs (in place when the range is compact)."""
+    from embedlab.data._fastcsv import encode_ids
+
+    ids = encode_ids(values, *id_range)
+    if ids is None:
+        return Vocabulary.from_values(values, name=name)
+    return Vocabulary(ids, name=name), values
+
+
+def _interactions_from_fast(
+    cols: RatingColumns,
+    fast: FastColumns,
+    *,
+    rating_scale: tuple[float, float] | None,
+    duplicates: DuplicatePolicy,
+    name: str,
+    item_metadata: pd.DataFrame | None,
+    user_metadata: pd.DataFrame | None,
+) -> Interactions:
+    """What :meth:`Interactions.from_ids` does, for columns the compiled parser read.
+
+    Every check of ``from_ids`` still holds, most of them by construction: at least one
+    row; integer IDs, none missing; finite ratings and int64 timestamps (the parser
+    accepts nothing else). The scale check and the duplicate policy run as there; when
+    the parser saw the (user, item) pairs strictly increasing, no pair can repeat and
+    the duplicate sort is skipped. IDs with a compact range are encoded in place: the
+    parser's ``int32`` arrays become the index arrays (no copy of 20M-row columns).
+    """
+    source, offset = cols.source, cols.row_offset
+    rating = fast.rating
+    if rating_scale is not None:
+        check_scale(rating, rating_scale, source=source, column=cols.labels["rating"], row_offset=offset)
+    users, ui = _vocabulary(fast.user, fast.user_range, "user")
+    items, ii = _vocabulary(fast.item, fast.item_range, "item")
+    ts = fast.timestamp
+    if fast.pairs_increasing:
+        # No pair repeats; the call only checks that the policy is a known one.
+        keep, averaged = resolve_duplicates(ui[:0], ii[:0], len(items), duplicates, source=source)
+    else:
+        keep, averaged = resolve_duplicates(
+            ui, ii, len(items), duplicates, rating=rating, source=source, row_offset=offset
+        )
+    if keep is not None:
+        rating = rating if averaged is None else averaged
+        ui, ii, rating = ui[keep], ii[keep], rating[keep]
+        ts = None if ts is None else ts[keep]
+        low, high = float(rating.min()), float(rating.max())
+    else:
+        low, high = fast.rating_range
+    if rating_scale is None:
+        rating_scale = (low, high) if low != high else None
+    return Interactions(
+        ui,
+        ii,
+        rating,
+        users,
+        items,
+        timestamp=ts,
+        item_metadata=align_metadata(item_metadata, items, what="item"),
+        user_metadata=align_metadata(user_metadata, users, what="user"),
+        rating_scale=rating_scale,
+        name=name,
+        copy=False,
+    )
 
 
 def _frame_columns(
