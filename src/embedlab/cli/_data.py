@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -44,11 +44,11 @@ def _summary_table(summary: DatasetSummary) -> Table:
 
 @data_app.command("info")
 def info(
-    path: Path = typer.Argument(..., help="A MovieLens folder or archive, or a CSV/TSV/Parquet ratings file."),
-    user: Optional[str] = typer.Option(None, help="User column of a generic table (default: detected)."),
-    item: Optional[str] = typer.Option(None, help="Item column of a generic table (default: detected)."),
-    rating: Optional[str] = typer.Option(None, help="Rating column of a generic table (default: detected)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    path: Annotated[Path, typer.Argument(help="A MovieLens folder or archive, or a CSV/TSV/Parquet ratings file.")],
+    user: Annotated[str | None, typer.Option(help="User column of a generic table (default: detected).")] = None,
+    item: Annotated[str | None, typer.Option(help="Item column of a generic table (default: detected).")] = None,
+    rating: Annotated[str | None, typer.Option(help="Rating column of a generic table (default: detected).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Print counts, density, rating histogram and ratings per user and item.
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from embedlab.data._validate import (
     DuplicatePolicy,
+    check_duplicate_policy,
     check_ratings,
     check_scale,
     check_timestamps,
@@ -288,26 +289,72 @@ class Interactions:
             item_vocab, ii = Vocabulary.from_values(items, name="item")
         else:
             ii = item_vocab.indices(items)
-        keep, averaged = resolve_duplicates(
-            ui, ii, len(item_vocab), duplicates, rating=rating, source=source, row_offset=row_offset
+        return cls._from_indices(
+            ui,
+            ii,
+            rating,
+            ts,
+            user_vocab,
+            item_vocab,
+            duplicates=duplicates,
+            rating_scale=rating_scale,
+            item_metadata=item_metadata,
+            user_metadata=user_metadata,
+            name=name,
+            source=source,
+            row_offset=row_offset,
         )
+
+    @classmethod
+    def _from_indices(
+        cls,
+        ui: np.ndarray,
+        ii: np.ndarray,
+        rating: np.ndarray,
+        ts: np.ndarray | None,
+        users: Vocabulary,
+        items: Vocabulary,
+        *,
+        duplicates: DuplicatePolicy,
+        rating_scale: tuple[float, float] | None,
+        item_metadata: pd.DataFrame | None,
+        user_metadata: pd.DataFrame | None,
+        name: str,
+        source: str,
+        row_offset: int,
+        pairs_increasing: bool = False,
+        rating_range: tuple[float, float] | None = None,
+    ) -> Interactions:
+        """The last steps of :meth:`from_ids`, for columns already validated and encoded.
+
+        Applies the duplicates policy (skipped when the caller knows the pairs strictly
+        increase, so none repeats), infers the rating scale (from ``rating_range`` when
+        the caller already has it) and takes the arrays over without copying.
+        """
+        if pairs_increasing:
+            check_duplicate_policy(duplicates)
+            keep, averaged = None, None
+        else:
+            keep, averaged = resolve_duplicates(
+                ui, ii, len(items), duplicates, rating=rating, source=source, row_offset=row_offset
+            )
         if keep is not None:
             rating = rating if averaged is None else averaged
             ui, ii, rating = ui[keep], ii[keep], rating[keep]
             ts = None if ts is None else ts[keep]
+            rating_range = None
         if rating_scale is None:
-            rating_scale = (float(rating.min()), float(rating.max()))
-            if rating_scale[0] == rating_scale[1]:
-                rating_scale = None
+            low, high = rating_range if rating_range is not None else (float(rating.min()), float(rating.max()))
+            rating_scale = (low, high) if low != high else None
         return cls(
             ui,
             ii,
             rating,
-            user_vocab,
-            item_vocab,
+            users,
+            items,
             timestamp=ts,
-            item_metadata=align_metadata(item_metadata, item_vocab, what="item"),
-            user_metadata=align_metadata(user_metadata, user_vocab, what="user"),
+            item_metadata=align_metadata(item_metadata, items, what="item"),
+            user_metadata=align_metadata(user_metadata, users, what="user"),
             rating_scale=rating_scale,
             name=name,
             copy=False,

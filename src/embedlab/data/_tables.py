@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from embedlab.data._interactions import Interactions, align_metadata
-from embedlab.data._validate import DuplicatePolicy, check_scale, resolve_duplicates
+from embedlab.data._interactions import Interactions
+from embedlab.data._validate import DuplicatePolicy, check_scale
 from embedlab.data._vocab import Vocabulary
 from embedlab.exceptions import DataError
 
@@ -787,35 +787,22 @@ def _interactions_from_fast(
         check_scale(rating, rating_scale, source=source, column=cols.labels["rating"], row_offset=offset)
     users, ui = _vocabulary(fast.user, fast.user_range, "user")
     items, ii = _vocabulary(fast.item, fast.item_range, "item")
-    ts = fast.timestamp
-    if fast.pairs_increasing:
-        # No pair repeats; the call only checks that the policy is a known one.
-        keep, averaged = resolve_duplicates(ui[:0], ii[:0], len(items), duplicates, source=source)
-    else:
-        keep, averaged = resolve_duplicates(
-            ui, ii, len(items), duplicates, rating=rating, source=source, row_offset=offset
-        )
-    if keep is not None:
-        rating = rating if averaged is None else averaged
-        ui, ii, rating = ui[keep], ii[keep], rating[keep]
-        ts = None if ts is None else ts[keep]
-        low, high = float(rating.min()), float(rating.max())
-    else:
-        low, high = fast.rating_range
-    if rating_scale is None:
-        rating_scale = (low, high) if low != high else None
-    return Interactions(
+    return Interactions._from_indices(
         ui,
         ii,
         rating,
+        fast.timestamp,
         users,
         items,
-        timestamp=ts,
-        item_metadata=align_metadata(item_metadata, items, what="item"),
-        user_metadata=align_metadata(user_metadata, users, what="user"),
+        duplicates=duplicates,
         rating_scale=rating_scale,
+        item_metadata=item_metadata,
+        user_metadata=user_metadata,
         name=name,
-        copy=False,
+        source=source,
+        row_offset=offset,
+        pairs_increasing=fast.pairs_increasing,
+        rating_range=fast.rating_range,
     )
 
 

@@ -19,7 +19,14 @@ import pyarrow as pa
 from embedlab.data._kernels import keys_strictly_increasing, pair_keys
 from embedlab.exceptions import DataError, DataWarning
 
-__all__ = ["DuplicatePolicy", "check_ratings", "check_scale", "check_timestamps", "resolve_duplicates"]
+__all__ = [
+    "DuplicatePolicy",
+    "check_duplicate_policy",
+    "check_ratings",
+    "check_scale",
+    "check_timestamps",
+    "resolve_duplicates",
+]
 
 DuplicatePolicy = Literal["warn", "error", "last", "first", "mean"]
 _POLICIES = ("warn", "error", "last", "first", "mean")
@@ -195,6 +202,12 @@ def _user_stacklevel() -> int:
     return level
 
 
+def check_duplicate_policy(policy: str) -> None:
+    """Raise ValueError unless ``policy`` is a known duplicates policy."""
+    if policy not in _POLICIES:
+        raise ValueError(f"duplicates={policy!r}; expected one of {', '.join(map(repr, _POLICIES))}")
+
+
 def resolve_duplicates(
     user_index: np.ndarray,
     item_index: np.ndarray,
@@ -230,8 +243,7 @@ def resolve_duplicates(
         DataError: If duplicates exist and ``policy="error"``.
         ValueError: For an unknown policy.
     """
-    if policy not in _POLICIES:
-        raise ValueError(f"duplicates={policy!r}; expected one of {', '.join(map(repr, _POLICIES))}")
+    check_duplicate_policy(policy)
     if user_index.size < 2:
         return None, None
     key = pair_keys(user_index, item_index, n_items)
