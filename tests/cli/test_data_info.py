@@ -78,7 +78,7 @@ def test_info_small_table_with_columns(tmp_path: Path) -> None:
 def test_info_bad_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("userId,movieId,rating\n1,10,4\n2,10,five\n")
-    assert_one_line_error(info(str(path)), "bad.csv", "column 'rating'", "non-numeric", "row 3")
+    assert_one_line_error(info(str(path)), "bad.csv", "column 'rating'", "non-numeric", "line 3")
 
 
 def test_info_missing_column_is_one_line(tmp_path: Path) -> None:

@@ -288,7 +288,7 @@ def test_fallback_still_names_the_bad_rows(tmp_path: Path, both: Any) -> None:
     assert fast[0] == "error" and "wrong number of fields" in fast[1] and "line 152" in fast[1]
     path.write_bytes(_text(_with(220, "7,42,nan,978300760")))
     fast, _, _ = both(path)
-    assert fast[0] == "error" and "NaN" in fast[1] and "row 222" in fast[1]
+    assert fast[0] == "error" and "NaN" in fast[1] and "line 222" in fast[1]
 
 
 # ---------------------------------------------------------------------------- the parser itself

@@ -86,7 +86,7 @@ def test_bad_ratings(ratings: list, match: str) -> None:
 
 
 def test_error_names_source_and_column_with_row_offset() -> None:
-    with pytest.raises(DataError, match=r"my\.csv: column 'stars' has 1 ratings outside the scale 1\.\.5 \(first 7 at row 4\)"):
+    with pytest.raises(DataError, match=r"my\.csv: column 'stars' has 1 ratings outside the scale 1\.\.5 \(first 7 at line 4\)"):
         Interactions.from_ids(
             [1, 2, 3], [1, 2, 3], [1, 5, 7], rating_scale=(1, 5), source="my.csv",
             columns=("u", "i", "stars", "t"), row_offset=2,

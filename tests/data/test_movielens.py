@@ -223,7 +223,7 @@ def test_ml100k_without_metadata_files(tmp_path: Path) -> None:
 def test_ml100k_rating_off_scale(tmp_path: Path) -> None:
     rows = [*U_DATA[:2], (2, 1, 6, 888550871)]
     folder = write_folder(tmp_path, "ml-100k", {"u.data": _tsv(rows)})
-    with pytest.raises(DataError, match=r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 6 at row 3\)"):
+    with pytest.raises(DataError, match=r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 6 at line 3\)"):
         load_movielens(folder)
 
 
@@ -286,7 +286,7 @@ def test_folds_errors(tmp_path: Path, ml100k: Path) -> None:
         movielens_folds(ds, ml100k, "u")
     other = write_folder(tmp_path, "other", ml100k_files())
     (other / "ua.test").write_bytes(_tsv([(9, 1, 3, 1), (1, 2, 3, 1)]))
-    with pytest.raises(DataError, match=r"ua\.test: 1 user IDs are not in the dataset 'ml-100k' \(first 9 at row 1\)"):
+    with pytest.raises(DataError, match=r"ua\.test: 1 user IDs are not in the dataset 'ml-100k' \(first 9 at line 1\)"):
         movielens_folds(ds, other, "a")
     (other / "ub.test").write_bytes(_tsv([U_DATA[0]]))  # also in ub.base
     with pytest.raises(DataError, match=r"ub\.test: 1 \(user, item\) pairs are also in ub\.base"):
@@ -383,7 +383,7 @@ def test_csv_release_bad_rating(tmp_path: Path) -> None:
     files = csv_files()
     files["ratings.csv"] += b"4,1,5.5,964982931\r\n"
     folder = write_folder(tmp_path, "ml-latest-small", files)
-    with pytest.raises(DataError, match=r"ratings\.csv: column 'rating' has 1 ratings outside the scale 0\.5\.\.5 \(first 5\.5 at row 8\)"):
+    with pytest.raises(DataError, match=r"ratings\.csv: column 'rating' has 1 ratings outside the scale 0\.5\.\.5 \(first 5\.5 at line 8\)"):
         load_movielens(folder)
 
 

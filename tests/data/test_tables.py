@@ -228,7 +228,7 @@ def _rating_of(ds: Interactions, user: int, item: int) -> list[float]:
 
 def test_duplicates_warn_keeps_last(tmp_path: Path) -> None:
     path = write(tmp_path, "dups.csv", DUPS)
-    with pytest.warns(DataWarning, match=r"dups\.csv: 1 duplicate \(user, item\) rows over 1 pairs \(first at row 2\)"):
+    with pytest.warns(DataWarning, match=r"dups\.csv: 1 duplicate \(user, item\) rows over 1 pairs \(first at line 2\)"):
         ds = load_ratings(path)
     assert len(ds) == 3 and _rating_of(ds, 1, 10) == [5.0]
 
@@ -241,7 +241,7 @@ def test_duplicate_policies(tmp_path: Path, policy: str, expected: float) -> Non
 
 
 def test_duplicates_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"dups\.csv: 1 duplicate \(user, item\) rows .*first at row 2.*duplicates="):
+    with pytest.raises(DataError, match=r"dups\.csv: 1 duplicate \(user, item\) rows .*first at line 2.*duplicates="):
         load_ratings(write(tmp_path, "dups.csv", DUPS), duplicates="error")
 
 
@@ -335,26 +335,26 @@ def test_empty_dataframe_and_parquet(tmp_path: Path) -> None:
 
 def test_non_numeric_ratings_count_and_first_row(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,abc,101\n2,10,5,102\n2,20,x,103\n")
-    with raises(r"r\.csv: column 'rating' has 2 non-numeric values \(first 'abc' at row 3\); expected numbers"):
+    with raises(r"r\.csv: column 'rating' has 2 non-numeric values \(first 'abc' at line 3\); expected numbers"):
         load_ratings(path)
 
 
 def test_non_numeric_ratings_after_the_sample(tmp_path: Path) -> None:
     rows = "".join(f"{i},1,3\n" for i in range(20000))
     path = write(tmp_path, "r.csv", "user,item,rating\n" + rows + "9,9,five\n")
-    with raises(r"column 'rating' has 1 non-numeric values \(first 'five' at row 20002\)"):
+    with raises(r"column 'rating' has 1 non-numeric values \(first 'five' at line 20002\)"):
         load_ratings(path)
 
 
 def test_nan_and_missing_ratings(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,NaN,101\n2,10,,102\n")
-    with raises(r"r\.csv: column 'rating' has 2 NaN or missing values \(first at row 3"):
+    with raises(r"r\.csv: column 'rating' has 2 NaN or missing values \(first at line 3"):
         load_ratings(path)
 
 
 def test_infinite_ratings(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,5,101\n2,10,-inf,102\n")
-    with raises(r"r\.csv: column 'rating' has 1 infinite values \(first at row 4"):
+    with raises(r"r\.csv: column 'rating' has 1 infinite values \(first at line 4"):
         load_ratings(path)
 
 
@@ -366,22 +366,22 @@ def test_nan_in_dataframe_names_the_position() -> None:
 
 def test_ratings_outside_scale(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,7,101\n2,10,0,102\n")
-    with raises(r"r\.csv: column 'rating' has 2 ratings outside the scale 1\.\.5 \(first 7 at row 3\)"):
+    with raises(r"r\.csv: column 'rating' has 2 ratings outside the scale 1\.\.5 \(first 7 at line 3\)"):
         load_ratings(path, rating_scale=(1, 5))
 
 
 def test_headerless_rows_are_line_numbers(tmp_path: Path) -> None:
     path = write(tmp_path, "u.data", "1\t10\t4\t1\n1\t20\t9\t2\n")
-    with raises(r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at row 2\)"):
+    with raises(r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at line 2\)"):
         load_ratings(path, rating_scale=(1, 5))
 
 
 def test_missing_ids(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n,20,3,101\n2,10,5,102\n")
-    with raises(r"r\.csv: column 'userId' has 1 missing user IDs \(first at row 3\)"):
+    with raises(r"r\.csv: column 'userId' has 1 missing user IDs \(first at line 3\)"):
         load_ratings(path)
     path = write(tmp_path, "s.csv", "user,item,rating\na,x,4\nb,,3\nc,,5\n")
-    with raises(r"s\.csv: column 'item' has 2 missing item IDs \(first at row 3\)"):
+    with raises(r"s\.csv: column 'item' has 2 missing item IDs \(first at line 3\)"):
         load_ratings(path)
 
 
@@ -435,7 +435,7 @@ def test_unknown_encoding(tmp_path: Path) -> None:
 
 def test_bad_timestamps_suggest_false(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n2,10,5,\n")
-    with raises(r"r\.csv: column 'timestamp' has 1 missing timestamps \(first at row 3\).*timestamp=False"):
+    with raises(r"r\.csv: column 'timestamp' has 1 missing timestamps \(first at line 3\).*timestamp=False"):
         load_ratings(path)
     assert load_ratings(path, timestamp=False).timestamp is None
 
@@ -499,6 +499,6 @@ def test_utf16_file(tmp_path: Path) -> None:
 
 def test_blank_lines_before_the_header(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", "\n\n" + HEADER + "1,10,4,100\n1,20,9,101\n")
-    with raises(r"r\.csv: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at row 5\)"):
+    with raises(r"r\.csv: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at line 5\)"):
         load_ratings(path, rating_scale=(1, 5))
     assert len(load_ratings(write(tmp_path, "s.csv", "\n" + HEADER + ROWS))) == 4

@@ -35,7 +35,7 @@ import pyarrow.csv as pacsv
 
 from embedlab.data._interactions import Interactions
 from embedlab.data._tables import RatingColumns, TextSource, build_interactions, read_text_columns
-from embedlab.data._validate import DuplicatePolicy
+from embedlab.data._validate import DuplicatePolicy, row_label
 from embedlab.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -509,7 +509,7 @@ def _fold_part(
             bad = bad.item() if isinstance(bad, np.generic) else bad
             raise DataError(
                 f"{source}: {int(unknown.sum())} {role} IDs are not in the dataset {ds.name!r} "
-                f"(first {bad!r} at row {first + cols.row_offset}); the folds must come "
+                f"(first {bad!r} at {row_label(first, cols.row_offset)}); the folds must come "
                 "from the same ML-100K copy as the dataset"
             )
     return Interactions.from_ids(

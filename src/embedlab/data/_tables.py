@@ -33,7 +33,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from embedlab.data._interactions import Interactions
-from embedlab.data._validate import DuplicatePolicy, check_scale
+from embedlab.data._validate import DuplicatePolicy, check_scale, row_label
 from embedlab.data._vocab import Vocabulary
 from embedlab.exceptions import DataError
 
@@ -703,7 +703,7 @@ def _check_ids(values: np.ndarray, label: str, role: str, source: str, row_offse
     first = int(np.flatnonzero(missing)[0])
     raise DataError(
         f"{source}: column {label!r} has {int(missing.sum())} missing {role} IDs "
-        f"(first at row {first + row_offset}); every row needs a {role} ID: fill or drop those rows"
+        f"(first at {row_label(first, row_offset)}); every row needs a {role} ID: fill or drop those rows"
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "check_scale",
     "check_timestamps",
     "resolve_duplicates",
+    "row_label",
 ]
 
 DuplicatePolicy = Literal["warn", "error", "last", "first", "mean"]
@@ -49,8 +50,9 @@ def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _row_label(row: int, row_offset: int) -> str:
-    return f"row {row + row_offset}"
+def row_label(row: int, row_offset: int) -> str:
+    """Where a 0-based row is: ``line N`` of a file (``row_offset`` > 0), else ``row N``."""
+    return f"line {row + row_offset}" if row_offset > 0 else f"row {row}"
 
 
 def check_ratings(
@@ -84,7 +86,7 @@ def check_ratings(
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{source}: column {column!r} has {int(bad.sum())} non-numeric values "
-                f"(first {_py(arr[first])!r} at {_row_label(first, row_offset)}); expected numbers"
+                f"(first {_py(arr[first])!r} at {row_label(first, row_offset)}); expected numbers"
             )
         arr = numeric
     # Fast path: one pass, since NaN or ±inf anywhere poisons the sum.
@@ -102,7 +104,7 @@ def check_ratings(
         first = int(bad_idx[0])
         raise DataError(
             f"{source}: column {column!r} has {bad_idx.size} {what} values "
-            f"(first at {_row_label(first, row_offset)}: {_py(arr[first])!r}); drop or fill those rows"
+            f"(first at {row_label(first, row_offset)}: {_py(arr[first])!r}); drop or fill those rows"
         )
     out = arr.astype(np.float32)
     if rating_scale is not None:
@@ -129,7 +131,7 @@ def check_scale(
         first = int(np.flatnonzero(outside)[0])
         raise DataError(
             f"{source}: column {column!r} has {int(outside.sum())} ratings outside the scale "
-            f"{lo:g}..{hi:g} (first {float(ratings[first]):g} at {_row_label(first, row_offset)}); "
+            f"{lo:g}..{hi:g} (first {float(ratings[first]):g} at {row_label(first, row_offset)}); "
             "fix the values or pass rating_scale=(low, high) that covers them"
         )
 
@@ -163,7 +165,7 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
     if series.dtype.kind == "M":
         if series.isna().any():
             first = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise DataError(missing_msg.format(n=int(series.isna().sum()), row=_row_label(first, row_offset)))
+            raise DataError(missing_msg.format(n=int(series.isna().sum()), row=row_label(first, row_offset)))
         return _seconds(series)
     if series.dtype.kind in "iu":
         return series.to_numpy(dtype=np.int64)
@@ -178,16 +180,16 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{source}: column {column!r} has {int(bad.sum())} values that are neither numbers nor dates "
-                f"(first {series.iloc[first]!r} at {_row_label(first, row_offset)}); expected Unix seconds or dates"
+                f"(first {series.iloc[first]!r} at {row_label(first, row_offset)}); expected Unix seconds or dates"
             )
         if parsed.isna().any():
             first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise DataError(missing_msg.format(n=int(parsed.isna().sum()), row=_row_label(first, row_offset)))
+            raise DataError(missing_msg.format(n=int(parsed.isna().sum()), row=row_label(first, row_offset)))
         return _seconds(parsed)
     arr = numeric.to_numpy(dtype=np.float64)
     if not np.isfinite(arr).all():
         bad_idx = np.flatnonzero(~np.isfinite(arr))
-        raise DataError(missing_msg.format(n=bad_idx.size, row=_row_label(int(bad_idx[0]), row_offset)))
+        raise DataError(missing_msg.format(n=bad_idx.size, row=row_label(int(bad_idx[0]), row_offset)))
     return arr.astype(np.int64)
 
 
@@ -260,7 +262,7 @@ def resolve_duplicates(
     sub = pd.Series(key[rows])
     superseded = sub.duplicated(keep="first" if policy == "first" else "last").to_numpy()
     n_dup, n_pairs, first_row = int(superseded.sum()), int(dup_keys.size), int(rows[0])
-    where = f"{n_dup} duplicate (user, item) rows over {n_pairs} pairs (first at {_row_label(first_row, row_offset)})"
+    where = f"{n_dup} duplicate (user, item) rows over {n_pairs} pairs (first at {row_label(first_row, row_offset)})"
     if policy == "error":
         raise DataError(f"{source}: {where}; pass duplicates='last', 'first' or 'mean' to resolve them")
     if policy == "warn":
