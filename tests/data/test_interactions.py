@@ -133,6 +133,10 @@ def test_timestamps_in_several_forms() -> None:
     assert ints.timestamp.tolist() == dates.timestamp.tolist() == dts.timestamp.tolist() == [86400, 0]
     with pytest.raises(DataError, match="neither numbers nor dates"):
         Interactions.from_ids([1, 2], [1, 1], [1, 2], ["yesterday-ish", "1970-01-01"])
+    with pytest.raises(DataError, match=r"1 values that are neither numbers nor dates \(first 'soon' at row 1\)"):
+        Interactions.from_ids([1, 2], [1, 1], [1, 2], ["100", "soon"])
+    with pytest.raises(DataError, match=r"mixes numbers \(first '100' at row 0\) with dates"):
+        Interactions.from_ids([1, 2], [1, 1], [1, 2], ["100", "2001-01-01"])
     with pytest.raises(DataError, match="1 missing timestamps"):
         Interactions.from_ids([1, 2], [1, 1], [1, 2], [1.0, np.nan])
 

@@ -175,12 +175,18 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we parse per element
             parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
-        bad = (parsed.isna() & series.notna()).to_numpy()
+        bad = (unparsed & parsed.isna()).to_numpy()
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{source}: column {column!r} has {int(bad.sum())} values that are neither numbers nor dates "
                 f"(first {series.iloc[first]!r} at {row_label(first, row_offset)}); expected Unix seconds or dates"
+            )
+        if numeric.notna().any():
+            first = int(np.flatnonzero(numeric.notna().to_numpy())[0])
+            raise DataError(
+                f"{source}: column {column!r} mixes numbers (first {series.iloc[first]!r} at "
+                f"{row_label(first, row_offset)}) with dates; expected Unix seconds or dates, not both"
             )
         if parsed.isna().any():
             first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
