@@ -373,6 +373,15 @@ def _movies_dat(ds: _Dataset) -> pd.DataFrame | None:
     )
 
 
+#: ML-1M ``users.dat`` occupation codes, as its README lists them.
+ML1M_OCCUPATIONS = (
+    "other or not specified", "academic/educator", "artist", "clerical/admin", "college/grad student",
+    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
+    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist", "self-employed",
+    "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
+)  # fmt: skip
+
+
 def _users_dat(ds: _Dataset) -> pd.DataFrame | None:
     if not ds.has("users.dat"):
         return None
@@ -383,7 +392,9 @@ def _users_dat(ds: _Dataset) -> pd.DataFrame | None:
             "id": _int_ids(parts[0], source, "user"),
             "age": pd.to_numeric(parts[2], errors="coerce").astype("Int64"),
             "gender": parts[1].astype(object),
-            "occupation": pd.to_numeric(parts[3], errors="coerce").astype("Int64"),
+            "occupation": pd.to_numeric(parts[3], errors="coerce")
+            .map(dict(enumerate(ML1M_OCCUPATIONS)))
+            .astype(object),
             "zip": parts[4].astype(object),
         }
     )
