@@ -1,0 +1,152 @@
+"""Matrix factorization as a torch module that knows only integer indices."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import torch
+from torch import nn
+
+from embedlab.nn._init import check_init, init_embedding_
+
+__all__ = ["MFModule", "check_squash"]
+
+
+def check_squash(squash: Any) -> tuple[float, float] | None:
+    """Validate ``squash``: ``None`` or ``(low, high)`` with ``low < high``."""
+    if squash is None:
+        return None
+    try:
+        low, high = (float(v) for v in squash)
+    except (TypeError, ValueError):
+        raise ValueError(f"squash={squash!r}: expected None or (low, high), e.g. (1, 5)") from None
+    if not low < high:
+        raise ValueError(f"squash={squash!r}: expected low < high")
+    return low, high
+
+
+def _check_count(name: str, value: Any, low: int = 1) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < low:
+        raise ValueError(f"{name}={value!r}: expected an integer >= {low}")
+    return int(value)
+
+
+def _apply_squash(raw: torch.Tensor, squash: tuple[float, float] | None) -> torch.Tensor:
+    if squash is None:
+        return raw
+    low, high = squash
+    return low + (high - low) * torch.sigmoid(raw)
+
+
+class MFModule(nn.Module):
+    """Biased matrix factorization: ``r̂(u, i) = μ + b_u + b_i + p_u · q_i``.
+
+    ``p_u`` is row ``u`` of ``user_embedding.weight`` and ``q_i`` row ``i`` of
+    ``item_embedding.weight`` (both ``embedding_dim`` wide: the dot product needs
+    equal widths); ``b_u``, ``b_i`` are the one-column tables ``user_bias`` and
+    ``item_bias``; ``μ`` is the scalar ``global_bias``. Each of the three bias terms
+    can be switched off (all off is the plain dot-product model). With
+    ``squash=(low, high)`` the output is ``low + (high - low) · sigmoid(r̂)``.
+
+    Embeddings start from ``init`` (``"normal"``: ``N(0, init_std²)``;
+    ``"glorot_uniform"``: Keras' ``GlorotUniform``), biases and ``μ`` at zero: the
+    caller (the estimator) sets ``μ`` to the training mean.
+
+    Args:
+        n_users: Rows of the user tables.
+        n_items: Rows of the item tables.
+        embedding_dim: Width of both embedding tables. A pair ``(user_dim, item_dim)``
+            is accepted only when both are equal.
+        user_bias: Learn ``b_u``.
+        item_bias: Learn ``b_i``.
+        global_bias: Learn ``μ``.
+        squash: ``None`` or ``(low, high)``.
+        init: ``"normal"`` or ``"glorot_uniform"``.
+        init_std: Standard deviation of the normal initializer.
+        sparse: Tables produce sparse gradients (``nn.Embedding(sparse=True)``), so
+            optimizers can update only the rows a batch touches.
+        generator: The ``torch.Generator`` initial values are drawn from (never the
+            global seed).
+
+    Raises:
+        ValueError: For a bad size, initializer or squash range, or unequal user
+            and item widths.
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        embedding_dim: int | tuple[int, int] = 32,
+        *,
+        user_bias: bool = True,
+        item_bias: bool = True,
+        global_bias: bool = True,
+        squash: tuple[float, float] | None = None,
+        init: str = "normal",
+        init_std: float = 0.1,
+        sparse: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(embedding_dim, (tuple, list)):
+            dims = [_check_count("embedding_dim", d) for d in embedding_dim]
+            if len(dims) != 2 or dims[0] != dims[1]:
+                raise ValueError(
+                    f"embedding_dim={tuple(embedding_dim)!r}: matrix factorization scores with the dot "
+                    "product p_u·q_i, so the user and item tables need the same width; pass one integer "
+                    "(the neural model allows different widths)"
+                )
+            embedding_dim = dims[0]
+        self.n_users = _check_count("n_users", n_users)
+        self.n_items = _check_count("n_items", n_items)
+        self.embedding_dim = _check_count("embedding_dim", embedding_dim)
+        check_init(init, init_std)
+        self.squash = check_squash(squash)
+        self.init = init
+        self.init_std = float(init_std)
+        self.sparse = bool(sparse)
+
+        self.user_embedding = nn.Embedding(self.n_users, self.embedding_dim, sparse=self.sparse)
+        self.item_embedding = nn.Embedding(self.n_items, self.embedding_dim, sparse=self.sparse)
+        init_embedding_(self.user_embedding.weight, init, init_std, generator)
+        init_embedding_(self.item_embedding.weight, init, init_std, generator)
+        self.user_bias = nn.Embedding(self.n_users, 1, sparse=self.sparse) if user_bias else None
+        self.item_bias = nn.Embedding(self.n_items, 1, sparse=self.sparse) if item_bias else None
+        for table in (self.user_bias, self.item_bias):
+            if table is not None:
+                nn.init.zeros_(table.weight)
+        self.global_bias = nn.Parameter(torch.zeros(())) if global_bias else None
+
+    def forward_rows(
+        self, users: torch.Tensor, items: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Scores and the table rows they used (for a per-batch L2 penalty).
+
+        Returns:
+            ``(scores[B], rows)`` where ``rows`` maps ``"user"``, ``"item"`` and, when
+            present, ``"user_bias"``, ``"item_bias"`` to the looked-up rows.
+        """
+        p = self.user_embedding(users)
+        q = self.item_embedding(items)
+        raw = (p * q).sum(dim=-1)
+        rows = {"user": p, "item": q}
+        if self.user_bias is not None:
+            bu = self.user_bias(users).squeeze(-1)
+            raw = raw + bu
+            rows["user_bias"] = bu
+        if self.item_bias is not None:
+            bi = self.item_bias(items).squeeze(-1)
+            raw = raw + bi
+            rows["item_bias"] = bi
+        if self.global_bias is not None:
+            raw = raw + self.global_bias
+        return _apply_squash(raw, self.squash), rows
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Predicted ratings for index pairs: ``users``, ``items`` are ``LongTensor[B]``."""
+        return self.forward_rows(users, items)[0]
+
+    def extra_repr(self) -> str:
+        return f"n_users={self.n_users}, n_items={self.n_items}, embedding_dim={self.embedding_dim}, squash={self.squash}"

@@ -1,0 +1,173 @@
+"""The neural embedding model (the course's DNN) as a torch module on integer indices."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from embedlab.nn._init import check_init, glorot_uniform_, init_embedding_
+from embedlab.nn._mf import _apply_squash, _check_count, check_squash
+
+__all__ = ["GeneratorDropout", "NeuralModule"]
+
+
+class GeneratorDropout(nn.Module):
+    """Inverted dropout (as ``nn.Dropout``) whose masks come from ``self.generator``.
+
+    ``nn.Dropout`` draws from torch's global generator; the trainer hands this
+    module its own generator instead, so a ``random_state`` fixes the masks.
+    ``generator=None`` falls back to the global generator.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        gen = self.generator
+        if gen is not None and gen.device != x.device:
+            gen = None
+        keep = torch.rand(x.shape, generator=gen, device=x.device, dtype=x.dtype) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class NeuralModule(nn.Module):
+    """``r̂(u, i) = output(MLP([p_u; q_i])) + b_i (+ b_u) + μ``.
+
+    ``[p_u; q_i]`` concatenates the user row (``user_dim`` wide) and the item row
+    (``item_dim`` wide); ``mlp`` applies, for each size ``h`` in ``hidden``,
+    ``Linear(·, h) → ReLU`` (then dropout with rate ``dropout`` when it is > 0);
+    ``output`` is ``Linear(·, 1)``. The course's model is ``hidden=(32, 4)`` over
+    8-dim embeddings with an item bias. With ``squash=(low, high)`` the output is
+    ``low + (high - low) · sigmoid(r̂)``.
+
+    Embeddings start from ``init``; dense weights from Keras' ``Dense`` default
+    (Glorot uniform, zero biases); bias tables and ``μ`` at zero (the caller sets ``μ``).
+
+    Args:
+        n_users: Rows of the user tables.
+        n_items: Rows of the item tables.
+        user_dim: Width of the user embedding.
+        item_dim: Width of the item embedding.
+        hidden: Sizes of the hidden layers (``()``: a linear model on the concatenation).
+        dropout: Dropout rate after each hidden layer, in ``[0, 1)``.
+        user_bias: Add ``b_u``.
+        item_bias: Add ``b_i``.
+        global_bias: Add ``μ``.
+        squash: ``None`` or ``(low, high)``.
+        init: Embedding initializer, ``"glorot_uniform"`` or ``"normal"``.
+        init_std: Standard deviation of the normal initializer.
+        sparse: Embedding and bias tables produce sparse gradients.
+        generator: The ``torch.Generator`` initial values are drawn from.
+
+    Raises:
+        ValueError: For a bad size, rate, initializer or squash range, or
+            ``dropout > 0`` without hidden layers.
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        user_dim: int = 8,
+        item_dim: int = 8,
+        hidden: tuple[int, ...] = (32, 4),
+        dropout: float = 0.0,
+        *,
+        user_bias: bool = False,
+        item_bias: bool = True,
+        global_bias: bool = True,
+        squash: tuple[float, float] | None = None,
+        init: str = "glorot_uniform",
+        init_std: float = 0.1,
+        sparse: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.n_users = _check_count("n_users", n_users)
+        self.n_items = _check_count("n_items", n_items)
+        self.user_dim = _check_count("user_dim", user_dim)
+        self.item_dim = _check_count("item_dim", item_dim)
+        try:
+            self.hidden = tuple(_check_count("hidden size", h) for h in hidden)
+        except TypeError:
+            raise ValueError(
+                f"hidden={hidden!r}: expected a sequence of layer sizes, e.g. (32, 4)"
+            ) from None
+        if not (
+            isinstance(dropout, (int, float)) and math.isfinite(dropout) and 0.0 <= dropout < 1.0
+        ):
+            raise ValueError(f"dropout={dropout!r}: expected a rate in [0, 1)")
+        if dropout > 0 and not self.hidden:
+            raise ValueError(
+                f"dropout={dropout!r} acts after hidden layers, but hidden=(); add a layer or set dropout=0"
+            )
+        self.dropout = float(dropout)
+        check_init(init, init_std)
+        self.squash = check_squash(squash)
+        self.init = init
+        self.init_std = float(init_std)
+        self.sparse = bool(sparse)
+
+        self.user_embedding = nn.Embedding(self.n_users, self.user_dim, sparse=self.sparse)
+        self.item_embedding = nn.Embedding(self.n_items, self.item_dim, sparse=self.sparse)
+        init_embedding_(self.user_embedding.weight, init, init_std, generator)
+        init_embedding_(self.item_embedding.weight, init, init_std, generator)
+        layers: list[nn.Module] = []
+        width = self.user_dim + self.item_dim
+        for h in self.hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            if self.dropout > 0:
+                layers.append(GeneratorDropout(self.dropout))
+            width = h
+        self.mlp = nn.Sequential(*layers)
+        self.output = nn.Linear(width, 1)
+        for layer in [*self.mlp, self.output]:
+            if isinstance(layer, nn.Linear):
+                glorot_uniform_(layer.weight, generator)
+                nn.init.zeros_(layer.bias)
+        self.user_bias = nn.Embedding(self.n_users, 1, sparse=self.sparse) if user_bias else None
+        self.item_bias = nn.Embedding(self.n_items, 1, sparse=self.sparse) if item_bias else None
+        for table in (self.user_bias, self.item_bias):
+            if table is not None:
+                nn.init.zeros_(table.weight)
+        self.global_bias = nn.Parameter(torch.zeros(())) if global_bias else None
+
+    def forward_rows(
+        self, users: torch.Tensor, items: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Scores and the table rows they used (see :meth:`MFModule.forward_rows`)."""
+        p = self.user_embedding(users)
+        q = self.item_embedding(items)
+        raw = self.output(self.mlp(torch.cat((p, q), dim=-1))).squeeze(-1)
+        rows: dict[str, Any] = {"user": p, "item": q}
+        if self.user_bias is not None:
+            bu = self.user_bias(users).squeeze(-1)
+            raw = raw + bu
+            rows["user_bias"] = bu
+        if self.item_bias is not None:
+            bi = self.item_bias(items).squeeze(-1)
+            raw = raw + bi
+            rows["item_bias"] = bi
+        if self.global_bias is not None:
+            raw = raw + self.global_bias
+        return _apply_squash(raw, self.squash), rows
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Predicted ratings for index pairs: ``users``, ``items`` are ``LongTensor[B]``."""
+        return self.forward_rows(users, items)[0]
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_users={self.n_users}, n_items={self.n_items}, user_dim={self.user_dim}, "
+            f"item_dim={self.item_dim}, squash={self.squash}"
+        )
