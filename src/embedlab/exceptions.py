@@ -8,7 +8,8 @@ Hierarchy::
 
     EmbedlabError (Exception)
     ├── DataError (ValueError)            bad input data: files, columns, values
-    │   └── DatasetNotFoundError          a dataset is neither on disk nor downloadable
+    │   ├── DatasetNotFoundError          a dataset is neither on disk nor downloadable
+    │   └── BundleError                   a saved model bundle is missing, damaged or of another format
     ├── DownloadError (OSError)           a download failed (HTTP error, timeout, checksum)
     ├── UnknownIDError (KeyError)         a raw user/item ID that a vocabulary does not know
     ├── NotFittedError (ValueError, AttributeError)
@@ -20,6 +21,7 @@ Hierarchy::
 from __future__ import annotations
 
 __all__ = [
+    "BundleError",
     "DataError",
     "DataWarning",
     "DatasetNotFoundError",
@@ -41,6 +43,11 @@ class DataError(EmbedlabError, ValueError):
 
 class DatasetNotFoundError(DataError):
     """A named dataset is not on disk and could not be downloaded."""
+
+
+class BundleError(DataError):
+    """A model bundle cannot be saved or loaded: missing, truncated or edited files,
+    an unknown format version, tensors that do not match ``model.json``."""
 
 
 class DownloadError(EmbedlabError, OSError):

@@ -1,0 +1,9 @@
+"""Persistence of trained models: the model bundle directory (safetensors, JSON, Parquet).
+
+See :mod:`embedlab.io._bundle` for the layout. Nothing here imports torch; use
+:meth:`Bundle.torch_state_dict` to get torch tensors.
+"""
+
+from embedlab.io._bundle import BUNDLE_FORMAT, Bundle, bundle_info, load_bundle, save_bundle
+
+__all__ = ["BUNDLE_FORMAT", "Bundle", "bundle_info", "load_bundle", "save_bundle"]
