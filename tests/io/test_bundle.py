@@ -210,6 +210,16 @@ def test_extra_files_in_the_directory_are_ignored(saved: Path) -> None:
     assert load_bundle(saved).model_class == "MatrixFactorization"
 
 
+def test_nan_and_unicode_survive_the_json(tmp_path: Path, parts: dict[str, Any]) -> None:
+    path = save_bundle(
+        tmp_path / "m",
+        **{**parts, "metrics": {"val_rmse": float("nan"), "sum": 0.1 + 0.2}, "config": {"note": "Amélie ✓"}},
+    )
+    bundle = load_bundle(path)
+    assert np.isnan(bundle.metrics["val_rmse"]) and bundle.metrics["sum"] == 0.1 + 0.2
+    assert bundle.config == {"note": "Amélie ✓"}
+
+
 # ---------------------------------------------------------------------- bad arguments
 def test_unjsonable_config_names_the_key(tmp_path: Path, parts: dict[str, Any]) -> None:
     with pytest.raises(BundleError, match=r"config\['opt'\]: a object cannot be stored"):
@@ -278,6 +288,16 @@ def test_refuses_to_replace_something_that_is_not_a_bundle(tmp_path: Path, parts
     assert (tmp_path / "file").read_text() == "precious"
     assert (tmp_path / "dir" / "thesis.tex").read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
+
+
+def test_overwriting_through_a_symlink(tmp_path: Path, parts: dict[str, Any]) -> None:
+    real = save_bundle(tmp_path / "real", **parts)
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    save_bundle(link, **{**parts, "metrics": {"rmse": 0.1}})
+    assert load_bundle(link).metrics == {"rmse": 0.1}
+    assert load_bundle(real).metrics == parts["metrics"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
 
 
 @pytest.mark.parametrize("exc_type", [OSError, KeyboardInterrupt])

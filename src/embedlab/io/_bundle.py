@@ -411,7 +411,10 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     _fsync_dir(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink():  # ``path`` was a link to a bundle: drop the link, keep what it pointed to
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- loading
