@@ -1,0 +1,22 @@
+"""Training: one torch trainer for every module, sparse-aware optimizers, history, callbacks.
+
+The compiled CPU engine for matrix factorization lives beside it (``_cpu_mf``).
+"""
+
+from embedlab.training._callbacks import Callback, StopAfter
+from embedlab.training._history import History
+from embedlab.training._optim import OPTIMIZERS, SCHEDULES
+from embedlab.training._trainer import L2_MODES, Trainer, evaluate, predict, resolve_device
+
+__all__ = [
+    "L2_MODES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Callback",
+    "History",
+    "StopAfter",
+    "Trainer",
+    "evaluate",
+    "predict",
+    "resolve_device",
+]
