@@ -198,9 +198,9 @@ def test_several_threads_give_a_close_result(planted):
 SGD_CHANGES = {
     "embedding_dim": 8,
     "epochs": 4,
-    "learning_rate": 0.02,
+    "learning_rate": 0.005,
     "bias_learning_rate": 0.005,
-    "learning_rate_decay": 0.5,
+    "learning_rate_decay": 1.0,
     "l2_user": 0.5,
     "l2_item": 0.5,
     "l2_bias": 0.5,
@@ -259,7 +259,13 @@ def test_early_stopping_restores_the_best_epoch(small):
 
     # A high rate without L2 overfits 4,000 ratings quickly, so validation RMSE turns up.
     kw = dict(
-        embedding_dim=32, epochs=60, learning_rate=0.05, l2_user=0.0, l2_item=0.0, n_threads=1
+        embedding_dim=32,
+        epochs=60,
+        learning_rate=0.05,
+        learning_rate_decay=1.0,
+        l2_user=0.0,
+        l2_item=0.0,
+        n_threads=1,
     )
     params, history = fit_mf_sgd(*args, **kw, validation=val, patience=3, callbacks=[keep])
     scores = [h["val_rmse"] for h in history]
