@@ -435,3 +435,21 @@ def test_bad_data(small) -> None:
 
 def test_device_auto() -> None:
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_lazy_adam_matches_torch_sparse_adam() -> None:
+    from embedlab.training._optim import LazyAdam
+
+    gen = _gen(5)
+    w_lazy = torch.nn.Parameter(torch.randn(50, 4, generator=gen))
+    w_ref = torch.nn.Parameter(w_lazy.detach().clone())
+    lazy, ref = LazyAdam([w_lazy], lr=0.05), torch.optim.SparseAdam([w_ref], lr=0.05)
+    with torch.sparse.check_sparse_tensor_invariants(enable=False):
+        for _ in range(5):
+            idx = torch.randint(0, 30, (40,), generator=gen)  # rows 30..49 never touched
+            vals = torch.randn(40, 4, generator=gen)
+            for w, opt in ((w_lazy, lazy), (w_ref, ref)):
+                w.grad = torch.sparse_coo_tensor(idx[None], vals, (50, 4))
+                opt.step()
+    assert torch.allclose(w_lazy, w_ref, atol=1e-6)
+    assert torch.equal(w_lazy[30:], w_ref[30:])

@@ -5,7 +5,7 @@ The compiled CPU engine for matrix factorization lives beside it (``_cpu_mf``).
 
 from embedlab.training._callbacks import Callback, StopAfter
 from embedlab.training._history import History
-from embedlab.training._optim import OPTIMIZERS, SCHEDULES
+from embedlab.training._optim import OPTIMIZERS, SCHEDULES, LazyAdam
 from embedlab.training._trainer import L2_MODES, Trainer, evaluate, predict, resolve_device
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "SCHEDULES",
     "Callback",
     "History",
+    "LazyAdam",
     "StopAfter",
     "Trainer",
     "evaluate",

@@ -191,7 +191,8 @@ class Trainer:
       on large tables: that is the course's point).
 
     Optimizers (see :mod:`embedlab.training._optim`): ``"adam"`` (lazy Adam:
-    ``SparseAdam`` for the tables + ``Adam`` for dense parameters), ``"adagrad"``,
+    :class:`~embedlab.training._optim.LazyAdam`, SparseAdam's rule, for the tables + ``Adam``
+    for dense parameters), ``"adagrad"``,
     ``"sgd"``. Learning-rate ``schedule``: ``None``, ``"step"`` (× ``lr_gamma`` every
     ``lr_step_size`` epochs), ``"exponential"`` (× ``lr_gamma`` per epoch),
     ``"cosine"`` (to 0 over ``epochs``) or a callable ``epoch -> factor``.
