@@ -141,6 +141,29 @@ def test_known_answer_rmse_and_item_biases() -> None:
     assert rho >= 0.9
 
 
+def test_known_answer_neural_model_with_the_course_sizes() -> None:
+    ds, truth = synthetic_ratings(
+        600, 400, 60_000, embedding_dim=8, noise_std=0.7, seed=0, timestamps=False
+    )
+    train, test = ds.split("random", test_size=0.1, seed=0)
+    # 8-dim embeddings, hidden (32, 4) as in the course; the per-user bias on.
+    m = _neural(ds.n_users, ds.n_items, mean=float(train.rating.mean()), user_bias=True)
+    trainer = Trainer(
+        epochs=15,
+        batch_size=1024,
+        learning_rate=0.02,
+        l2_user=0.01,
+        l2_item=0.01,
+        patience=3,
+        progress=False,
+        random_state=0,
+    )
+    trainer.fit(m, train, validation=test)
+    assert evaluate(m, test)["rmse"] <= 1.10 * truth.noise_std
+    fitted = m.item_bias.weight.detach().numpy().ravel()
+    assert spearmanr(fitted, truth.item_bias).statistic >= 0.9
+
+
 # ------------------------------------------------------------- every option counts
 BASE_MF = {"embedding_dim": 8, "init": "normal", "init_std": 0.1}
 BASE_NEURAL = {"hidden": (8, 4), "dropout": 0.0}
