@@ -112,15 +112,21 @@ def _speed(quick: bool) -> tuple[list[str], dict]:
     return head + rows, out
 
 
-def _curve(name: str, splits: list, epochs_shown: tuple[int, ...]) -> tuple[list[str], dict]:
+ENGINES = (
+    ("`fit_mf_sgd` (defaults)", fit_mf_sgd, {}),
+    ("`fit_mf_sgd`, `embedding_dim=128`", fit_mf_sgd, {"embedding_dim": 128}),
+    ("`fit_mf_als` (defaults)", fit_mf_als, {}),
+)
+
+
+def _curve(name: str, splits: list, epochs_shown: tuple[int, ...]) -> list[str]:
     rows = []
-    out = {}
-    for fit in (fit_mf_sgd, fit_mf_als):
+    for label, fit, kw in ENGINES:
         per_fold = []
         for train, test in splits:
             _, hist = fit(
                 train.user_index, train.item_index, train.rating, train.n_users, train.n_items,
-                validation=(test.user_index, test.item_index, test.rating), restore_best=False,
+                validation=(test.user_index, test.item_index, test.rating), restore_best=False, **kw,
             )  # fmt: skip
             per_fold.append(hist)
         n_ep = len(per_fold[0])
@@ -128,20 +134,14 @@ def _curve(name: str, splits: list, epochs_shown: tuple[int, ...]) -> tuple[list
         secs = np.mean([np.cumsum([h["seconds"] for h in hist]) for hist in per_fold], axis=0)
         shown = sorted({e for e in epochs_shown if e <= n_ep} | {n_ep})
         curve = ", ".join(f"{e}: {rmse[e - 1]:.4f} ({secs[e - 1]:.2f} s)" for e in shown)
-        final = rmse[-1]
-        out[fit.__name__] = {
-            "rmse": float(final),
-            "seconds": float(secs[-1]),
-            "per_fold": [h[-1]["val_rmse"] for h in per_fold],
-        }
         folds = (
             " / ".join(f"{h[-1]['val_rmse']:.4f}" for h in per_fold) if len(per_fold) > 1 else "–"
         )
         rows.append(
-            f"| {name} | `{fit.__name__}` | **{final:.4f}** | {folds} | {secs[-1]:.2f} | {curve} |"
+            f"| {name} | {label} | **{rmse[-1]:.4f}** | {folds} | {secs[-1]:.2f} | {curve} |"
         )
         print(rows[-1], flush=True)
-    return rows, out
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     import numba
 
+    load = os.getloadavg()[0]
     warm = _warm()
     print(
         f"numba import + kernels (compile or cache load): {warm:.2f} s; {numba.config.NUMBA_NUM_THREADS} threads"
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         f"numba {numba.__version__}, numpy {np.__version__}, embedlab {embedlab.__version__}. "
         f"Command: `python benchmarks/bench_cpu_mf.py{' --quick' if opts.quick else ''}`.",
         "",
+        f"Load average (1 min) when the run started: {load:.2f} — the machine may be shared, "
+        "and a busy core slows the multi-threaded rows most. "
         f"Importing numba and loading the cached kernels took {warm:.2f} s in this process "
         "(compiling them from scratch takes several seconds more, once).",
         "",
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Targets (issue 3): ML-100K u1–u5 mean RMSE ≤ 0.905; ml-latest-small random 90/10 ≤ 0.845.",
         "",
-        "| data | engine | test RMSE | per fold | train s | RMSE after epoch (cumulative s) |",
+        "| data | engine | test RMSE | per fold | train s (mean per split) | RMSE after epoch (cumulative s) |",
         "|---|---|---|---|---|---|",
     ]
     ml100k, small = data / "ml-100k", data / "ml-latest-small"
@@ -187,13 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         ds = embedlab.load_movielens(ml100k)
         folds = ds.folds("ml-100k-u", path=ml100k)
         name = "ML-100K u1" if opts.quick else "ML-100K u1–u5 (mean)"
-        rows, _ = _curve(name, folds[:1] if opts.quick else folds, (1, 5, 10, 20, 40))
+        rows = _curve(name, folds[:1] if opts.quick else folds, (1, 5, 10, 20, 40))
         lines += rows
     else:
         print(f"skipping ML-100K: not found at {ml100k}", file=sys.stderr)
     if small.exists():
         ds = embedlab.load_movielens(small)
-        rows, _ = _curve(
+        rows = _curve(
             "ml-latest-small random 90/10 (seed 0)",
             [ds.split("random", test_size=0.1, seed=0)],
             (1, 5, 10, 20, 40),

@@ -320,6 +320,12 @@ def test_bad_hyperparameters_are_named(kw, match):
 
 
 @pytest.mark.parametrize("fit", [fit_mf_sgd, fit_mf_als])
+def test_patience_without_validation_raises(fit):
+    with pytest.raises(ValueError, match="early stopping needs validation"):
+        fit(UI, II, R, 2, 3, patience=2)
+
+
+@pytest.mark.parametrize("fit", [fit_mf_sgd, fit_mf_als])
 def test_bad_data_raises_data_error(fit):
     with pytest.raises(DataError, match="item index 2 is out of range"):
         fit(UI, II, R, 2, 2)
