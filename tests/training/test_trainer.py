@@ -10,7 +10,7 @@ import torch
 from scipy.stats import spearmanr
 
 from embedlab.data import synthetic_ratings
-from embedlab.exceptions import TrainingDivergedError
+from embedlab.exceptions import DataError, TrainingDivergedError
 from embedlab.nn import MFModule, NeuralModule
 from embedlab.training import History, StopAfter, Trainer, evaluate, predict, resolve_device
 
@@ -448,11 +448,11 @@ def test_bad_options(options, match) -> None:
 def test_bad_data(small) -> None:
     train, _, n_users, n_items = small
     t = Trainer(progress=False)
-    with pytest.raises(ValueError, match="user indices"):
+    with pytest.raises(DataError, match="user indices"):
         t.fit(_mf(n_users - 1, n_items), train)
     with pytest.raises(ValueError, match="validation"):
         Trainer(patience=2, progress=False).fit(_mf(n_users, n_items), train)
-    with pytest.raises(ValueError, match="tuple"):
+    with pytest.raises(DataError, match="tuple"):
         t.fit(_mf(n_users, n_items), "ratings.csv")
 
 

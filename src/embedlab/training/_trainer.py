@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from embedlab._io import atomic_write_text
-from embedlab.exceptions import TrainingDivergedError
+from embedlab.exceptions import DataError, TrainingDivergedError
 from embedlab.nn._neural import GeneratorDropout
 from embedlab.training._callbacks import Callback, as_callbacks
 from embedlab.training._history import History
@@ -64,22 +64,22 @@ def _arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         try:
             u, i, r = data
         except (TypeError, ValueError):
-            raise ValueError(
+            raise DataError(
                 f"{what}: expected Interactions or a tuple (user_index, item_index, rating) of arrays, "
                 f"got {type(data).__name__}"
             ) from None
     u, i, r = np.asarray(u), np.asarray(i), np.asarray(r, dtype=np.float32)
     if not (u.ndim == i.ndim == r.ndim == 1 and len(u) == len(i) == len(r)):
-        raise ValueError(
+        raise DataError(
             f"{what}: user_index, item_index and rating must be 1-D and equally long, got shapes "
             f"{u.shape}, {i.shape}, {r.shape}"
         )
     if u.dtype.kind not in "iu" or i.dtype.kind not in "iu":
-        raise ValueError(
+        raise DataError(
             f"{what}: user_index and item_index must be integer arrays, got {u.dtype} and {i.dtype}"
         )
     if not np.isfinite(r).all():
-        raise ValueError(f"{what}: ratings contain NaN or infinite values")
+        raise DataError(f"{what}: ratings contain NaN or infinite values")
     return u, i, r
 
 
@@ -89,7 +89,7 @@ def _check_range(u: np.ndarray, i: np.ndarray, module: nn.Module, what: str) -> 
         (i, getattr(module, "n_items", None), "item"),
     ):
         if arr.size and (arr.min() < 0 or (n is not None and arr.max() >= n)):
-            raise ValueError(
+            raise DataError(
                 f"{what}: {name} indices span {arr.min()}..{arr.max()}, but the module has {n} {name} rows"
             )
 
@@ -380,15 +380,15 @@ class Trainer:
                 one; the end result equals an uninterrupted run.
 
         Raises:
-            ValueError: For malformed data, indices outside the module's tables,
-                ``patience`` without validation data, ``resume`` without
+            DataError: For malformed data or indices outside the module's tables.
+            ValueError: For ``patience`` without validation data, ``resume`` without
                 ``checkpoint_dir``, a checkpoint from different settings, or an
                 existing checkpoint without ``resume=True``.
             TrainingDivergedError: When the loss or the validation error is not finite.
         """
         u_np, i_np, r_np = _arrays(train, "train")
         if len(r_np) == 0:
-            raise ValueError("train: no ratings to train on")
+            raise DataError("train: no ratings to train on")
         _check_range(u_np, i_np, module, "train")
         val = None
         if validation is not None:
