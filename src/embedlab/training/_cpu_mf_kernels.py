@@ -113,7 +113,7 @@ def predict(
     return out
 
 
-@nb.njit(parallel=True, cache=True, nogil=True, boundscheck=False)
+@nb.njit(parallel=True, fastmath=_FAST, cache=True, nogil=True, boundscheck=False)
 def als_side(
     indptr: np.ndarray,
     other: np.ndarray,
@@ -133,7 +133,7 @@ def als_side(
     unknown is ``[w_s, b_s]`` and each feature vector is ``[x_j, 1]``; the normal
     equations ``(Σ x xᵀ + n_s Λ) w = Σ x t`` use ``Λ = diag(lam, …, lam, lam_b)`` scaled
     by the row's rating count ``n_s`` (the same objective as per-occurrence SGD).
-    Rows without ratings get zeros. Accumulates in float64.
+    Rows without ratings get zeros. Accumulates in float64 and solves by Cholesky.
     """
     n_rows = W.shape[0]
     d = W.shape[1]
@@ -148,30 +148,69 @@ def als_side(
             if with_bias:
                 b_self[s] = 0.0
             continue
-        A = np.zeros((k, k), dtype=np.float64)
-        rhs = np.zeros(k, dtype=np.float64)
-        x = np.empty(k, dtype=np.float64)
-        for t in range(lo, hi):
-            j = other[t]
+        # Gather the row's feature vectors transposed (k x m), so that each entry of
+        # the Gram matrix is a contiguous, vectorisable dot product of length m.
+        XT = np.empty((k, m), dtype=np.float64)
+        t_vec = np.empty(m, dtype=np.float64)
+        for t in range(m):
+            j = other[lo + t]
             for f in range(d):
-                x[f] = X[j, f]
-            if with_bias:
-                x[d] = 1.0
-            target = np.float64(y[t]) - b_other[j]
-            for a in range(k):
-                xa = x[a]
-                rhs[a] += xa * target
-                for b in range(a + 1):
-                    A[a, b] += xa * x[b]
+                XT[f, t] = X[j, f]
+            t_vec[t] = np.float64(y[lo + t]) - b_other[j]
+        if with_bias:
+            for t in range(m):
+                XT[d, t] = 1.0
+        A = np.empty((k, k), dtype=np.float64)
+        rhs = np.empty(k, dtype=np.float64)
         for a in range(k):
-            for b in range(a):
-                A[b, a] = A[a, b]
+            xa = XT[a]
+            acc = 0.0
+            for t in range(m):
+                acc += xa[t] * t_vec[t]
+            rhs[a] = acc
+            for b in range(a + 1):
+                xb = XT[b]
+                acc = 0.0
+                for t in range(m):
+                    acc += xa[t] * xb[t]
+                A[a, b] = acc
         for f in range(d):
             A[f, f] += lam * m + 1e-9
         if with_bias:
             A[d, d] += lam_b * m + 1e-9
-        w = np.linalg.solve(A, rhs)
+        _cholesky_solve(A, rhs)
         for f in range(d):
-            W[s, f] = w[f]
+            W[s, f] = rhs[f]
         if with_bias:
-            b_self[s] = w[d]
+            b_self[s] = rhs[d]
+
+
+@nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def _cholesky_solve(A: np.ndarray, b: np.ndarray) -> None:
+    """Solve ``A x = b`` in place (``x`` into ``b``) for a symmetric positive definite ``A``.
+
+    Uses the lower triangle of ``A`` and overwrites it with the Cholesky factor ``L``
+    (``A = L Lᵀ``); a small dense solve without LAPACK's per-call overhead.
+    """
+    k = A.shape[0]
+    for j in range(k):
+        s = A[j, j]
+        for p in range(j):
+            s -= A[j, p] * A[j, p]
+        s = np.sqrt(s) if s > 0.0 else 1e-12
+        A[j, j] = s
+        for i in range(j + 1, k):
+            v = A[i, j]
+            for p in range(j):
+                v -= A[i, p] * A[j, p]
+            A[i, j] = v / s
+    for i in range(k):  # L y = b
+        v = b[i]
+        for p in range(i):
+            v -= A[i, p] * b[p]
+        b[i] = v / A[i, i]
+    for i in range(k - 1, -1, -1):  # Lᵀ x = y
+        v = b[i]
+        for p in range(i + 1, k):
+            v -= A[p, i] * b[p]
+        b[i] = v / A[i, i]
