@@ -476,3 +476,21 @@ def test_lazy_adam_matches_torch_sparse_adam() -> None:
                 opt.step()
     assert torch.allclose(w_lazy, w_ref, atol=1e-6)
     assert torch.equal(w_lazy[30:], w_ref[30:])
+
+
+def test_a_stopped_run_stays_stopped_when_resumed(small, tmp_path) -> None:
+    train, test, n_users, n_items = small
+    opts = {
+        "batch_size": 500,
+        "random_state": 0,
+        "progress": False,
+        "callbacks": lambda e, logs: e == 2,
+    }
+    m = _mf(n_users, n_items)
+    Trainer(epochs=5, **opts).fit(m, train, validation=test, checkpoint_dir=tmp_path)
+    done = _weights(m)
+    again = _mf(n_users, n_items, seed=9)
+    trainer = Trainer(epochs=5, **opts)
+    h = trainer.fit(again, train, validation=test, checkpoint_dir=tmp_path, resume=True)
+    assert len(h) == 2 and trainer.stopped_early_
+    assert _same(done, _weights(again))

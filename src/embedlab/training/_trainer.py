@@ -419,7 +419,13 @@ class Trainer:
 
         history = History()
         start = 0
-        best: dict[str, Any] = {"rmse": math.inf, "epoch": None, "state": None, "wait": 0}
+        best: dict[str, Any] = {
+            "rmse": math.inf,
+            "epoch": None,
+            "state": None,
+            "wait": 0,
+            "stopped": False,
+        }
         ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
         if ckpt is not None:
             latest = ckpt / _LATEST
@@ -443,7 +449,10 @@ class Trainer:
         n, bs = len(R), self.batch_size
         n_batches = (n + bs - 1) // bs
         params = [p for p in module.parameters() if p.requires_grad]
-        self.stopped_early_ = False
+        # A run that early stopping or a callback ended stays ended when resumed.
+        self.stopped_early_ = bool(best["stopped"])
+        if self.stopped_early_:
+            start = self.epochs
 
         progress = _progress(self.progress)
         # Adagrad builds sparse tensors from coalesced gradients; opting out of the
@@ -517,6 +526,7 @@ class Trainer:
                         logs = dict(record)
                         for cb in self.callbacks:
                             stop = bool(cb.on_epoch_end(epoch + 1, logs)) or stop
+                    best["stopped"] = stop
                     if ckpt is not None:
                         self._save_checkpoint(ckpt, epoch + 1, module, opt, gen, history, best, n)
                     desc = f"epoch {epoch + 1}/{self.epochs} loss {train_loss:.4f}"
@@ -571,6 +581,7 @@ class Trainer:
                     "rmse": best["rmse"] if math.isfinite(best["rmse"]) else None,
                     "epoch": best["epoch"],
                     "wait": best["wait"],
+                    "stopped": bool(best["stopped"]),
                 },
                 "optimizer": opt_structure,
             }
@@ -636,6 +647,7 @@ class Trainer:
             "rmse": math.inf if b["rmse"] is None else b["rmse"],
             "epoch": b["epoch"],
             "wait": b["wait"],
+            "stopped": bool(b.get("stopped", False)),
             "state": None
             if best_state is None
             else {k: v.to(device) for k, v in best_state.items()},
