@@ -8,6 +8,7 @@ from scipy.stats import spearmanr
 
 from embedlab.data import synthetic_ratings
 from embedlab.exceptions import DataError, TrainingDivergedError
+from embedlab.training import StopAfter
 from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
 
 CONTRACT = {
@@ -252,40 +253,40 @@ def test_every_als_hyperparameter_changes_the_result(small, name, value):
 # ---------------------------------------------------------------------- early stopping, callbacks
 def test_early_stopping_restores_the_best_epoch(small):
     args, val = small
-    snapshots: list[dict[str, np.ndarray]] = []
-
-    def keep(record, params):
-        snapshots.append({k: v.copy() for k, v in params.items()})
-
     # A high rate without L2 overfits 4,000 ratings quickly, so validation RMSE turns up.
     kw = dict(
-        embedding_dim=32,
-        epochs=60,
-        learning_rate=0.05,
-        learning_rate_decay=1.0,
-        l2_user=0.0,
-        l2_item=0.0,
-        n_threads=1,
+        embedding_dim=32, learning_rate=0.05, learning_rate_decay=1.0, l2_user=0.0, l2_item=0.0
     )
-    params, history = fit_mf_sgd(*args, **kw, validation=val, patience=3, callbacks=[keep])
+    kw |= dict(n_threads=1, validation=val)
+    params, history = fit_mf_sgd(*args, epochs=60, patience=3, **kw)
     scores = [h["val_rmse"] for h in history]
-    best = int(np.argmin(scores))
-    assert len(history) == best + 1 + 3 < 60
+    best = int(np.argmin(scores)) + 1
+    assert len(history) == best + 3 < 60
+    # One thread and one seed: a run of `best` epochs is the first `best` epochs of this one.
+    at_best, _ = fit_mf_sgd(*args, epochs=best, restore_best=False, **kw)
     for k in params:
-        np.testing.assert_array_equal(params[k], snapshots[best][k])
-    assert _rmse(params, *val) == pytest.approx(scores[best], rel=1e-5)
-    last, _ = fit_mf_sgd(*args, **kw, validation=val, patience=3, restore_best=False)
+        np.testing.assert_array_equal(params[k], at_best[k])
+    assert _rmse(params, *val) == pytest.approx(min(scores), rel=1e-5)
+    last, _ = fit_mf_sgd(*args, epochs=60, patience=3, restore_best=False, **kw)
+    at_last, _ = fit_mf_sgd(*args, epochs=best + 3, restore_best=False, **kw)
     for k in params:
-        np.testing.assert_array_equal(last[k], snapshots[-1][k])
+        np.testing.assert_array_equal(last[k], at_last[k])
 
 
-def test_a_callback_can_stop_training(small):
+def test_callbacks_see_each_epoch_and_can_stop_training(small):
     args, _ = small
     seen = []
-    _, history = fit_mf_sgd(
-        *args, epochs=10, n_threads=1, callbacks=[lambda rec, p: seen.append(rec) or len(seen) == 2]
+
+    def stop_at_two(epoch, logs):
+        seen.append((epoch, logs["epoch"]))
+        return epoch == 2
+
+    _, history = fit_mf_sgd(*args, epochs=10, n_threads=1, callbacks=stop_at_two)
+    assert len(history) == 2 and seen == [(1, 1), (2, 2)]
+    _, history = fit_mf_als(
+        *args, epochs=10, n_threads=1, callbacks=[StopAfter(10.0, "train_loss")]
     )
-    assert len(history) == 2 and [r["epoch"] for r in seen] == [1, 2]
+    assert len(history) == 1
 
 
 def test_progress_prints_one_line_per_epoch(small, capsys):

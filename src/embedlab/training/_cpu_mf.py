@@ -27,13 +27,14 @@ import math
 import numbers
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
 
 from embedlab.exceptions import DataError, TrainingDivergedError
+from embedlab.training._callbacks import as_callbacks
 
 __all__ = ["fit_mf_als", "fit_mf_sgd"]
 
@@ -47,7 +48,6 @@ _RATINGS_PER_THREAD = 250_000
 
 Params = dict[str, np.ndarray]
 History = list[dict[str, Any]]
-Callback = Callable[[dict[str, Any], Params], Any]
 
 
 # ---------------------------------------------------------------------- checks
@@ -170,7 +170,7 @@ class _Run:
         validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         patience: int | None,
         restore_best: bool,
-        callbacks: Sequence[Callback],
+        callbacks: Any,
         progress: bool,
         rng: np.random.Generator,
         hint: str,
@@ -192,7 +192,7 @@ class _Run:
         self.validation = validation
         self.patience = patience
         self.restore_best = restore_best
-        self.callbacks = tuple(callbacks)
+        self.callbacks = as_callbacks(callbacks)
         self.progress = progress
         self.hint = hint
         self.history: History = []
@@ -210,7 +210,7 @@ class _Run:
             out["global_bias"] = np.array(self.mu, dtype=np.float32)
         return out
 
-    def end_epoch(self, epoch: int, sq_sum: float, seconds: float, extra: dict[str, Any]) -> bool:
+    def end_epoch(self, epoch: int, sq_sum: float, t0: float, extra: dict[str, Any]) -> bool:
         """Record the epoch; True when training must stop."""
         train_loss = sq_sum / max(self.n, 1)
         finite = math.isfinite(train_loss) and all(
@@ -232,7 +232,7 @@ class _Run:
             err = self.k.predict(vu, vi, self.P, self.Q, self.bu, self.bi, self.mu) - vr
             rec["val_rmse"] = float(np.sqrt(np.mean(err * err)))
             rec["val_mae"] = float(np.mean(np.abs(err)))
-        rec["seconds"] = seconds
+        seconds = rec["seconds"] = time.perf_counter() - t0
         rec.update(extra)
         self.history.append(rec)
         if self.progress:
@@ -258,7 +258,7 @@ class _Run:
             elif self.patience is not None and epoch - self.best[1] >= self.patience:
                 stop = True
         for cb in self.callbacks:
-            if cb(dict(rec), self.params()):
+            if cb.on_epoch_end(epoch, dict(rec)):
                 stop = True
         return stop
 
@@ -320,7 +320,7 @@ def fit_mf_sgd(
     restore_best: bool = True,
     random_state: int | np.random.Generator | None = 0,
     n_threads: int | None = None,
-    callbacks: Iterable[Callback] = (),
+    callbacks: Iterable[Any] | None = None,
     progress: bool = False,
 ) -> tuple[Params, History]:
     """Fit biased matrix factorization by parallel lock-free SGD (compiled with numba).
@@ -382,9 +382,9 @@ def fit_mf_sgd(
         random_state: Seed or ``numpy.random.Generator`` for the initial embeddings
             and the shuffles.
         n_threads: Threads (default: all cores, at most one per 250,000 ratings).
-        callbacks: Each is called after every epoch as ``callback(record, params)``
-            (the history record and the live parameter arrays, not copies); a truthy
-            return stops training.
+        callbacks: One or several :class:`~embedlab.training.Callback` objects
+            (``on_epoch_end(epoch, logs)``) or functions ``f(epoch, logs)``, called
+            after every epoch with the history record; returning True stops training.
         progress: Print one line per epoch to stderr.
 
     Returns:
@@ -395,7 +395,9 @@ def fit_mf_sgd(
         on). ``history`` has one dict per epoch run: ``epoch`` (from 1),
         ``train_loss`` (mean squared error over the epoch, each error taken before
         its update), ``val_rmse`` and ``val_mae`` (None without validation),
-        ``seconds``, ``learning_rate``.
+        ``seconds`` (wall time of the epoch, validation included), ``learning_rate``
+        (the embeddings' rate used in the epoch; None for ALS) — the keys of
+        :class:`~embedlab.training.History`.
 
     Raises:
         DataError: If the arrays are malformed or an index is out of range.
@@ -453,7 +455,7 @@ def fit_mf_sgd(
         val,
         patience,
         restore_best,
-        list(callbacks),
+        callbacks,
         progress,
         rng,
         "lower learning_rate (and bias_learning_rate), or raise the L2 strengths",
@@ -488,8 +490,7 @@ def fit_mf_sgd(
                 ui, ii, r, order, block, n_chunks, run.P, run.Q, run.bu, run.bi, run.mu,
                 rate, rate_b, l2u, l2i, l2b, run.user_bias, run.item_bias,
             )  # fmt: skip
-            seconds = time.perf_counter() - t0
-            if run.end_epoch(epoch, float(sums.sum()), seconds, {"learning_rate": rate}):
+            if run.end_epoch(epoch, float(sums.sum()), t0, {"learning_rate": rate}):
                 break
     return run.result()
 
@@ -525,7 +526,7 @@ def fit_mf_als(
     restore_best: bool = True,
     random_state: int | np.random.Generator | None = 0,
     n_threads: int | None = None,
-    callbacks: Iterable[Callback] = (),
+    callbacks: Iterable[Any] | None = None,
     progress: bool = False,
 ) -> tuple[Params, History]:
     """Fit biased matrix factorization by alternating least squares (compiled with numba).
@@ -613,7 +614,7 @@ def fit_mf_als(
         val,
         patience,
         restore_best,
-        list(callbacks),
+        callbacks,
         progress,
         rng,
         "raise the L2 strengths",
@@ -630,8 +631,7 @@ def fit_mf_als(
             run.k.als_side(
                 i_ptr, i_users, i_y, run.P, run.bu, run.Q, run.bi, l2i, l2b, run.item_bias
             )
-            seconds = time.perf_counter() - t0
             err = run.k.predict(ui, ii, run.P, run.Q, run.bu, run.bi, run.mu) - r
-            if run.end_epoch(epoch, float(np.dot(err, err)), seconds, {}):
+            if run.end_epoch(epoch, float(np.dot(err, err)), t0, {"learning_rate": None}):
                 break
     return run.result()
