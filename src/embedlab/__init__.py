@@ -12,6 +12,7 @@ from embedlab.data import (
     load_ratings,
     synthetic_ratings,
 )
+from embedlab.embeddings import KeyedEmbeddings
 from embedlab.exceptions import (
     DataError,
     DatasetNotFoundError,
@@ -22,6 +23,7 @@ from embedlab.exceptions import (
     TrainingDivergedError,
     UnknownIDError,
 )
+from embedlab.models import MatrixFactorization, NeuralEmbeddingModel, load
 
 __all__ = [
     "DataError",
@@ -31,6 +33,9 @@ __all__ = [
     "DownloadError",
     "EmbedlabError",
     "Interactions",
+    "KeyedEmbeddings",
+    "MatrixFactorization",
+    "NeuralEmbeddingModel",
     "NotFittedError",
     "Split",
     "TrainingDivergedError",
@@ -39,6 +44,7 @@ __all__ = [
     "__version__",
     "datasets",
     "exceptions",
+    "load",
     "load_movielens",
     "load_ratings",
     "synthetic_ratings",

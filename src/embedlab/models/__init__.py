@@ -1,0 +1,31 @@
+"""Estimators: the objects users hold (config + vocabularies + module + history)."""
+
+from embedlab.models._base import EmbeddingModel, FoldedUser
+from embedlab.models._mf import ENGINE_DEFAULTS, MatrixFactorization
+from embedlab.models._neural import NeuralEmbeddingModel
+
+#: Model classes by the name stored in bundles.
+MODEL_CLASSES: dict[str, type[EmbeddingModel]] = {
+    "MatrixFactorization": MatrixFactorization,
+    "NeuralEmbeddingModel": NeuralEmbeddingModel,
+}
+
+
+def load(path: str) -> EmbeddingModel:
+    """Load any model saved with ``model.save(path)`` (no pickle).
+
+    Raises:
+        BundleError: For a missing, truncated or edited bundle.
+    """
+    return EmbeddingModel.load(path)
+
+
+__all__ = [
+    "ENGINE_DEFAULTS",
+    "MODEL_CLASSES",
+    "EmbeddingModel",
+    "FoldedUser",
+    "MatrixFactorization",
+    "NeuralEmbeddingModel",
+    "load",
+]

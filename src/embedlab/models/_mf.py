@@ -1,0 +1,265 @@
+"""MatrixFactorization: the estimator for ``r̂ = μ + b_u + b_i + p_u·q_i``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from embedlab.models._base import EmbeddingModel
+from embedlab.nn import MFModule
+from embedlab.training import History, Trainer, resolve_device
+
+__all__ = ["MatrixFactorization"]
+
+#: Defaults of each engine for the parameters left as ``None``.
+ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Tuned lightly on ML-100K u1 (see benchmarks/results/cpu_mf.md).
+    "sgd": {"epochs": 60, "learning_rate": 0.02, "l2_user": 0.06, "l2_item": 0.1, "l2_bias": 0.03, "init_std": 0.02},
+    # Lazy Adam on mini-batches with the per-occurrence L2 of the batch's rows.
+    "torch": {
+        "epochs": 30,
+        "learning_rate": 0.005,
+        "l2_user": 0.05,
+        "l2_item": 0.05,
+        "l2_bias": 0.001,
+        "init_std": 0.05,
+        "batch_size": 1024,
+        "optimizer": "adam",
+    },
+}
+
+
+class MatrixFactorization(EmbeddingModel):
+    """Biased matrix factorization: ``r̂(u, i) = μ + b_u + b_i + p_u · q_i``.
+
+    With all three biases off it is the course's first model, the plain dot product.
+    ``μ`` starts at the training mean; biases at zero; embeddings from ``init``.
+
+    Two engines train it and produce the same model (parameter names, bundle):
+
+    * ``"sgd"``: the compiled, multi-threaded lock-free SGD engine (numba) with the
+      classic per-rating update and per-occurrence L2 (Funk / Surprise). The
+      default on CPU: the fastest to a given validation RMSE here.
+    * ``"torch"``: the mini-batch trainer (lazy Adam, Adagrad or SGD; two L2 modes;
+      schedules; checkpoints; GPU). Used on a GPU, or when an option only it has is
+      set (``squash``, ``init="glorot_uniform"``, ``optimizer``, ``schedule``,
+      ``l2_mode="table"``, ``checkpoint_dir``).
+
+    Parameters left as ``None`` take the engine's tuned default
+    (:data:`ENGINE_DEFAULTS`).
+
+    Args:
+        embedding_dim: Width of ``p_u`` and ``q_i``.
+        user_bias: Learn ``b_u``.
+        item_bias: Learn ``b_i``.
+        global_bias: Use ``μ``.
+        squash: ``None`` or ``(low, high)``: ``low + (high - low)·sigmoid(r̂)``.
+        init: ``"normal"`` or ``"glorot_uniform"`` (the course's Keras default).
+        init_std: Standard deviation of the normal initializer.
+        l2_user: L2 strength on user vectors (the course: 1e-7 with ``l2_mode="table"``).
+        l2_item: L2 strength on item vectors (the course: 1e-6 with ``l2_mode="table"``).
+        l2_bias: L2 strength on both bias tables.
+        l2_mode: ``"batch"`` (per occurrence; default) or ``"table"`` (Keras: whole
+            tables every step; torch engine).
+        optimizer: ``"adam"`` (lazy Adam), ``"adagrad"`` or ``"sgd"`` (torch engine).
+        learning_rate: Step size.
+        schedule: Learning-rate schedule of the torch engine (``"step"``,
+            ``"exponential"``, ``"cosine"``).
+        batch_size: Ratings per step (torch engine).
+        epochs: Passes over the data.
+        patience: Early stopping patience (needs validation data); the best epoch's
+            weights are restored.
+        engine: ``"auto"``, ``"sgd"`` or ``"torch"``.
+        n_threads: Threads of the SGD engine (default: all cores, one per 250k ratings).
+        random_state: Seed: the same seed, data and settings give identical weights
+            on the CPU (the SGD engine with one thread; several threads race).
+        device: ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``.
+
+    Example:
+        >>> import embedlab as el
+        >>> ds, truth = el.synthetic_ratings(200, 100, 5000, seed=0)
+        >>> mf = el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0).fit(ds, progress=False)
+        >>> mf.predict([1], [1]).shape
+        (1,)
+    """
+
+    model_class = "MatrixFactorization"
+
+    def __init__(
+        self,
+        embedding_dim: int = 32,
+        *,
+        user_bias: bool = True,
+        item_bias: bool = True,
+        global_bias: bool = True,
+        squash: tuple[float, float] | None = None,
+        init: str = "normal",
+        init_std: float | None = None,
+        l2_user: float | None = None,
+        l2_item: float | None = None,
+        l2_bias: float | None = None,
+        l2_mode: str = "batch",
+        optimizer: str | None = None,
+        learning_rate: float | None = None,
+        schedule: str | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        patience: int | None = None,
+        engine: str = "auto",
+        n_threads: int | None = None,
+        random_state: int | None = None,
+        device: str = "auto",
+    ) -> None:
+        self.embedding_dim = embedding_dim
+        self.user_bias = user_bias
+        self.item_bias = item_bias
+        self.global_bias = global_bias
+        self.squash = squash
+        self.init = init
+        self.init_std = init_std
+        self.l2_user = l2_user
+        self.l2_item = l2_item
+        self.l2_bias = l2_bias
+        self.l2_mode = l2_mode
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.engine = engine
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.device = device
+
+    # ----------------------------------------------------------------- engines
+    def _torch_only_options(self, checkpoint_dir: Any) -> list[str]:
+        options = {
+            "squash": self.squash is not None,
+            "init": self.init != "normal",
+            "optimizer": self.optimizer is not None,
+            "schedule": self.schedule is not None,
+            "l2_mode": self.l2_mode != "batch",
+            "batch_size": self.batch_size is not None,
+            "checkpoint_dir": checkpoint_dir is not None,
+            "device": resolve_device(self.device).type != "cpu",
+        }
+        return [name for name, used in options.items() if used]
+
+    def resolved_engine(self, checkpoint_dir: Any = None) -> str:
+        """The engine :meth:`fit` uses with these settings (``"sgd"`` or ``"torch"``).
+
+        Raises:
+            ValueError: For an unknown engine, or ``engine="sgd"`` with an option only
+                the torch engine has.
+        """
+        if self.engine not in ("auto", "sgd", "torch"):
+            raise ValueError(f"engine={self.engine!r}: expected 'auto', 'sgd' or 'torch'")
+        torch_only = self._torch_only_options(checkpoint_dir)
+        if self.engine == "sgd" and torch_only:
+            raise ValueError(
+                f"engine='sgd' does not support {', '.join(torch_only)}; use engine='torch' (or 'auto')"
+            )
+        if self.engine == "auto":
+            return "torch" if torch_only else "sgd"
+        return self.engine
+
+    def _setting(self, name: str, engine: str) -> Any:
+        value = getattr(self, name)
+        return ENGINE_DEFAULTS[engine].get(name) if value is None else value
+
+    def _build_module(self, n_users: int, n_items: int, generator: torch.Generator) -> MFModule:
+        engine = getattr(self, "_fit_engine", None) or self.resolved_engine()
+        return MFModule(
+            n_users,
+            n_items,
+            self.embedding_dim,
+            user_bias=self.user_bias,
+            item_bias=self.item_bias,
+            global_bias=self.global_bias,
+            squash=self.squash,
+            init=self.init,
+            init_std=self._setting("init_std", engine),
+            generator=generator,
+        )
+
+    def _train(self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress) -> History:  # type: ignore[override]
+        engine = self._fit_engine
+        if engine == "torch":
+            trainer = Trainer(
+                epochs=self._setting("epochs", engine),
+                batch_size=self._setting("batch_size", engine),
+                learning_rate=self._setting("learning_rate", engine),
+                optimizer=self._setting("optimizer", engine),
+                schedule=self.schedule,
+                l2_user=self._setting("l2_user", engine),
+                l2_item=self._setting("l2_item", engine),
+                l2_bias=self._setting("l2_bias", engine),
+                l2_mode=self.l2_mode,
+                patience=self.patience,
+                callbacks=callbacks,
+                progress=progress,
+                random_state=self.random_state,
+                device=self.device,
+            )
+            return trainer.fit(module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume)
+        from embedlab.training._cpu_mf import fit_mf_sgd
+
+        if resume:
+            raise ValueError("resume=True needs checkpoint_dir= (the torch engine)")
+        cbs = [] if callbacks is None else (list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks])
+        wrapped = [
+            (lambda record, params, cb=cb: (cb.on_epoch_end if hasattr(cb, "on_epoch_end") else cb)(record["epoch"], record))
+            for cb in cbs
+        ]
+        params, records = fit_mf_sgd(
+            train[0],
+            train[1],
+            train[2],
+            module.n_users,
+            module.n_items,
+            embedding_dim=self.embedding_dim,
+            epochs=self._setting("epochs", engine),
+            learning_rate=self._setting("learning_rate", engine),
+            l2_user=self._setting("l2_user", engine),
+            l2_item=self._setting("l2_item", engine),
+            l2_bias=self._setting("l2_bias", engine),
+            user_bias=self.user_bias,
+            item_bias=self.item_bias,
+            global_bias=self.global_bias,
+            init_std=self._setting("init_std", engine),
+            validation=validation,
+            patience=self.patience,
+            random_state=self.random_state,
+            n_threads=self.n_threads,
+            callbacks=wrapped,
+            progress=progress,
+        )
+        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
+        return History(records)
+
+    def _score_with_user(self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+        m = self.module_
+        raw = (p * m.item_embedding(items)).sum(-1)
+        if b is not None:
+            raw = raw + b
+        if m.item_bias is not None:
+            raw = raw + m.item_bias(items).squeeze(-1)
+        if m.global_bias is not None:
+            raw = raw + m.global_bias
+        if m.squash is not None:
+            low, high = m.squash
+            raw = low + (high - low) * torch.sigmoid(raw)
+        return raw
+
+    def fit(self, dataset, **options: Any) -> MatrixFactorization:  # type: ignore[override]
+        """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``."""
+        self._fit_engine = self.resolved_engine(options.get("checkpoint_dir"))  # fails fast on a bad choice
+        try:
+            super().fit(dataset, **options)
+        finally:
+            engine, self._fit_engine = self._fit_engine, None
+        self.engine_ = engine
+        return self

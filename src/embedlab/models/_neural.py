@@ -1,0 +1,154 @@
+"""NeuralEmbeddingModel: the course's neural model as an estimator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from embedlab.models._base import EmbeddingModel
+from embedlab.nn import NeuralModule
+from embedlab.training import History, Trainer
+
+__all__ = ["NeuralEmbeddingModel"]
+
+
+class NeuralEmbeddingModel(EmbeddingModel):
+    """``r̂(u, i) = Dense(1)(ReLU MLP([p_u; q_i])) + b_i (+ b_u) + μ``.
+
+    The course's model: user and item embeddings concatenated, dense ReLU layers
+    (``hidden``; the course uses ``(32, 4)`` over 8-dim embeddings), one linear
+    output, a per-item bias (a per-user bias optional) and ``μ`` (the training mean).
+    Trained by the torch trainer (lazy Adam for the tables, dense Adam for the layers).
+
+    Args:
+        user_dim: Width of the user table.
+        item_dim: Width of the item table (may differ from ``user_dim``).
+        hidden: Sizes of the hidden layers.
+        dropout: Dropout after each hidden layer.
+        user_bias: Learn ``b_u``.
+        item_bias: Learn ``b_i``.
+        global_bias: Use ``μ``.
+        squash: ``None`` or ``(low, high)``.
+        init: ``"glorot_uniform"`` (the course's Keras default) or ``"normal"``.
+        init_std: Standard deviation of the normal initializer.
+        l2_user: L2 strength on user vectors.
+        l2_item: L2 strength on item vectors.
+        l2_bias: L2 strength on the bias tables.
+        l2_mode: ``"batch"`` (per occurrence; default) or ``"table"`` (Keras semantics:
+            whole tables every step, as the course's 1e-7 / 1e-6 regularizers).
+        optimizer: ``"adam"``, ``"adagrad"`` or ``"sgd"``.
+        learning_rate: Step size.
+        schedule: ``None``, ``"step"``, ``"exponential"`` or ``"cosine"``.
+        batch_size: Ratings per step.
+        epochs: Passes over the data.
+        patience: Early stopping patience (needs validation data).
+        random_state: Seed; the same seed, data and settings give identical weights on CPU.
+        device: ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``.
+    """
+
+    model_class = "NeuralEmbeddingModel"
+
+    def __init__(
+        self,
+        user_dim: int = 8,
+        item_dim: int = 8,
+        hidden: tuple[int, ...] = (32, 4),
+        dropout: float = 0.0,
+        *,
+        user_bias: bool = False,
+        item_bias: bool = True,
+        global_bias: bool = True,
+        squash: tuple[float, float] | None = None,
+        init: str = "glorot_uniform",
+        init_std: float = 0.1,
+        l2_user: float = 1e-4,
+        l2_item: float = 1e-4,
+        l2_bias: float = 1e-4,
+        l2_mode: str = "batch",
+        optimizer: str = "adam",
+        learning_rate: float = 3e-3,
+        schedule: str | None = None,
+        batch_size: int = 1024,
+        epochs: int = 20,
+        patience: int | None = None,
+        random_state: int | None = None,
+        device: str = "auto",
+    ) -> None:
+        self.user_dim = user_dim
+        self.item_dim = item_dim
+        self.hidden = hidden
+        self.dropout = dropout
+        self.user_bias = user_bias
+        self.item_bias = item_bias
+        self.global_bias = global_bias
+        self.squash = squash
+        self.init = init
+        self.init_std = init_std
+        self.l2_user = l2_user
+        self.l2_item = l2_item
+        self.l2_bias = l2_bias
+        self.l2_mode = l2_mode
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+
+    def _build_module(self, n_users: int, n_items: int, generator: torch.Generator) -> NeuralModule:
+        return NeuralModule(
+            n_users,
+            n_items,
+            self.user_dim,
+            self.item_dim,
+            tuple(self.hidden),
+            self.dropout,
+            user_bias=self.user_bias,
+            item_bias=self.item_bias,
+            global_bias=self.global_bias,
+            squash=self.squash,
+            init=self.init,
+            init_std=self.init_std,
+            generator=generator,
+        )
+
+    def _train(self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress) -> History:  # type: ignore[override]
+        trainer = Trainer(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            optimizer=self.optimizer,
+            schedule=self.schedule,
+            l2_user=self.l2_user,
+            l2_item=self.l2_item,
+            l2_bias=self.l2_bias,
+            l2_mode=self.l2_mode,
+            patience=self.patience,
+            callbacks=callbacks,
+            progress=progress,
+            random_state=self.random_state,
+            device=self.device,
+        )
+        return trainer.fit(module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume)
+
+    def _score_with_user(self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+        m = self.module_
+        raw = m.output(m.mlp(torch.cat((p, m.item_embedding(items)), dim=-1))).squeeze(-1)
+        if b is not None:
+            raw = raw + b
+        if m.item_bias is not None:
+            raw = raw + m.item_bias(items).squeeze(-1)
+        if m.global_bias is not None:
+            raw = raw + m.global_bias
+        if m.squash is not None:
+            low, high = m.squash
+            raw = low + (high - low) * torch.sigmoid(raw)
+        return raw
+
+    def fit(self, dataset, **options: Any) -> NeuralEmbeddingModel:  # type: ignore[override]
+        """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``."""
+        super().fit(dataset, **options)
+        return self
