@@ -104,6 +104,7 @@ def _register() -> None:
     from embedlab.cli import (
         _fetch,  # noqa: F401  (registers `data fetch` and `data list`)
         _synth,  # noqa: F401  (registers `data synth`)
+        _train,  # noqa: F401  (registers `train` and `evaluate`)
     )
     from embedlab.cli._data import data_app
 

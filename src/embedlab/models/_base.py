@@ -156,6 +156,9 @@ class EmbeddingModel:
             TrainingDivergedError: If the loss stops being finite.
         """
         data = _check_interactions(dataset, "dataset")
+        epochs = getattr(self, "epochs", None)
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+            raise ValueError(f"epochs={epochs!r}: expected an integer >= 1")
         if validation is not None and validation_split is not None:
             raise ValueError("pass validation= or validation_split=, not both")
         train_rows = np.arange(len(data))
