@@ -456,6 +456,21 @@ def test_bad_data(small) -> None:
         t.fit(_mf(n_users, n_items), "ratings.csv")
 
 
+def test_num_threads_applies_during_fit_only(small) -> None:
+    train, _, n_users, n_items = small
+    before = torch.get_num_threads()
+    seen = []
+    t = Trainer(
+        epochs=1,
+        batch_size=1000,
+        num_threads=1,
+        progress=False,
+        callbacks=lambda e, logs: seen.append(torch.get_num_threads()),
+    )
+    t.fit(_mf(n_users, n_items), train)
+    assert seen == [1] and torch.get_num_threads() == before
+
+
 def test_device_auto() -> None:
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
 

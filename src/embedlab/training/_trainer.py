@@ -224,6 +224,11 @@ class Trainer:
         random_state: Seed of the trainer's generator; ``None`` draws a fresh seed.
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``...
         eval_batch_size: Rows per batch when scoring validation data.
+        num_threads: CPU threads torch may use during :meth:`fit` (restored
+            afterwards); ``None`` leaves torch's setting. Batches of a few thousand
+            ratings gain little from a second thread, and on a busy machine threads
+            that wait on each other can slow an epoch down several times, so ``1``
+            is the robust choice when other work shares the cores.
 
     Attributes (after :meth:`fit`):
         history_: The :class:`History`.
@@ -256,6 +261,7 @@ class Trainer:
         random_state: int | None = None,
         device: str | torch.device = "auto",
         eval_batch_size: int = 1 << 16,
+        num_threads: int | None = None,
     ) -> None:
         self.epochs = _positive_int("epochs", epochs)
         self.batch_size = _positive_int("batch_size", batch_size)
@@ -299,6 +305,9 @@ class Trainer:
         self.random_state = random_state
         self.device = resolve_device(device)
         self.eval_batch_size = _positive_int("eval_batch_size", eval_batch_size)
+        self.num_threads = (
+            None if num_threads is None else _positive_int("num_threads", num_threads)
+        )
 
     # ------------------------------------------------------------------ helpers
     def _config(self) -> dict[str, Any]:
@@ -455,6 +464,9 @@ class Trainer:
             start = self.epochs
 
         progress = _progress(self.progress)
+        threads_before = torch.get_num_threads()
+        if self.num_threads is not None:
+            torch.set_num_threads(self.num_threads)
         # Adagrad builds sparse tensors from coalesced gradients; opting out of the
         # invariant checks explicitly (they cost time and the inputs are valid) also
         # silences torch's warning that they are implicitly off.
@@ -539,6 +551,7 @@ class Trainer:
         finally:
             for d in dropouts:
                 d.generator = None
+            torch.set_num_threads(threads_before)
         if self.patience is not None and best["state"] is not None:
             module.load_state_dict(best["state"])
         module.eval()
