@@ -509,3 +509,13 @@ def test_a_stopped_run_stays_stopped_when_resumed(small, tmp_path) -> None:
     h = trainer.fit(again, train, validation=test, checkpoint_dir=tmp_path, resume=True)
     assert len(h) == 2 and trainer.stopped_early_
     assert _same(done, _weights(again))
+
+
+@pytest.mark.parametrize("n_rows", [10, 10_000])
+def test_distinct_rows_equals_torch_unique(n_rows) -> None:
+    from embedlab.training._optim import _distinct_rows
+
+    flat = torch.randint(0, n_rows, (300,), generator=_gen(1))
+    rows, inverse = _distinct_rows(flat, n_rows)
+    ref_rows, ref_inverse = torch.unique(flat, return_inverse=True)
+    assert torch.equal(rows, ref_rows) and torch.equal(inverse, ref_inverse)
