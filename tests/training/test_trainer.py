@@ -473,6 +473,9 @@ def test_num_threads_applies_during_fit_only(small) -> None:
 
 def test_device_auto() -> None:
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            Trainer(device="cuda")
 
 
 def test_lazy_adam_matches_torch_sparse_adam() -> None:

@@ -43,11 +43,19 @@ _LATEST = "latest.json"
 def resolve_device(device: str | torch.device) -> torch.device:
     """``"auto"``: CUDA when available, else CPU; anything else goes to ``torch.device``."""
     if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except (RuntimeError, TypeError):
         raise ValueError(f"device={device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}: torch sees no CUDA device here; use device='auto' or 'cpu'"
+        )
+    if dev.type == "cuda" and dev.index is None:
+        # An explicit index, so generators and tensors compare equal as devices.
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
 
 
 def _module_device(module: nn.Module) -> torch.device:
