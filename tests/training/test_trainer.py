@@ -394,6 +394,13 @@ def test_resume_from_checkpoint_equals_an_uninterrupted_run(small, tmp_path, fam
     Trainer(epochs=2, **opts).fit(first, train, validation=test, checkpoint_dir=tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["epoch"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0002", "latest.json"]
+    # Tensors in safetensors, the rest in JSON: nothing to unpickle.
+    assert sorted(p.name for p in (tmp_path / "epoch-0002").iterdir()) == [
+        "best.safetensors",
+        "model.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+    ]
     resumed = module()  # fresh weights: everything must come from the checkpoint
     h_resumed = Trainer(epochs=4, **opts).fit(
         resumed, train, validation=test, checkpoint_dir=tmp_path, resume=True
@@ -522,3 +529,18 @@ def test_distinct_rows_equals_torch_unique(n_rows) -> None:
     rows, inverse = _distinct_rows(flat, n_rows)
     ref_rows, ref_inverse = torch.unique(flat, return_inverse=True)
     assert torch.equal(rows, ref_rows) and torch.equal(inverse, ref_inverse)
+
+
+def test_batch_and_single_predictions_agree(small) -> None:
+    train, test, n_users, n_items = small
+    m = _neural(n_users, n_items, dropout=0.3)
+    Trainer(epochs=1, batch_size=500, progress=False, random_state=0).fit(m, train)
+    u, i = test.user_index[:20], test.item_index[:20]
+    whole = predict(m, u, i)
+    assert whole.dtype == np.float32 and whole.shape == (20,)
+    assert np.allclose(predict(m, u, i, batch_size=3), whole, rtol=0, atol=1e-6)
+    single = np.array([predict(m, [a], [b])[0] for a, b in zip(u, i, strict=True)])
+    assert np.allclose(single, whole, rtol=0, atol=1e-6)
+    assert evaluate(m, (u, i, test.rating[:20]))["rmse"] == pytest.approx(
+        float(np.sqrt(np.mean((whole - test.rating[:20]) ** 2))), rel=1e-5
+    )
