@@ -391,6 +391,7 @@ def test_resume_from_checkpoint_equals_an_uninterrupted_run(small, tmp_path, fam
     h_straight = Trainer(epochs=4, **opts).fit(straight, train, validation=test)
 
     first = module()
+    (tmp_path / ".epoch-0001.killed").mkdir(parents=True)  # what a run killed mid-save leaves
     Trainer(epochs=2, **opts).fit(first, train, validation=test, checkpoint_dir=tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["epoch"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0002", "latest.json"]

@@ -615,7 +615,8 @@ class Trainer:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         atomic_write_text(ckpt / _LATEST, json.dumps({"epoch": epoch, "dir": name}))
-        for old in ckpt.glob("epoch-*"):
+        # Older epochs, and temporary folders a killed run left behind.
+        for old in [*ckpt.glob("epoch-*"), *ckpt.glob(".epoch-*")]:
             if old.name != name and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
 
