@@ -4,6 +4,7 @@ The compiled CPU engine for matrix factorization lives beside it (``_cpu_mf``).
 """
 
 from embedlab.training._callbacks import Callback, StopAfter
+from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
 from embedlab.training._history import History
 from embedlab.training._optim import OPTIMIZERS, SCHEDULES, LazyAdam
 from embedlab.training._trainer import L2_MODES, Trainer, evaluate, predict, resolve_device
@@ -18,6 +19,8 @@ __all__ = [
     "StopAfter",
     "Trainer",
     "evaluate",
+    "fit_mf_als",
+    "fit_mf_sgd",
     "predict",
     "resolve_device",
 ]
