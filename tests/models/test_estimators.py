@@ -68,7 +68,7 @@ def test_unknown_ids_error_and_fallback(data) -> None:
 
 @pytest.mark.parametrize("model", [
     MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1),
-    NeuralEmbeddingModel(epochs=12, random_state=0, device="cpu"),
+    NeuralEmbeddingModel(user_dim=16, item_dim=16, dropout=0.0, epochs=20, random_state=0, device="cpu"),
 ], ids=["mf", "neural"])
 def test_known_answer_noise_level_and_biases(model) -> None:
     from scipy.stats import spearmanr

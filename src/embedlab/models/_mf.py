@@ -17,13 +17,14 @@ __all__ = ["MatrixFactorization"]
 ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
     # Tuned lightly on ML-100K u1 (see benchmarks/results/cpu_mf.md).
     "sgd": {"epochs": 60, "learning_rate": 0.02, "l2_user": 0.06, "l2_item": 0.1, "l2_bias": 0.03, "init_std": 0.02},
-    # Lazy Adam on mini-batches with the per-occurrence L2 of the batch's rows.
+    # Lazy Adam on mini-batches with the per-occurrence L2 of the batch's rows; tuned
+    # lightly on ML-100K u1 (validation RMSE 0.924 after 30 epochs).
     "torch": {
         "epochs": 30,
         "learning_rate": 0.005,
-        "l2_user": 0.05,
-        "l2_item": 0.05,
-        "l2_bias": 0.001,
+        "l2_user": 0.1,
+        "l2_item": 0.1,
+        "l2_bias": 0.01,
         "init_std": 0.05,
         "batch_size": 1024,
         "optimizer": "adam",
