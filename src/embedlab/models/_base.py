@@ -400,6 +400,20 @@ class EmbeddingModel:
         """Scores of a user given as a vector (and bias) against item indices."""
         raise NotImplementedError
 
+    def _finish_scores(self, raw: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+        """Add the user bias ``b``, the item biases and ``μ`` to ``raw``, then squash."""
+        m = self.module_
+        if b is not None:
+            raw = raw + b
+        if m.item_bias is not None:
+            raw = raw + m.item_bias(items).squeeze(-1)
+        if m.global_bias is not None:
+            raw = raw + m.global_bias
+        if m.squash is not None:
+            low, high = m.squash
+            raw = low + (high - low) * torch.sigmoid(raw)
+        return raw
+
     def score_items(self, user: FoldedUser, items: Any = None) -> np.ndarray:
         """Predicted ratings of a folded-in user for raw item IDs (all items when None)."""
         self._check_fitted()

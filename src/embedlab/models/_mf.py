@@ -243,17 +243,7 @@ class MatrixFactorization(EmbeddingModel):
 
     def _score_with_user(self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
         m = self.module_
-        raw = (p * m.item_embedding(items)).sum(-1)
-        if b is not None:
-            raw = raw + b
-        if m.item_bias is not None:
-            raw = raw + m.item_bias(items).squeeze(-1)
-        if m.global_bias is not None:
-            raw = raw + m.global_bias
-        if m.squash is not None:
-            low, high = m.squash
-            raw = low + (high - low) * torch.sigmoid(raw)
-        return raw
+        return self._finish_scores((p * m.item_embedding(items)).sum(-1), b, items)
 
     def fit(self, dataset, **options: Any) -> MatrixFactorization:  # type: ignore[override]
         """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``."""
