@@ -10,7 +10,7 @@ from torch import nn
 
 from embedlab.nn._init import check_init, init_embedding_
 
-__all__ = ["MFModule", "check_squash"]
+__all__ = ["MFModule", "check_squash", "finish_scores"]
 
 
 def check_squash(squash: Any) -> tuple[float, float] | None:
@@ -37,6 +37,30 @@ def _apply_squash(raw: torch.Tensor, squash: tuple[float, float] | None) -> torc
         return raw
     low, high = squash
     return low + (high - low) * torch.sigmoid(raw)
+
+
+def finish_scores(
+    module: nn.Module,
+    raw: torch.Tensor,
+    users: torch.Tensor,
+    items: torch.Tensor,
+    rows: dict[str, torch.Tensor],
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Add the module's user and item biases and ``μ`` to ``raw``, then squash.
+
+    The bias rows looked up are added to ``rows`` (for the per-batch L2 penalty).
+    """
+    if module.user_bias is not None:
+        bu = module.user_bias(users).squeeze(-1)
+        raw = raw + bu
+        rows["user_bias"] = bu
+    if module.item_bias is not None:
+        bi = module.item_bias(items).squeeze(-1)
+        raw = raw + bi
+        rows["item_bias"] = bi
+    if module.global_bias is not None:
+        raw = raw + module.global_bias
+    return _apply_squash(raw, module.squash), rows
 
 
 class MFModule(nn.Module):
@@ -131,18 +155,7 @@ class MFModule(nn.Module):
         p = self.user_embedding(users)
         q = self.item_embedding(items)
         raw = (p * q).sum(dim=-1)
-        rows = {"user": p, "item": q}
-        if self.user_bias is not None:
-            bu = self.user_bias(users).squeeze(-1)
-            raw = raw + bu
-            rows["user_bias"] = bu
-        if self.item_bias is not None:
-            bi = self.item_bias(items).squeeze(-1)
-            raw = raw + bi
-            rows["item_bias"] = bi
-        if self.global_bias is not None:
-            raw = raw + self.global_bias
-        return _apply_squash(raw, self.squash), rows
+        return finish_scores(self, raw, users, items, {"user": p, "item": q})
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Predicted ratings for index pairs: ``users``, ``items`` are ``LongTensor[B]``."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import nn
 
 from embedlab.nn._init import check_init, glorot_uniform_, init_embedding_
-from embedlab.nn._mf import _apply_squash, _check_count, check_squash
+from embedlab.nn._mf import _check_count, check_squash, finish_scores
 
 __all__ = ["GeneratorDropout", "NeuralModule"]
 
@@ -149,18 +148,7 @@ class NeuralModule(nn.Module):
         p = self.user_embedding(users)
         q = self.item_embedding(items)
         raw = self.output(self.mlp(torch.cat((p, q), dim=-1))).squeeze(-1)
-        rows: dict[str, Any] = {"user": p, "item": q}
-        if self.user_bias is not None:
-            bu = self.user_bias(users).squeeze(-1)
-            raw = raw + bu
-            rows["user_bias"] = bu
-        if self.item_bias is not None:
-            bi = self.item_bias(items).squeeze(-1)
-            raw = raw + bi
-            rows["item_bias"] = bi
-        if self.global_bias is not None:
-            raw = raw + self.global_bias
-        return _apply_squash(raw, self.squash), rows
+        return finish_scores(self, raw, users, items, {"user": p, "item": q})
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Predicted ratings for index pairs: ``users``, ``items`` are ``LongTensor[B]``."""

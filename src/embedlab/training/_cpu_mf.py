@@ -295,6 +295,51 @@ def _common_checks(
 
 
 # ---------------------------------------------------------------------- SGD
+def _start_run(
+    name: str,
+    hint: str,
+    ui: Any,
+    ii: Any,
+    r: Any,
+    n_users: int,
+    n_items: int,
+    embedding_dim: int,
+    init_std: float,
+    biases: tuple[bool, bool, bool],
+    validation: tuple[Any, Any, Any] | None,
+    patience: int | None,
+    restore_best: bool,
+    callbacks: Iterable[Any] | None,
+    progress: bool,
+    random_state: int | np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator, _Run]:
+    """Checks and set-up shared by both engines: arrays, validation data, generator, run state.
+
+    Raises:
+        DataError: Malformed arrays or no ratings.
+        ValueError: ``patience`` without validation data.
+    """
+    ui, ii, r = _arrays("training data", ui, ii, r, n_users, n_items)
+    if r.size == 0:
+        raise DataError("training data: no ratings")
+    val = _validation(validation, n_users, n_items)
+    if patience is not None and val is None:
+        raise ValueError(
+            f"patience={patience}: early stopping needs validation data; pass validation=(...)"
+        )
+    rng = (
+        random_state
+        if isinstance(random_state, np.random.Generator)
+        else np.random.default_rng(random_state)
+    )
+    user_bias, item_bias, global_bias = (bool(b) for b in biases)
+    run = _Run(
+        name, ui, ii, r, n_users, n_items, embedding_dim, init_std, user_bias, item_bias,
+        global_bias, val, patience, restore_best, callbacks, progress, rng, hint,
+    )  # fmt: skip
+    return ui, ii, r, rng, run
+
+
 def fit_mf_sgd(
     ui: Any,
     ii: Any,
@@ -427,21 +472,9 @@ def fit_mf_sgd(
     l2b = _real_opt("l2_bias", l2_bias)
     if shuffle not in ("once", "epoch", "none"):
         raise ValueError(f"shuffle={shuffle!r}: expected 'once', 'epoch' or 'none'")
-    ui, ii, r = _arrays("training data", ui, ii, r, n_users, n_items)
-    if r.size == 0:
-        raise DataError("training data: no ratings")
-    val = _validation(validation, n_users, n_items)
-    if patience is not None and val is None:
-        raise ValueError(
-            f"patience={patience}: early stopping needs validation data; pass validation=(...)"
-        )
-    rng = (
-        random_state
-        if isinstance(random_state, np.random.Generator)
-        else np.random.default_rng(random_state)
-    )
-    run = _Run(
+    ui, ii, r, rng, run = _start_run(
         "fit_mf_sgd",
+        "lower learning_rate (and bias_learning_rate), or raise the L2 strengths",
         ui,
         ii,
         r,
@@ -449,16 +482,13 @@ def fit_mf_sgd(
         n_items,
         embedding_dim,
         init_std,
-        bool(user_bias),
-        bool(item_bias),
-        bool(global_bias),
-        val,
+        (user_bias, item_bias, global_bias),
+        validation,
         patience,
         restore_best,
         callbacks,
         progress,
-        rng,
-        "lower learning_rate (and bias_learning_rate), or raise the L2 strengths",
+        random_state,
     )
     n = r.size
     if shuffle == "once":
@@ -586,21 +616,9 @@ def fit_mf_als(
     l2u = _real_opt("l2_user", l2_user)
     l2i = _real_opt("l2_item", l2_item)
     l2b = _real_opt("l2_bias", l2_bias)
-    ui, ii, r = _arrays("training data", ui, ii, r, n_users, n_items)
-    if r.size == 0:
-        raise DataError("training data: no ratings")
-    val = _validation(validation, n_users, n_items)
-    if patience is not None and val is None:
-        raise ValueError(
-            f"patience={patience}: early stopping needs validation data; pass validation=(...)"
-        )
-    rng = (
-        random_state
-        if isinstance(random_state, np.random.Generator)
-        else np.random.default_rng(random_state)
-    )
-    run = _Run(
+    ui, ii, r, _, run = _start_run(
         "fit_mf_als",
+        "raise the L2 strengths",
         ui,
         ii,
         r,
@@ -608,16 +626,13 @@ def fit_mf_als(
         n_items,
         embedding_dim,
         init_std,
-        bool(user_bias),
-        bool(item_bias),
-        bool(global_bias),
-        val,
+        (user_bias, item_bias, global_bias),
+        validation,
         patience,
         restore_best,
         callbacks,
         progress,
-        rng,
-        "raise the L2 strengths",
+        random_state,
     )
     y = (r.astype(np.float64) - run.mu).astype(np.float32)
     u_ptr, u_items, u_y = _csr(ui, ii, y, n_users)
