@@ -154,3 +154,16 @@ def test_load_errors(tmp_path, data) -> None:
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(BundleError, match=r"weights\.safetensors"):
         load(path)
+
+
+def test_neural_dot_option_changes_the_model_and_round_trips(data, tmp_path) -> None:
+    _, _, train, test = data
+    plain = NeuralEmbeddingModel(epochs=2, random_state=0, device="cpu").fit(train, progress=False)
+    dotted = NeuralEmbeddingModel(epochs=2, dot=True, random_state=0, device="cpu").fit(train, progress=False)
+    assert plain.evaluate(test) != dotted.evaluate(test)
+    back = load(dotted.save(tmp_path / "dot"))
+    assert back.get_params()["dot"] is True
+    frame = test.to_pandas()
+    np.testing.assert_array_equal(back.predict(frame["user"], frame["item"]), dotted.predict(frame["user"], frame["item"]))
+    folded = dotted.fold_in({1: 5.0, 2: 1.0})
+    assert dotted.score_items(folded, [1, 2]).shape == (2,)

@@ -158,3 +158,20 @@ def test_generator_dropout_uses_its_generator() -> None:
     assert set(a.unique().tolist()) == {0.0, 2.0}
     d.eval()
     assert torch.equal(d(x), x)
+
+
+def test_neural_dot_branch_adds_the_dot_product() -> None:
+    import torch
+
+    from embedlab.nn import NeuralModule
+
+    gen = torch.Generator().manual_seed(0)
+    plain = NeuralModule(3, 4, 2, 2, hidden=(3,), generator=gen)
+    with_dot = NeuralModule(3, 4, 2, 2, hidden=(3,), dot=True)
+    with_dot.load_state_dict(plain.state_dict())
+    users, items = torch.tensor([0, 2]), torch.tensor([3, 1])
+    p, q = plain.user_embedding(users), plain.item_embedding(items)
+    expected = plain(users, items) + (p * q).sum(-1)
+    torch.testing.assert_close(with_dot(users, items), expected)
+    with pytest.raises(ValueError, match="needs user_dim == item_dim"):
+        NeuralModule(3, 4, 2, 3, dot=True)

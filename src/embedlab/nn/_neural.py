@@ -40,7 +40,7 @@ class GeneratorDropout(nn.Module):
 
 
 class NeuralModule(nn.Module):
-    """``r̂(u, i) = output(MLP([p_u; q_i])) + b_i (+ b_u) + μ``.
+    """``r̂(u, i) = output(MLP([p_u; q_i])) (+ p_u·q_i) + b_i (+ b_u) + μ``.
 
     ``[p_u; q_i]`` concatenates the user row (``user_dim`` wide) and the item row
     (``item_dim`` wide); ``mlp`` applies, for each size ``h`` in ``hidden``,
@@ -66,6 +66,8 @@ class NeuralModule(nn.Module):
         init: Embedding initializer, ``"glorot_uniform"`` or ``"normal"``.
         init_std: Standard deviation of the normal initializer.
         sparse: Embedding and bias tables produce sparse gradients.
+        dot: Also add ``p_u · q_i`` (a matrix-factorization branch beside the MLP, as
+            in NeuMF); needs ``user_dim == item_dim``.
         generator: The ``torch.Generator`` initial values are drawn from.
 
     Raises:
@@ -89,6 +91,7 @@ class NeuralModule(nn.Module):
         init: str = "glorot_uniform",
         init_std: float = 0.1,
         sparse: bool = True,
+        dot: bool = False,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -96,6 +99,11 @@ class NeuralModule(nn.Module):
         self.n_items = _check_count("n_items", n_items)
         self.user_dim = _check_count("user_dim", user_dim)
         self.item_dim = _check_count("item_dim", item_dim)
+        if dot and self.user_dim != self.item_dim:
+            raise ValueError(
+                f"dot=True adds p_u·q_i, which needs user_dim == item_dim (got {self.user_dim} and {self.item_dim})"
+            )
+        self.dot = bool(dot)
         try:
             self.hidden = tuple(_check_count("hidden size", h) for h in hidden)
         except TypeError:
@@ -148,6 +156,8 @@ class NeuralModule(nn.Module):
         p = self.user_embedding(users)
         q = self.item_embedding(items)
         raw = self.output(self.mlp(torch.cat((p, q), dim=-1))).squeeze(-1)
+        if self.dot:
+            raw = raw + (p * q).sum(dim=-1)
         return finish_scores(self, raw, users, items, {"user": p, "item": q})
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
