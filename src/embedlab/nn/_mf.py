@@ -10,7 +10,7 @@ from torch import nn
 
 from embedlab.nn._init import check_init, init_embedding_
 
-__all__ = ["MFModule", "check_squash", "finish_scores"]
+__all__ = ["MFModule", "add_bias_tables", "add_embedding_tables", "check_squash", "finish_scores"]
 
 
 def check_squash(squash: Any) -> tuple[float, float] | None:
@@ -37,6 +37,41 @@ def _apply_squash(raw: torch.Tensor, squash: tuple[float, float] | None) -> torc
         return raw
     low, high = squash
     return low + (high - low) * torch.sigmoid(raw)
+
+
+def add_embedding_tables(
+    module: nn.Module,
+    user_dim: int,
+    item_dim: int,
+    init: str,
+    init_std: float,
+    squash: Any,
+    sparse: bool,
+    generator: torch.Generator | None,
+) -> None:
+    """Validate the shared options and create ``user_embedding`` and ``item_embedding``.
+
+    The user table draws its initial values from ``generator`` before the item table.
+    """
+    check_init(init, init_std)
+    module.squash = check_squash(squash)
+    module.init = init
+    module.init_std = float(init_std)
+    module.sparse = bool(sparse)
+    module.user_embedding = nn.Embedding(module.n_users, user_dim, sparse=module.sparse)
+    module.item_embedding = nn.Embedding(module.n_items, item_dim, sparse=module.sparse)
+    init_embedding_(module.user_embedding.weight, init, init_std, generator)
+    init_embedding_(module.item_embedding.weight, init, init_std, generator)
+
+
+def add_bias_tables(module: nn.Module, user_bias: bool, item_bias: bool, global_bias: bool) -> None:
+    """Create the one-column bias tables and ``μ`` (each optional), all zero."""
+    module.user_bias = nn.Embedding(module.n_users, 1, sparse=module.sparse) if user_bias else None
+    module.item_bias = nn.Embedding(module.n_items, 1, sparse=module.sparse) if item_bias else None
+    for table in (module.user_bias, module.item_bias):
+        if table is not None:
+            nn.init.zeros_(table.weight)
+    module.global_bias = nn.Parameter(torch.zeros(())) if global_bias else None
 
 
 def finish_scores(
@@ -126,22 +161,10 @@ class MFModule(nn.Module):
         self.n_users = _check_count("n_users", n_users)
         self.n_items = _check_count("n_items", n_items)
         self.embedding_dim = _check_count("embedding_dim", embedding_dim)
-        check_init(init, init_std)
-        self.squash = check_squash(squash)
-        self.init = init
-        self.init_std = float(init_std)
-        self.sparse = bool(sparse)
-
-        self.user_embedding = nn.Embedding(self.n_users, self.embedding_dim, sparse=self.sparse)
-        self.item_embedding = nn.Embedding(self.n_items, self.embedding_dim, sparse=self.sparse)
-        init_embedding_(self.user_embedding.weight, init, init_std, generator)
-        init_embedding_(self.item_embedding.weight, init, init_std, generator)
-        self.user_bias = nn.Embedding(self.n_users, 1, sparse=self.sparse) if user_bias else None
-        self.item_bias = nn.Embedding(self.n_items, 1, sparse=self.sparse) if item_bias else None
-        for table in (self.user_bias, self.item_bias):
-            if table is not None:
-                nn.init.zeros_(table.weight)
-        self.global_bias = nn.Parameter(torch.zeros(())) if global_bias else None
+        add_embedding_tables(
+            self, self.embedding_dim, self.embedding_dim, init, init_std, squash, sparse, generator
+        )
+        add_bias_tables(self, user_bias, item_bias, global_bias)
 
     def forward_rows(
         self, users: torch.Tensor, items: torch.Tensor

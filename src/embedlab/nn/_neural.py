@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from embedlab.nn._init import check_init, glorot_uniform_, init_embedding_
-from embedlab.nn._mf import _check_count, check_squash, finish_scores
+from embedlab.nn._init import glorot_uniform_
+from embedlab.nn._mf import _check_count, add_bias_tables, add_embedding_tables, finish_scores
 
 __all__ = ["GeneratorDropout", "NeuralModule"]
 
@@ -119,16 +119,7 @@ class NeuralModule(nn.Module):
                 f"dropout={dropout!r} acts after hidden layers, but hidden=(); add a layer or set dropout=0"
             )
         self.dropout = float(dropout)
-        check_init(init, init_std)
-        self.squash = check_squash(squash)
-        self.init = init
-        self.init_std = float(init_std)
-        self.sparse = bool(sparse)
-
-        self.user_embedding = nn.Embedding(self.n_users, self.user_dim, sparse=self.sparse)
-        self.item_embedding = nn.Embedding(self.n_items, self.item_dim, sparse=self.sparse)
-        init_embedding_(self.user_embedding.weight, init, init_std, generator)
-        init_embedding_(self.item_embedding.weight, init, init_std, generator)
+        add_embedding_tables(self, self.user_dim, self.item_dim, init, init_std, squash, sparse, generator)
         layers: list[nn.Module] = []
         width = self.user_dim + self.item_dim
         for h in self.hidden:
@@ -142,12 +133,7 @@ class NeuralModule(nn.Module):
             if isinstance(layer, nn.Linear):
                 glorot_uniform_(layer.weight, generator)
                 nn.init.zeros_(layer.bias)
-        self.user_bias = nn.Embedding(self.n_users, 1, sparse=self.sparse) if user_bias else None
-        self.item_bias = nn.Embedding(self.n_items, 1, sparse=self.sparse) if item_bias else None
-        for table in (self.user_bias, self.item_bias):
-            if table is not None:
-                nn.init.zeros_(table.weight)
-        self.global_bias = nn.Parameter(torch.zeros(())) if global_bias else None
+        add_bias_tables(self, user_bias, item_bias, global_bias)
 
     def forward_rows(
         self, users: torch.Tensor, items: torch.Tensor
