@@ -35,26 +35,12 @@ from pathlib import Path
 import numpy as np
 
 import embedlab
+from _common import cpu_name, data_dir
 from embedlab.data import synthetic_ratings
 from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REPO = Path(__file__).resolve().parents[1]
 ML20M = (138_493, 26_744, 20_000_263)
-
-
-def _data_dir() -> Path:
-    return Path(os.environ.get("EMBEDLAB_TEST_DATA", REPO.parent / "shared" / "data")).expanduser()
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _warm() -> float:
@@ -160,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Compiled CPU matrix factorization (numba)",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {_cpu()} ({os.cpu_count()} cores, "
+        f"Measured {time.strftime('%Y-%m-%d')} on {cpu_name()} ({os.cpu_count()} cores, "
         f"{numba.config.NUMBA_NUM_THREADS} numba threads), Python {platform.python_version()}, "
         f"numba {numba.__version__}, numpy {np.__version__}, embedlab {embedlab.__version__}. "
         f"Command: `python benchmarks/bench_cpu_mf.py{' --quick' if opts.quick else ''}`.",
@@ -175,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     speed_lines, _ = _speed(opts.quick)
     lines += speed_lines
-    data = _data_dir()
+    data = data_dir()
     lines += [
         "",
         "## Accuracy with the default settings (no per-fold tuning, `random_state=0`)",

@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import cpu_name
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 ML20M = {"n_users": 138_493, "n_items": 26_744, "n_ratings": 20_000_263}
@@ -86,16 +88,8 @@ def _machine() -> dict:
 
     import embedlab
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "embedlab": embedlab.__version__,

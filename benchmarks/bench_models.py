@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 
 import embedlab
+from _common import cpu_name, data_dir
+from peers.run_peers import ALL_PEERS
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -58,17 +60,7 @@ PEER_PY = HERE / "peers" / ".venv" / "bin" / "python"
 PEER_RUNNER = HERE / "peers" / "run_peers.py"
 
 QUICK_PEERS = ("surprise-svd", "lenskit-als-biasedmf", "keras-dnn")
-FULL_PEERS = (
-    "surprise-svd",
-    "surprise-svd-tuned",
-    "surprise-svdpp",
-    "surprise-baselineonly",
-    "surprise-normal",
-    "lenskit-als-biasedmf",
-    "keras-dnn",
-    "keras-mf",
-    "keras-mf-l2",
-)
+FULL_PEERS = ALL_PEERS  # the runner's list: one place names the peers
 LABELS = {
     "embedlab-mf": "embedlab `MatrixFactorization()`",
     "embedlab-neural": "embedlab `NeuralEmbeddingModel()`",
@@ -93,20 +85,6 @@ DATASET_TITLES = {
 }
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("EMBEDLAB_TEST_DATA", REPO.parent / "shared" / "data")).expanduser()
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _git_commit() -> str:
     try:
         out = subprocess.run(
@@ -127,7 +105,7 @@ def _git_commit() -> str:
 
 # ---------------------------------------------------------------- splits
 def _splits(quick: bool) -> list[tuple[str, str, object, object]]:
-    data = _data_dir()
+    data = data_dir()
     out = []
     ml100k, small = data / "ml-100k", data / "ml-latest-small"
     if ml100k.exists():
@@ -424,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# embedlab's models against Surprise, LensKit and the course's Keras models",
         "",
-        f"Measured {started} on {_cpu()} ({os.cpu_count()} cores), load average (1 min) "
+        f"Measured {started} on {cpu_name()} ({os.cpu_count()} cores), load average (1 min) "
         f"{load:.2f} when the run started and {end_load:.2f} at its end (the machine may be shared: "
         "timings are indicative; see the load column). "
         f"Command: `{cmd}`; the whole run took {total / 60:.1f} min.",
