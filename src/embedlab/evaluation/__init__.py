@@ -1,0 +1,53 @@
+"""Evaluation: rating, ranking and beyond-accuracy metrics, and comparison protocols.
+
+Nothing here imports torch: models are used through their ``fit`` and ``evaluate``
+methods only.
+"""
+
+from embedlab.evaluation._metrics import (
+    catalog_coverage,
+    hit_rate_at_k,
+    mae,
+    map_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    novelty,
+    obscure_share,
+    personalization,
+    precision_at_k,
+    ranking_metrics,
+    recall_at_k,
+    recommended_popularity,
+    rmse,
+)
+from embedlab.evaluation._protocols import (
+    PROTOCOLS,
+    Fold,
+    compare,
+    cross_validate,
+    make_folds,
+    summarize,
+)
+
+__all__ = [
+    "PROTOCOLS",
+    "Fold",
+    "catalog_coverage",
+    "compare",
+    "cross_validate",
+    "hit_rate_at_k",
+    "mae",
+    "make_folds",
+    "map_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "novelty",
+    "obscure_share",
+    "personalization",
+    "precision_at_k",
+    "ranking_metrics",
+    "recall_at_k",
+    "recommended_popularity",
+    "rmse",
+    "summarize",
+]
