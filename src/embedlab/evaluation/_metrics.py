@@ -263,6 +263,12 @@ def _test_frame(test: Any, keys: Keys) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return frame["user"].to_numpy(), frame["item"].to_numpy(), rating
 
 
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique`` by sorting (NumPy's hash-based unique is slow on large int arrays)."""
+    a = np.sort(a)
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
+
+
 def _hits(
     recs: Any, test: Any, k: Any, threshold: float, users: Any, pad: Any, keys: Keys
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -278,7 +284,7 @@ def _hits(
     (ru, tu), _ = _codes(np.asarray(row_users), np.asarray(t_user)[rel])
     (ri, ti), n_item_codes = _codes(np.asarray(items[valid]), np.asarray(t_item)[rel])
     n_item_codes = max(n_item_codes, 1)
-    rel_keys = np.unique(tu * n_item_codes + ti)
+    rel_keys = _sorted_unique(tu * n_item_codes + ti)
     rel_users, n_rel = np.unique(rel_keys // n_item_codes, return_counts=True)
     # Item codes of the recommendation matrix; -1 for padding.
     codes = np.full(items.shape, -1, dtype=np.int64)
@@ -286,9 +292,10 @@ def _hits(
     if valid.any():
         row_keys = np.broadcast_to(np.arange(items.shape[0])[:, None], items.shape)[valid]
         pairs = row_keys * n_item_codes + ri
-        if np.unique(pairs).size != pairs.size:
-            _, first = np.unique(pairs, return_index=True)
-            dup = np.setdiff1d(np.arange(pairs.size), first)[0]
+        order = np.argsort(pairs, kind="stable")
+        same = pairs[order][1:] == pairs[order][:-1]
+        if same.any():
+            dup = order[1:][same][0]
             raise DataError(
                 f"recs: user {row_users[row_keys[dup]]!r} is recommended item "
                 f"{items[valid][dup]!r} more than once; expected distinct items per list"
@@ -302,7 +309,7 @@ def _hits(
     width = items.shape[1]
     sub = codes[rows[has]]
     pair = np.where(sub >= 0, rel_users[has][:, None] * n_item_codes + sub, -1)
-    hits[has, :width] = np.isin(pair, rel_keys)
+    hits[has, :width] = np.isin(pair, rel_keys, kind="sort")
     return hits, n_rel.astype(np.float64), k
 
 
