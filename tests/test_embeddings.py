@@ -1,0 +1,414 @@
+"""KeyedEmbeddings: known answers (hand-computed cosines, planted clusters), labels, errors."""
+
+from __future__ import annotations
+
+import doctest
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import embedlab
+import embedlab.embeddings
+from embedlab import KeyedEmbeddings, UnknownIDError
+
+SQRT_HALF = float(np.sqrt(0.5))
+
+
+@pytest.fixture
+def small() -> KeyedEmbeddings:
+    """Five 2-D vectors whose cosines are known by hand; int keys that are not row numbers."""
+    vectors = [[1, 0], [1, 1], [0, 1], [-1, 0], [0, 0]]
+    return KeyedEmbeddings(vectors, [10, 20, 30, 40, 50], labels=["a", "b", "c", "d", "z"])
+
+
+@pytest.fixture
+def clusters() -> tuple[KeyedEmbeddings, np.ndarray]:
+    """Three planted clusters of 20 vectors in 8 dims (tight around orthogonal centres)."""
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3] * 5.0
+    truth = np.repeat(np.arange(3), 20)
+    vectors = centres[truth] + rng.normal(scale=0.3, size=(60, 8))
+    keys = [f"item{i:02d}" for i in range(60)]
+    return KeyedEmbeddings(vectors, keys), truth
+
+
+@pytest.fixture
+def movies() -> KeyedEmbeddings:
+    titles = [
+        "Toy Story (1995)",
+        "Star Wars (1977)",
+        "Star Wars: Episode I - The Phantom Menace (1999)",
+        "Hamlet (1990)",
+        "Hamlet (1996)",
+        "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)",
+        "Usual Suspects, The (1995)",
+        "Empire Strikes Back, The (1980)",
+    ]
+    rng = np.random.default_rng(1)
+    meta = pd.DataFrame(
+        {
+            "genres": [
+                ["Animation"],
+                ["Sci-Fi"],
+                ["Sci-Fi"],
+                ["Drama"],
+                ["Drama"],
+                ["Comedy"],
+                ["Crime"],
+                ["Sci-Fi"],
+            ],
+            "year": [1995, 1977, 1999, 1990, 1996, 2001, 1995, 1980],
+            "n_ratings": [452, 583, 100, 20, 70, 300, 267, 367],
+        }
+    )
+    return KeyedEmbeddings(
+        rng.normal(size=(8, 4)),
+        [1, 50, 2628, 1411, 1412, 4973, 12, 172],
+        labels=titles,
+        metadata=meta,
+    )
+
+
+# ---------------------------------------------------------------- import hygiene
+def test_importing_embeddings_pulls_in_no_torch_gensim_or_faiss() -> None:
+    # embedlab/__init__.py imports the models (torch); bypass it so that this checks
+    # embedlab.embeddings and everything *it* imports.
+    src = Path(embedlab.__file__).parent
+    code = (
+        "import sys, types\n"
+        f"pkg = types.ModuleType('embedlab'); pkg.__path__ = [{str(src)!r}]\n"
+        f"pkg.__version__ = {embedlab.__version__!r}\n"
+        "sys.modules['embedlab'] = pkg\n"
+        "import embedlab.embeddings, embedlab._ann\n"
+        "bad = [m for m in ('torch', 'gensim', 'faiss') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src.parent)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_class_docstring_examples_run() -> None:
+    result = doctest.testmod(embedlab.embeddings, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 5 and result.failed == 0
+
+
+# ---------------------------------------------------------------- construction
+def test_construction_checks_and_read_only(small: KeyedEmbeddings) -> None:
+    assert len(small) == 5 and small.vector_size == 2 and "KeyedEmbeddings(5 keys" in repr(small)
+    assert not small.vectors.flags.writeable
+    for vec in (small[20], small.get_vector(20), small.get_vector(20, norm=True)):
+        assert not vec.flags.writeable
+        with pytest.raises(ValueError):
+            vec[0] = 5.0
+    np.testing.assert_allclose(small.get_vector(20, norm=True), [SQRT_HALF, SQRT_HALF], rtol=1e-6)
+    np.testing.assert_array_equal(small.get_vector(50, norm=True), [0.0, 0.0])
+
+
+def test_input_array_is_copied() -> None:
+    arr = np.ones((2, 3))
+    kv = KeyedEmbeddings(arr, ["a", "b"])
+    arr[0, 0] = 9.0
+    assert kv["a"][0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("vectors", "keys", "kwargs", "match"),
+    [
+        ([[np.nan, 1.0], [0.0, 1.0]], ["a", "b"], {}, r"NaN or infinite values \(first in row 0\)"),
+        ([[1.0, np.inf]], ["a"], {}, "NaN or infinite"),
+        ([1.0, 2.0], ["a", "b"], {}, "2-D"),
+        ([[1.0], [2.0]], ["a"], {}, "1 keys for 2 vectors"),
+        ([[1.0]], ["a"], {"labels": ["x", "y"]}, "2 labels for 1 vectors"),
+        ([[1.0]], ["a"], {"metadata": pd.DataFrame({"n": [1, 2]})}, "metadata has 2 rows"),
+        ([[1.0]], ["a"], {"index": "hnsw"}, "index='hnsw'.*'auto', 'exact' or 'faiss'"),
+    ],
+)
+def test_bad_construction(vectors, keys, kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        KeyedEmbeddings(vectors, keys, **kwargs)
+
+
+# ---------------------------------------------------------------- hand-computed cosines
+def test_similarity_and_distance_by_hand(small: KeyedEmbeddings) -> None:
+    assert small.similarity(10, 20) == pytest.approx(SQRT_HALF)
+    assert small.similarity(10, 30) == pytest.approx(0.0)
+    assert small.similarity(10, 40) == pytest.approx(-1.0)
+    assert small.similarity(10, 50) == 0.0  # zero vector: no division by zero
+    assert small.similarity(20, 20) == pytest.approx(1.0)
+    assert small.distance(10, 20) == pytest.approx(1 - SQRT_HALF)
+    assert small.distance(10, 40) == pytest.approx(2.0)
+    assert isinstance(small.similarity(10, 20), float)
+
+
+def test_most_similar_by_hand(small: KeyedEmbeddings) -> None:
+    got = small.most_similar(10, topn=10)
+    assert list(got.columns) == ["key", "label", "similarity"]
+    # 30 and 50 tie at 0: the lower row comes first; the query 10 is excluded
+    assert got["key"].tolist() == [20, 30, 50, 40]
+    np.testing.assert_allclose(got["similarity"], [SQRT_HALF, 0.0, 0.0, -1.0], atol=1e-7)
+    assert got["similarity"].dtype == np.float64
+    assert small.most_similar(10, topn=1)["key"].tolist() == [20]
+
+
+def test_positive_and_negative_by_hand(small: KeyedEmbeddings) -> None:
+    # query = unit(b) - unit(a) = (sqrt(.5) - 1, sqrt(.5)); normalised
+    q = np.array([SQRT_HALF - 1, SQRT_HALF])
+    q /= np.linalg.norm(q)
+    got = small.most_similar(positive=[20], negative=[10], topn=3)
+    expected = {30: q @ [0, 1], 40: q @ [-1, 0], 50: 0.0}
+    assert got["key"].tolist() == sorted(expected, key=lambda k: -expected[k])
+    np.testing.assert_allclose(
+        got["similarity"], sorted(expected.values(), reverse=True), atol=1e-6
+    )
+    # negative only also works, and keys are excluded whichever side they come from
+    assert 10 not in small.most_similar(negative=10)["key"].tolist()
+
+
+def test_int_keys_are_ids_never_rows(small: KeyedEmbeddings) -> None:
+    with pytest.raises(UnknownIDError, match="unknown key ID"):
+        small.most_similar(0)
+    with pytest.raises(UnknownIDError):
+        small.get_vector(1)
+    # the string form of an int key is the key (a command line sends strings)
+    assert small.most_similar("10", topn=1)["key"].tolist() == [20]
+    assert small.index(30) == 2 and small.resolve("30") == 30
+
+
+def test_zero_vector_query_scores_zero(small: KeyedEmbeddings) -> None:
+    got = small.most_similar(50, topn=4)
+    np.testing.assert_array_equal(got["similarity"], [0.0, 0.0, 0.0, 0.0])
+    assert small.similar_by_vector([0.0, 0.0], topn=2)["similarity"].tolist() == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------- planted clusters
+def test_neighbours_come_from_the_same_cluster(clusters) -> None:
+    kv, truth = clusters
+    for row in range(len(kv)):
+        got = kv.most_similar(kv.keys.id(row), topn=5)
+        assert (truth[kv.keys.indices(got["key"])] == truth[row]).all()
+    batch = kv.most_similar_batch(list(kv.keys), topn=19)
+    same = truth[kv.keys.indices(batch["query"])] == truth[kv.keys.indices(batch["key"])]
+    assert same.all()
+
+
+def test_doesnt_match_and_centrality(clusters) -> None:
+    kv, _ = clusters
+    odd = "item45"  # cluster 2
+    assert kv.doesnt_match(["item01", "item02", "item03", odd]) == odd
+    ranked = kv.rank_by_centrality(["item01", "item02", odd])
+    assert list(ranked.columns) == ["key", "centrality"]
+    assert ranked["key"].iloc[-1] == odd
+    assert ranked["centrality"].is_monotonic_decreasing
+
+
+def test_batch_equals_single_calls(clusters) -> None:
+    kv, _ = clusters
+    queries = ["item05", "item30", "item59", "item05"]
+    meta_kv = KeyedEmbeddings(kv.vectors, kv.keys, metadata=pd.DataFrame({"n_ratings": range(60)}))
+    for kwargs in ({}, {"restrict": [f"item{i:02d}" for i in range(0, 60, 2)]}, {"min_count": 25}):
+        batch = meta_kv.most_similar_batch(queries, topn=7, **kwargs)
+        single = pd.concat(
+            [meta_kv.most_similar(q, topn=7, **kwargs).assign(query=q) for q in queries],
+            ignore_index=True,
+        )[["query", "key", "similarity"]]
+        assert list(batch.columns) == ["query", "key", "similarity"]
+        assert batch["query"].tolist() == single["query"].tolist()
+        assert batch["key"].tolist() == single["key"].tolist()
+        np.testing.assert_allclose(batch["similarity"], single["similarity"], atol=1e-6)
+
+
+# ---------------------------------------------------------------- restriction
+def test_restrict_and_min_count(movies: KeyedEmbeddings) -> None:
+    got = movies.most_similar(1, topn=10, restrict=[50, 172, 1])
+    assert set(got["key"]) == {50, 172}  # the query stays excluded even when listed
+    popular = movies.most_similar(1, topn=10, min_count=300)
+    assert set(popular["key"]) == {50, 172, 4973}
+    both = movies.most_similar(1, topn=10, min_count=300, restrict=[50, 12])
+    assert both["key"].tolist() == [50]
+    cos = movies.most_similar_cosmul(1, topn=10, min_count=300)
+    assert set(cos["key"]) == {50, 172, 4973}
+    vec = movies.similar_by_vector(movies[1], topn=10, restrict=[1, 12])
+    assert set(vec["key"]) == {1, 12}
+    assert movies.most_similar(1, topn=5, min_count=10_000).empty
+
+
+def test_restriction_errors(movies: KeyedEmbeddings, small: KeyedEmbeddings) -> None:
+    with pytest.raises(ValueError, match="min_count=5 needs a metadata column 'n_ratings'"):
+        small.most_similar(10, min_count=5)
+    with pytest.raises(UnknownIDError, match="unknown key ID"):
+        movies.most_similar(1, restrict=[99999])
+    with pytest.raises(TypeError, match=r"restrict=\[50\]"):
+        movies.most_similar(1, restrict=50)
+    with pytest.raises(ValueError, match="min_count="):
+        movies.most_similar(1, min_count=True)
+
+
+# ---------------------------------------------------------------- other queries
+def test_similar_by_vector(small: KeyedEmbeddings) -> None:
+    got = small.similar_by_vector([2.0, 2.0], topn=2)
+    assert got["key"].tolist() == [20, 10] or got["key"].tolist() == [20, 30]
+    assert got["similarity"].iloc[0] == pytest.approx(1.0)  # the vector's own key is not excluded
+    assert 20 not in small.similar_by_vector([2.0, 2.0], exclude=[20])["key"].tolist()
+    with pytest.raises(ValueError, match=r"vector has shape \(3,\); expected \(2,\)"):
+        small.similar_by_vector([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="NaN"):
+        small.similar_by_vector([np.nan, 1.0])
+
+
+def test_most_similar_cosmul_formula(small: KeyedEmbeddings) -> None:
+    got = small.most_similar_cosmul(positive=[20, 30], negative=[10], topn=10)
+    u = small._unit.astype(np.float64)
+    score = ((1 + u @ u[1]) / 2) * ((1 + u @ u[2]) / 2) / ((1 + u @ u[0]) / 2 + 1e-6)
+    expected = {40: score[3], 50: score[4]}
+    assert got["key"].tolist() == sorted(expected, key=lambda k: -expected[k])
+    np.testing.assert_allclose(
+        got["similarity"], sorted(expected.values(), reverse=True), rtol=1e-6
+    )
+
+
+def test_each_method_returns_one_type(small: KeyedEmbeddings) -> None:
+    for frame in (
+        small.most_similar(10),
+        small.most_similar(10, restrict=[]),
+        small.most_similar_cosmul(10),
+        small.similar_by_vector([1.0, 0.0]),
+        small.most_similar_batch([10]),
+        small.rank_by_centrality([10, 20]),
+    ):
+        assert isinstance(frame, pd.DataFrame)
+    assert small.most_similar(10, restrict=[]).empty
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda kv: kv.most_similar(10, topn=0), ValueError, "topn=0: expected an integer >= 1"),
+        (lambda kv: kv.most_similar(10, topn=True), ValueError, "topn=True"),
+        (lambda kv: kv.most_similar(10, topn=2.5), ValueError, "topn=2.5"),
+        (lambda kv: kv.most_similar(), ValueError, "positive= and negative= are both empty"),
+        (lambda kv: kv.most_similar_cosmul([], []), ValueError, "both empty"),
+        (lambda kv: kv.most_similar(np.array([1.0, 0.0])), TypeError, "similar_by_vector"),
+        (lambda kv: kv.most_similar_batch([]), ValueError, "no queries"),
+        (lambda kv: kv.doesnt_match([10]), ValueError, "at least 2"),
+        (lambda kv: kv.rank_by_centrality([]), ValueError, "no keys"),
+        (lambda kv: kv.similarity(10, 99), UnknownIDError, r"unknown key ID \(first: 99\)"),
+        (lambda kv: kv.most_similar([1.5]), UnknownIDError, "is not a key"),
+        (lambda kv: kv.most_similar(1.5), TypeError, "positive=1.5: expected a key"),
+        (lambda kv: kv.build_index("hnsw"), ValueError, "index='hnsw'"),
+    ],
+)
+def test_bad_input_one_line_errors(small: KeyedEmbeddings, call, error, match) -> None:
+    with pytest.raises(error, match=match) as info:
+        call(small)
+    assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- labels
+def test_find_is_forgiving(movies: KeyedEmbeddings) -> None:
+    got = movies.find("star wars")
+    assert list(got.columns) == ["key", "label", "score"]
+    assert got["key"].tolist()[:2] == [50, 2628]  # exact (year-insensitive) first
+    assert got["score"].is_monotonic_decreasing
+    assert movies.find("AMELIE")["key"].iloc[0] == 4973  # case and accents
+    assert movies.find("the usual suspects (1995)")["key"].iloc[0] == 12  # article, year
+    assert movies.find("star-wars!")["key"].iloc[0] == 50  # punctuation
+    assert movies.find("Toy Stroy")["key"].iloc[0] == 1  # difflib close match
+    assert movies.find("hamlet")["key"].tolist()[:2] == [1412, 1411]  # tie: more ratings first
+    assert movies.find("zzzzqqq").empty
+
+
+def test_resolve_labels(movies: KeyedEmbeddings) -> None:
+    assert movies.resolve("toy story") == 1
+    assert movies.resolve("Star Wars") == 50  # exact beats the substring match of Episode I
+    assert movies.resolve("phantom menace") == 2628  # the only label containing it
+    assert movies.resolve("hamlet (1996)") == 1412
+    assert movies.resolve(1412) == 1412
+    assert movies.most_similar("Toy Story (1995)", topn=3)["key"].tolist() == (
+        movies.most_similar(1, topn=3)["key"].tolist()
+    )
+    assert movies.get_label("empire strikes back") == "Empire Strikes Back, The (1980)"
+
+
+def test_ambiguous_and_unknown_labels_raise_one_line(movies: KeyedEmbeddings) -> None:
+    with pytest.raises(
+        UnknownIDError, match=r"ambiguous label 'hamlet'.*'Hamlet \(1990\)' \(key 1411\)"
+    ) as info:
+        movies.resolve("hamlet")
+    assert "\n" not in str(info.value)
+    with pytest.raises(UnknownIDError, match="closest: 'Toy Story \\(1995\\)' \\(key 1\\)"):
+        movies.most_similar("Toy Stroy")
+    with pytest.raises(UnknownIDError, match="no label is close"):
+        movies.resolve("qqqqqq")
+    with pytest.raises(ValueError, match="no letters or digits"):
+        movies.find("!!!")
+
+
+def test_key_wins_over_label() -> None:
+    kv = KeyedEmbeddings(np.eye(3), ["b", "x", "y"], labels=["y", "b", "c"])
+    assert kv.resolve("b") == "b"  # a known key is that key, even if it is also a label
+    assert kv.resolve("c") == "y"
+    with pytest.raises(ValueError, match="have none"):
+        KeyedEmbeddings(np.eye(2), ["a", "b"]).find("a")
+
+
+# ---------------------------------------------------------------- gensim
+def _assert_same_as_gensim(kv: KeyedEmbeddings, queries: list, topn: int = 10) -> None:
+    g = kv.to_gensim()
+    for q in queries:
+        ours = kv.most_similar(q, topn=topn)
+        theirs = g.most_similar(str(q), topn=topn)
+        assert [str(k) for k in ours["key"]] == [k for k, _ in theirs]
+        np.testing.assert_allclose(ours["similarity"], [s for _, s in theirs], atol=1e-5)
+    a, b, c = (str(q) for q in queries[:3])
+    ours = kv.most_similar(positive=queries[:2], negative=queries[2:3], topn=topn)
+    theirs = g.most_similar(positive=[a, b], negative=[c], topn=topn)
+    assert [str(k) for k in ours["key"]] == [k for k, _ in theirs]
+    ours = kv.most_similar_cosmul(positive=queries[:2], negative=queries[2:3], topn=topn)
+    with warnings.catch_warnings():  # gensim 4's cosmul calls its own deprecated init_sims
+        warnings.simplefilter("ignore", DeprecationWarning)
+        theirs = g.most_similar_cosmul(positive=[a, b], negative=[c], topn=topn)
+        theirs_one = g.most_similar_cosmul(positive=[a], topn=topn)
+    assert [str(k) for k in ours["key"]] == [k for k, _ in theirs]
+    np.testing.assert_allclose(ours["similarity"], [s for _, s in theirs], rtol=1e-5)
+    ours = kv.most_similar_cosmul(positive=queries[:1], topn=topn)
+    np.testing.assert_allclose(ours["similarity"], [s for _, s in theirs_one], rtol=1e-5)
+    assert (
+        kv.doesnt_match(queries[:4])
+        == queries[
+            [str(q) for q in queries[:4]].index(g.doesnt_match([str(q) for q in queries[:4]]))
+        ]
+    )
+
+
+def test_to_gensim_random_matrix() -> None:
+    rng = np.random.default_rng(3)
+    kv = KeyedEmbeddings(rng.normal(size=(200, 12)), [f"k {i}" for i in range(200)])
+    g = kv.to_gensim()
+    assert len(g) == 200 and g.vector_size == 12
+    np.testing.assert_array_equal(g["k 7"], kv["k 7"])
+    _assert_same_as_gensim(kv, ["k 0", "k 1", "k 2", "k 3"])
+
+
+def test_to_gensim_trained_model() -> None:
+    ds, _ = embedlab.synthetic_ratings(150, 100, 6_000, seed=0)
+    mf = embedlab.MatrixFactorization(embedding_dim=16, epochs=3, random_state=0, n_threads=1)
+    kv = mf.fit(ds, progress=False).item_embeddings()
+    assert isinstance(kv, KeyedEmbeddings) and kv.keys.kind == "int"
+    assert kv.labels is not None and "n_ratings" in kv.metadata.columns
+    _assert_same_as_gensim(kv, [int(k) for k in list(kv.keys)[:4]])
+    assert kv.most_similar(kv.labels[0], topn=3)["key"].tolist() == (
+        kv.most_similar(kv.keys.id(0), topn=3)["key"].tolist()
+    )
+    assert (
+        kv.most_similar(1, min_count=60)["key"].map(
+            dict(zip(kv.keys, kv.metadata["n_ratings"], strict=True))
+        )
+        >= 60
+    ).all()
