@@ -1,0 +1,487 @@
+"""Exports of :class:`~embedlab.KeyedEmbeddings`: gensim, word2vec, Projector, Parquet, NumPy.
+
+Every file is written atomically (a temporary file beside it, then a rename). Nothing
+is pickled, and the readers never unpickle.
+
+word2vec files (``save_word2vec_format``)
+    The format gensim's ``KeyedVectors.load_word2vec_format`` reads: a header line
+    ``"<count> <dim>"``, then one key and its numbers per vector (text: numbers with 9
+    significant digits, which read back to the same float32; binary: little-endian
+    float32). Keys are ``str(ID)``; a word2vec key cannot hold whitespace, so ``%`` and
+    every whitespace character in a key are percent-escaped as their UTF-8 bytes
+    (``"a b"`` → ``"a%20b"``, ``"100%"`` → ``"100%25"``; ``urllib.parse.unquote``
+    reverses it). Two side files go beside ``PATH``: ``PATH.labels.tsv`` (columns
+    ``key`` (escaped) and ``label``, tabs and newlines in labels replaced by spaces;
+    only when there are labels) and ``PATH.embedlab.json`` (key type, escaping,
+    binary or not), which :func:`load_word2vec_format` uses to give back int keys,
+    original keys and labels.
+
+TensorBoard Projector (``write_projector``)
+    ``vectors.tsv`` (tab-separated numbers), ``metadata.tsv`` (one column: no header;
+    several: a header row; lists joined with ``|``; tabs and newlines replaced by
+    spaces) and ``projector_config.pbtxt``.
+
+Parquet (``write_embeddings_parquet``)
+    Columns ``key`` (int64 or string), ``label`` (when labels exist), the metadata
+    columns, and ``vector`` (``fixed_size_list<float32>[dim]``); the schema metadata
+    key ``embedlab`` holds the format name.
+
+NumPy (``write_embeddings_npz``)
+    An ``.npz`` with ``vectors`` (float32), ``keys`` (int64 or unicode), and when
+    there are labels ``labels`` (unicode) and ``label_missing`` (bool); loads with
+    ``allow_pickle=False``. Metadata is not stored there (use Parquet).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from embedlab._io import atomic_path, atomic_write_bytes, atomic_write_text
+from embedlab.data import Vocabulary
+from embedlab.embeddings import KeyedEmbeddings
+from embedlab.exceptions import DataError
+
+__all__ = [
+    "PARQUET_FORMAT",
+    "WORD2VEC_FORMAT",
+    "load_word2vec_format",
+    "read_embeddings_npz",
+    "read_embeddings_parquet",
+    "save_word2vec_format",
+    "to_gensim",
+    "write_embeddings_npz",
+    "write_embeddings_parquet",
+    "write_projector",
+]
+
+WORD2VEC_FORMAT = "embedlab.word2vec/1"
+PARQUET_FORMAT = "embedlab.keyed_embeddings/1"
+NPZ_FORMAT = "embedlab.keyed_embeddings.npz/1"
+
+_ESCAPE_RE = re.compile(r"[%\s]")
+_CELL_RE = re.compile(r"[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _escape_key(key: Any) -> str:
+    return _ESCAPE_RE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), str(key))
+
+
+def _cell(value: Any) -> str:
+    """One TSV cell: lists joined with ``|``, missing values empty, no tabs or newlines."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        value = "|".join(str(v) for v in value)
+    elif (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or value is pd.NA
+        or value is pd.NaT
+    ):
+        value = ""
+    return _CELL_RE.sub(" ", str(value))
+
+
+def _side(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _format_rows(vectors: np.ndarray, sep: str) -> list[str]:
+    buf = io.StringIO()
+    np.savetxt(buf, vectors, fmt="%.9g", delimiter=sep)
+    return buf.getvalue().splitlines()
+
+
+# ---------------------------------------------------------------------- gensim
+def to_gensim(kv: KeyedEmbeddings) -> Any:
+    """A gensim ``KeyedVectors`` holding the same vectors under keys ``str(ID)``.
+
+    Args:
+        kv: The embeddings.
+
+    Returns:
+        ``gensim.models.KeyedVectors``; its ``most_similar`` gives the same
+        neighbours and scores as ``kv.most_similar``.
+
+    Raises:
+        ImportError: If gensim is not installed.
+    """
+    try:
+        from gensim.models import KeyedVectors
+    except ImportError:
+        raise ImportError(
+            "to_gensim() needs gensim; install it with `pip install gensim`"
+        ) from None
+    out = KeyedVectors(vector_size=kv.vector_size, count=0, dtype=np.float32)
+    out.add_vectors([str(k) for k in kv.keys], np.array(kv.vectors, dtype=np.float32))
+    return out
+
+
+# ---------------------------------------------------------------------- word2vec
+def save_word2vec_format(
+    kv: KeyedEmbeddings, path: str | os.PathLike[str], *, binary: bool = False
+) -> Path:
+    """Write ``kv`` in the word2vec format, with side files for labels and key types.
+
+    See the module doc for the layout and the key escaping.
+
+    Args:
+        kv: The embeddings.
+        path: The word2vec file; side files go beside it.
+        binary: Binary word2vec (float32) instead of text.
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    keys = [_escape_key(k) for k in kv.keys]
+    header = f"{len(kv)} {kv.vector_size}\n".encode()
+    if binary:
+        vectors = np.ascontiguousarray(kv.vectors, dtype="<f4")
+        parts = [header]
+        for key, row in zip(keys, vectors, strict=True):
+            parts.append(key.encode() + b" " + row.tobytes() + b"\n")
+        atomic_write_bytes(path, b"".join(parts))
+    else:
+        rows = _format_rows(kv.vectors, " ") if len(kv) else []
+        body = "".join(f"{k} {r}\n" for k, r in zip(keys, rows, strict=True))
+        atomic_write_bytes(path, header + body.encode())
+    labels_path = _side(path, ".labels.tsv")
+    if kv.labels is not None:
+        lines = ["key\tlabel"] + [
+            f"{k}\t{_cell(lab)}" for k, lab in zip(keys, kv.labels, strict=True)
+        ]
+        atomic_write_text(labels_path, "\n".join(lines) + "\n")
+    meta = {
+        "format": WORD2VEC_FORMAT,
+        "binary": binary,
+        "key_kind": kv.keys.kind,
+        "key_name": kv.keys.name,
+        "key_escape": "percent-utf8 of '%' and whitespace",
+        "labels": labels_path.name if kv.labels is not None else None,
+    }
+    atomic_write_text(_side(path, ".embedlab.json"), json.dumps(meta, indent=2) + "\n")
+    return path
+
+
+def _read_word2vec(data: bytes, binary: bool, source: Path) -> tuple[list[str], np.ndarray]:
+    first, _, rest = data.partition(b"\n")
+    try:
+        count, dim = (int(v) for v in first.split())
+    except ValueError:
+        raise DataError(
+            f"{source}: first line {first[:60]!r} is not a word2vec header '<count> <dim>'"
+        ) from None
+    keys: list[str] = []
+    vectors = np.empty((count, dim), dtype=np.float32)
+    if binary:
+        pos, width = 0, 4 * dim
+        for i in range(count):
+            while pos < len(rest) and rest[pos : pos + 1] == b"\n":
+                pos += 1
+            end = rest.find(b" ", pos)
+            if end < 0 or end + 1 + width > len(rest):
+                raise DataError(f"{source}: truncated at vector {i} of {count}")
+            keys.append(rest[pos:end].decode("utf-8"))
+            vectors[i] = np.frombuffer(rest, dtype="<f4", count=dim, offset=end + 1)
+            pos = end + 1 + width
+        return keys, vectors
+    lines = rest.decode("utf-8").splitlines()
+    lines = [ln for ln in lines if ln.strip()]
+    if len(lines) != count:
+        raise DataError(f"{source}: header says {count} vectors, the file has {len(lines)}")
+    for i, line in enumerate(lines):
+        parts = line.rstrip().split(" ")
+        if len(parts) != dim + 1:
+            raise DataError(
+                f"{source}: line {i + 2} has {len(parts) - 1} numbers; the header says {dim}"
+            )
+        keys.append(parts[0])
+        vectors[i] = np.asarray(parts[1:], dtype=np.float32)
+    return keys, vectors
+
+
+def load_word2vec_format(
+    path: str | os.PathLike[str], *, binary: bool | None = None
+) -> KeyedEmbeddings:
+    """Read a word2vec file: ours (with its side files) or any other.
+
+    With our ``PATH.embedlab.json`` beside it, keys are unescaped and get back their
+    type (int or str), and labels come back from ``PATH.labels.tsv`` (an empty label
+    reads as None). A foreign file gives str keys as written and no labels.
+
+    Args:
+        path: The word2vec file.
+        binary: Binary or text; None reads it from our side file (text without one).
+
+    Returns:
+        The embeddings.
+
+    Raises:
+        DataError: If the file is missing, truncated or not word2vec.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: word2vec file not found")
+    meta_path = _side(path, ".embedlab.json")
+    meta: dict[str, Any] = {}
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != WORD2VEC_FORMAT:
+            raise DataError(
+                f"{meta_path}: format {meta.get('format')!r}; expected {WORD2VEC_FORMAT!r}"
+            )
+    if binary is None:
+        binary = bool(meta.get("binary", False))
+    raw_keys, vectors = _read_word2vec(path.read_bytes(), binary, path)
+    keys: list[Any] = raw_keys
+    labels = None
+    if meta:
+        keys = [urllib.parse.unquote(k) for k in raw_keys]
+        if meta.get("key_kind") == "int":
+            keys = [int(k) for k in keys]
+        if meta.get("labels"):
+            table = pd.read_csv(
+                path.with_name(meta["labels"]),
+                sep="\t",
+                dtype=str,
+                keep_default_na=False,
+                quoting=3,
+            )
+            if table["key"].tolist() != raw_keys:
+                raise DataError(
+                    f"{path.with_name(meta['labels'])}: keys do not match {path.name}; "
+                    "the files were written by different exports"
+                )
+            labels = [v if v != "" else None for v in table["label"].tolist()]
+    vocab = Vocabulary(keys, name=meta.get("key_name", "key"))
+    return KeyedEmbeddings(vectors, vocab, labels=labels)
+
+
+# ---------------------------------------------------------------------- projector
+def write_projector(
+    kv: KeyedEmbeddings,
+    directory: str | os.PathLike[str],
+    *,
+    columns: Sequence[str] | None = None,
+    tensor_name: str = "embedlab",
+) -> Path:
+    """Write the TensorBoard Projector files into ``directory``.
+
+    Args:
+        kv: The embeddings.
+        directory: Created if missing; ``vectors.tsv``, ``metadata.tsv`` and
+            ``projector_config.pbtxt`` are written there.
+        columns: Metadata columns to write, among ``"key"``, ``"label"`` and the
+            metadata's columns. Default: ``key``, ``label`` (if any) and every
+            metadata column.
+        tensor_name: The name the Projector shows.
+
+    Returns:
+        ``directory``.
+
+    Raises:
+        ValueError: For an unknown column name.
+    """
+    directory = Path(directory)
+    available: dict[str, Any] = {"key": list(kv.keys)}
+    if kv.labels is not None:
+        available["label"] = list(kv.labels)
+    if kv.metadata is not None:
+        for col in kv.metadata.columns:
+            available.setdefault(str(col), kv.metadata[col].tolist())
+    chosen = list(available) if columns is None else list(columns)
+    unknown = [c for c in chosen if c not in available]
+    if unknown or not chosen:
+        raise ValueError(
+            f"columns={columns!r}: {unknown or 'none'} not available; "
+            f"expected some of {list(available)}"
+        )
+    rows = _format_rows(kv.vectors, "\t") if len(kv) else []
+    atomic_write_text(directory / "vectors.tsv", "".join(r + "\n" for r in rows))
+    cells = [[_cell(v) for v in available[c]] for c in chosen]
+    lines = ["\t".join(row) for row in zip(*cells, strict=True)]
+    if len(chosen) > 1:
+        lines.insert(0, "\t".join(_cell(c) for c in chosen))
+    atomic_write_text(directory / "metadata.tsv", "".join(ln + "\n" for ln in lines))
+    config = (
+        "embeddings {\n"
+        f"  tensor_name: {json.dumps(tensor_name)}\n"
+        f"  tensor_shape: {len(kv)}\n"
+        f"  tensor_shape: {kv.vector_size}\n"
+        '  tensor_path: "vectors.tsv"\n'
+        '  metadata_path: "metadata.tsv"\n'
+        "}\n"
+    )
+    atomic_write_text(directory / "projector_config.pbtxt", config)
+    return directory
+
+
+# ---------------------------------------------------------------------- parquet
+_RESERVED = ("key", "label", "vector")
+
+
+def write_embeddings_parquet(kv: KeyedEmbeddings, path: str | os.PathLike[str]) -> Path:
+    """Write keys, labels, metadata and vectors to one Parquet file (atomically).
+
+    Args:
+        kv: The embeddings.
+        path: The Parquet file.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        DataError: If a metadata column is named ``key``, ``label`` or ``vector``, or
+            cannot be stored in Parquet.
+    """
+    path = Path(path)
+    columns: dict[str, pa.Array] = {
+        "key": pa.array(kv.keys.ids(), type=pa.int64() if kv.keys.kind == "int" else pa.string())
+    }
+    if kv.labels is not None:
+        columns["label"] = pa.array(
+            [None if v is None else str(v) for v in kv.labels], type=pa.string()
+        )
+    meta_cols: list[str] = []
+    if kv.metadata is not None and len(kv.metadata.columns):
+        clash = [c for c in kv.metadata.columns if c in _RESERVED]
+        if clash:
+            raise DataError(
+                f"metadata column(s) {clash} clash with the columns key/label/vector; "
+                "rename them before to_parquet()"
+            )
+        try:
+            table = pa.Table.from_pandas(kv.metadata, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise DataError(f"metadata cannot be written to Parquet: {exc}") from None
+        for name in table.column_names:
+            columns[name] = table.column(name)
+            meta_cols.append(name)
+    flat = pa.array(np.ascontiguousarray(kv.vectors, dtype=np.float32).reshape(-1))
+    columns["vector"] = pa.FixedSizeListArray.from_arrays(flat, kv.vector_size)
+    out = pa.table(columns)
+    info = {
+        "format": PARQUET_FORMAT,
+        "key_kind": kv.keys.kind,
+        "key_name": kv.keys.name,
+        "has_labels": kv.labels is not None,
+        "metadata_columns": meta_cols,
+        "dim": kv.vector_size,
+    }
+    out = out.replace_schema_metadata({"embedlab": json.dumps(info)})
+    with atomic_path(path) as tmp:
+        pq.write_table(out, tmp)
+    return path
+
+
+def read_embeddings_parquet(path: str | os.PathLike[str]) -> KeyedEmbeddings:
+    """Read :func:`write_embeddings_parquet` output (list columns come back as lists).
+
+    A Parquet file from elsewhere works too if it has a ``key`` column and a
+    ``vector`` column of equal-length lists (and optionally ``label``).
+
+    Raises:
+        DataError: If the file is missing, unreadable, or lacks ``key`` / ``vector``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: Parquet file not found")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: cannot read Parquet ({exc})") from None
+    raw = (table.schema.metadata or {}).get(b"embedlab")
+    info = json.loads(raw) if raw else {}
+    if info and info.get("format") != PARQUET_FORMAT:
+        raise DataError(f"{path}: format {info.get('format')!r}; expected {PARQUET_FORMAT!r}")
+    if "key" not in table.column_names or "vector" not in table.column_names:
+        raise DataError(f"{path}: expected columns 'key' and 'vector', found {table.column_names}")
+    vec_col = table.column("vector").combine_chunks()
+    if vec_col.null_count:
+        raise DataError(f"{path}: {vec_col.null_count} rows have no vector")
+    n = len(table)
+    if pa.types.is_fixed_size_list(vec_col.type):
+        dim = vec_col.type.list_size
+        vectors = vec_col.flatten().to_numpy(zero_copy_only=False).reshape(n, dim)
+    else:
+        vectors = np.array(vec_col.to_pylist(), dtype=np.float32)
+        if vectors.ndim != 2:
+            raise DataError(f"{path}: the vectors have different lengths")
+    keys = table.column("key").to_pylist()
+    labels = table.column("label").to_pylist() if "label" in table.column_names else None
+    meta_cols = info.get("metadata_columns", [c for c in table.column_names if c not in _RESERVED])
+    metadata = None
+    if meta_cols:
+        metadata = table.select(meta_cols).to_pandas()
+        for name in meta_cols:
+            typ = table.schema.field(name).type
+            if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+                metadata[name] = pd.Series(table.column(name).to_pylist(), dtype=object)
+    vocab = Vocabulary(keys, name=info.get("key_name", "key"))
+    return KeyedEmbeddings(vectors, vocab, labels=labels, metadata=metadata)
+
+
+# ---------------------------------------------------------------------- numpy
+def write_embeddings_npz(kv: KeyedEmbeddings, path: str | os.PathLike[str]) -> Path:
+    """Write vectors, keys and labels to an ``.npz`` (no pickled objects; atomically).
+
+    Args:
+        kv: The embeddings.
+        path: The file (written as given; add ``.npz`` yourself).
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(NPZ_FORMAT),
+        "vectors": np.asarray(kv.vectors, dtype=np.float32),
+        "keys": np.asarray(kv.keys.ids(), dtype=np.int64)
+        if kv.keys.kind == "int"
+        else np.array([str(k) for k in kv.keys], dtype=str).reshape(len(kv)),
+    }
+    if kv.labels is not None:
+        missing = np.array([v is None for v in kv.labels], dtype=bool)
+        arrays["labels"] = np.array(
+            ["" if v is None else str(v) for v in kv.labels], dtype=str
+        ).reshape(len(kv))
+        arrays["label_missing"] = missing
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+def read_embeddings_npz(path: str | os.PathLike[str]) -> KeyedEmbeddings:
+    """Read :func:`write_embeddings_npz` output (``allow_pickle=False``).
+
+    Raises:
+        DataError: If the file is missing, unreadable or lacks ``vectors`` / ``keys``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: .npz file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{path}: cannot read .npz without pickle ({exc})") from None
+    if "vectors" not in arrays or "keys" not in arrays:
+        raise DataError(f"{path}: expected arrays 'vectors' and 'keys', found {sorted(arrays)}")
+    keys = arrays["keys"]
+    key_list = keys.tolist() if keys.dtype.kind in "iu" else [str(k) for k in keys]
+    labels = None
+    if "labels" in arrays:
+        missing = arrays.get("label_missing", np.zeros(len(keys), dtype=bool))
+        labels = [None if m else str(v) for v, m in zip(arrays["labels"], missing, strict=True)]
+    return KeyedEmbeddings(arrays["vectors"], key_list, labels=labels)
