@@ -1,6 +1,17 @@
-"""embedlab: learn, explore and serve embeddings of categorical variables."""
+"""embedlab: learn, explore and serve embeddings of categorical variables.
+
+Importing ``embedlab`` (or ``embedlab.embeddings``, ``embedlab.data``,
+``embedlab.evaluation``) does not import torch: the estimators (``MatrixFactorization``,
+``NeuralEmbeddingModel``, ``load``) and ``evaluation`` with its ``cross_validate``,
+``compare`` and ``summarize`` are loaded on first use (module ``__getattr__``).
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from embedlab import datasets, exceptions
 from embedlab.data import (
@@ -23,7 +34,37 @@ from embedlab.exceptions import (
     TrainingDivergedError,
     UnknownIDError,
 )
-from embedlab.models import MatrixFactorization, NeuralEmbeddingModel, load
+
+if TYPE_CHECKING:  # pragma: no cover
+    from embedlab import evaluation
+    from embedlab.evaluation import compare, cross_validate, summarize
+    from embedlab.models import MatrixFactorization, NeuralEmbeddingModel, load
+
+#: Public names loaded on first access: name -> (module, attribute or None for the module).
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "MatrixFactorization": ("embedlab.models", "MatrixFactorization"),
+    "NeuralEmbeddingModel": ("embedlab.models", "NeuralEmbeddingModel"),
+    "load": ("embedlab.models", "load"),
+    "evaluation": ("embedlab.evaluation", None),
+    "cross_validate": ("embedlab.evaluation", "cross_validate"),
+    "compare": ("embedlab.evaluation", "compare"),
+    "summarize": ("embedlab.evaluation", "summarize"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'embedlab' has no attribute {name!r}")
+    module = importlib.import_module(target[0])
+    value = module if target[1] is None else getattr(module, target[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DataError",
@@ -42,10 +83,14 @@ __all__ = [
     "UnknownIDError",
     "Vocabulary",
     "__version__",
+    "compare",
+    "cross_validate",
     "datasets",
+    "evaluation",
     "exceptions",
     "load",
     "load_movielens",
     "load_ratings",
+    "summarize",
     "synthetic_ratings",
 ]
