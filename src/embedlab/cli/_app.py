@@ -102,6 +102,8 @@ def _main(
 
 def _register() -> None:
     from embedlab.cli import (
+        _experiment,  # noqa: F401  (registers `experiment size-sweep`, `biases`, `l2`)
+        _explore,  # noqa: F401  (registers `similar`, `recommend` and `export`)
         _fetch,  # noqa: F401  (registers `data fetch` and `data list`)
         _synth,  # noqa: F401  (registers `data synth`)
         _train,  # noqa: F401  (registers `train` and `evaluate`)
