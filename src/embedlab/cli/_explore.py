@@ -61,10 +61,10 @@ def similar(
 ) -> None:
     """Print the items nearest to QUERY by cosine of the item embeddings.
 
-    QUERY is an item ID or a title (case, accents and the year are optional; a unique
-    part of a title works). The query itself is not listed.
+    QUERY is an item ID or a title: case, accents and the year are optional,
+    and a unique part of a title works. The query itself is not listed.
 
-    Example: embedlab similar runs/mf32 "Star Wars (1977)" --topn 5 --min-count 100
+    Example: embedlab similar runs/mf32 "Star Wars" --topn 5 --min-count 100
     """
     if topn < 1:
         raise DataError(f"--topn {topn}: expected an integer >= 1")
@@ -102,7 +102,7 @@ def recommend(
 ) -> None:
     """Print the items a training user has not rated, highest predicted rating first.
 
-    Example: embedlab recommend runs/mf32 --user 196 --n 5 --min-count 100 --explain
+    Example: embedlab recommend runs/mf32 --user 196 --n 5 --explain
     """
     if n < 1:
         raise DataError(f"--n {n}: expected an integer >= 1")
