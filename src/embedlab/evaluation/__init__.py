@@ -4,6 +4,13 @@ Nothing here imports torch: models are used through their ``fit`` and ``evaluate
 methods only.
 """
 
+from embedlab.evaluation._experiments import (
+    BIAS_VARIANTS,
+    bias_experiment,
+    curve_summary,
+    l2_sweep,
+    size_sweep,
+)
 from embedlab.evaluation._metrics import (
     catalog_coverage,
     hit_rate_at_k,
@@ -30,12 +37,16 @@ from embedlab.evaluation._protocols import (
 )
 
 __all__ = [
+    "BIAS_VARIANTS",
     "PROTOCOLS",
     "Fold",
+    "bias_experiment",
     "catalog_coverage",
     "compare",
     "cross_validate",
+    "curve_summary",
     "hit_rate_at_k",
+    "l2_sweep",
     "mae",
     "make_folds",
     "map_at_k",
@@ -49,5 +60,6 @@ __all__ = [
     "recall_at_k",
     "recommended_popularity",
     "rmse",
+    "size_sweep",
     "summarize",
 ]
