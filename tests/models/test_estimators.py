@@ -158,7 +158,7 @@ def test_load_errors(tmp_path, data) -> None:
 
 def test_neural_dot_option_changes_the_model_and_round_trips(data, tmp_path) -> None:
     _, _, train, test = data
-    plain = NeuralEmbeddingModel(epochs=2, random_state=0, device="cpu").fit(train, progress=False)
+    plain = NeuralEmbeddingModel(epochs=2, dot=False, random_state=0, device="cpu").fit(train, progress=False)
     dotted = NeuralEmbeddingModel(epochs=2, dot=True, random_state=0, device="cpu").fit(train, progress=False)
     assert plain.evaluate(test) != dotted.evaluate(test)
     back = load(dotted.save(tmp_path / "dot"))
@@ -167,3 +167,20 @@ def test_neural_dot_option_changes_the_model_and_round_trips(data, tmp_path) -> 
     np.testing.assert_array_equal(back.predict(frame["user"], frame["item"]), dotted.predict(frame["user"], frame["item"]))
     folded = dotted.fold_in({1: 5.0, 2: 1.0})
     assert dotted.score_items(folded, [1, 2]).shape == (2,)
+
+
+def test_neural_pretrain_starts_from_the_matrix_factorization(data) -> None:
+    _, _, train, _ = data
+    mf = MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1).fit(train, progress=False)
+    # A vanishing learning rate leaves the tables where pre-training put them.
+    still = NeuralEmbeddingModel(
+        user_dim=16, item_dim=16, epochs=1, learning_rate=1e-12, random_state=0, device="cpu"
+    ).fit(train, progress=False)
+    np.testing.assert_allclose(still.item_embeddings().vectors, mf.item_embeddings().vectors, atol=1e-6)
+    np.testing.assert_allclose(still.item_biases()["bias"].sort_index(), mf.item_biases()["bias"].sort_index(), atol=1e-6)
+    scratch = NeuralEmbeddingModel(user_dim=16, item_dim=16, epochs=1, pretrain=None, random_state=0, device="cpu")
+    assert not np.allclose(scratch.fit(train, progress=False).item_embeddings().vectors, mf.item_embeddings().vectors)
+    with pytest.raises(ValueError, match="user_dim == item_dim"):
+        NeuralEmbeddingModel(user_dim=8, item_dim=4, dot=False, epochs=1).fit(train, progress=False)
+    with pytest.raises(ValueError, match="pretrain='als'"):
+        NeuralEmbeddingModel(pretrain="als", epochs=1).fit(train, progress=False)

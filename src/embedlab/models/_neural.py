@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from embedlab.models._base import EmbeddingModel
@@ -14,20 +15,27 @@ __all__ = ["NeuralEmbeddingModel"]
 
 
 class NeuralEmbeddingModel(EmbeddingModel):
-    """``r̂(u, i) = Dense(1)(ReLU MLP([p_u; q_i])) + b_i (+ b_u) + μ``.
+    """``r̂(u, i) = Dense(1)(ReLU MLP([p_u; q_i])) (+ p_u·q_i) + b_i (+ b_u) + μ``.
 
     The course's model: user and item embeddings concatenated, dense ReLU layers
     (``hidden``; the course uses ``(32, 4)`` over 8-dim embeddings), one linear
     output, a per-item bias (a per-user bias optional) and ``μ`` (the training mean).
     Trained by the torch trainer (lazy Adam for the tables, dense Adam for the layers).
 
-    The defaults are the course's sizes with what keeps them from overfitting, tuned
-    lightly on ML-100K u1 (validation RMSE 0.941 after 20 epochs, against 0.986 for
-    the same network without it): dropout 0.3, a per-user bias, per-occurrence L2
-    0.2 on the tables and 0.05 on the biases, a cosine learning-rate schedule. The
-    course's exact model is ``NeuralEmbeddingModel(dropout=0, user_bias=False,
-    l2_mode="table", l2_user=1e-7, l2_item=1e-6, l2_bias=0, schedule=None,
-    batch_size=5000)``.
+    The defaults add two things the course does not have, because on MovieLens the
+    course's network alone stays well behind matrix factorization (an MLP learns a dot
+    product poorly; Rendle et al., 2020): a dot-product branch beside the MLP
+    (``dot=True``, NeuMF's "GMF" part) and pre-training of the tables (``pretrain="mf"``:
+    the embeddings, biases and ``μ`` start from a compiled matrix-factorization fit of the
+    same width, as NeuMF pre-trains its parts), then 10 epochs of Adam at a low learning
+    rate train the network and fine-tune the tables. Chosen on a 10 % validation split of
+    ML-100K u1.base (never a test fold): RMSE 0.908 against 0.927 for the best network
+    trained from scratch. Dropout 0.3 after each hidden layer, a per-user bias,
+    per-occurrence L2 0.2 on the tables and 0.05 on the biases, a cosine schedule.
+
+    The course's exact model is ``NeuralEmbeddingModel(user_dim=8, item_dim=8, dot=False,
+    pretrain=None, dropout=0, user_bias=False, l2_mode="table", l2_user=1e-7,
+    l2_item=1e-6, l2_bias=0, learning_rate=1e-3, schedule=None, batch_size=5000)``.
 
     Args:
         user_dim: Width of the user table.
@@ -52,8 +60,11 @@ class NeuralEmbeddingModel(EmbeddingModel):
         epochs: Passes over the data.
         patience: Early stopping patience (needs validation data).
         dot: Add a matrix-factorization branch ``p_u · q_i`` beside the MLP (NeuMF's
-            idea; needs ``user_dim == item_dim``). On a validation split of ML-100K u1
-            it lowers RMSE from 0.929 to 0.919 at 32 dims.
+            idea; needs ``user_dim == item_dim``). Trained from scratch at 32 dims it
+            lowers the RMSE of a validation split of ML-100K u1 from 0.929 to 0.919.
+        pretrain: ``"mf"``: start the tables, biases and ``μ`` from the compiled
+            matrix-factorization engine's fit at its default settings (needs
+            ``user_dim == item_dim``); ``None``: from the initializer.
         random_state: Seed; the same seed, data and settings give identical weights on CPU.
         device: ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``.
     """
@@ -62,8 +73,8 @@ class NeuralEmbeddingModel(EmbeddingModel):
 
     def __init__(
         self,
-        user_dim: int = 8,
-        item_dim: int = 8,
+        user_dim: int = 128,
+        item_dim: int = 128,
         hidden: tuple[int, ...] = (32, 4),
         dropout: float = 0.3,
         *,
@@ -78,16 +89,18 @@ class NeuralEmbeddingModel(EmbeddingModel):
         l2_bias: float = 0.05,
         l2_mode: str = "batch",
         optimizer: str = "adam",
-        learning_rate: float = 3e-3,
+        learning_rate: float = 3e-4,
         schedule: str | None = "cosine",
         batch_size: int = 1024,
-        epochs: int = 20,
+        epochs: int = 10,
         patience: int | None = None,
-        dot: bool = False,
+        dot: bool = True,
+        pretrain: str | None = "mf",
         random_state: int | None = None,
         device: str = "auto",
     ) -> None:
         self.dot = dot
+        self.pretrain = pretrain
         self.user_dim = user_dim
         self.item_dim = item_dim
         self.hidden = hidden
@@ -129,7 +142,50 @@ class NeuralEmbeddingModel(EmbeddingModel):
             generator=generator,
         )
 
+    def _check_pretrain(self) -> None:
+        if self.pretrain not in (None, "mf"):
+            raise ValueError(f"pretrain={self.pretrain!r}: expected 'mf' or None")
+        if self.pretrain == "mf" and self.user_dim != self.item_dim:
+            raise ValueError(
+                f"pretrain='mf' starts both tables from one matrix factorization, which needs "
+                f"user_dim == item_dim (got {self.user_dim} and {self.item_dim}); "
+                "make them equal or pass pretrain=None"
+            )
+
+    def _pretrain_mf(self, module: NeuralModule, train: tuple[Any, Any, Any]) -> None:
+        """Start the tables and ``μ`` from a compiled matrix-factorization fit (NeuMF's pre-training)."""
+        from embedlab.models._mf import ENGINE_DEFAULTS
+        from embedlab.training import fit_mf_sgd
+
+        d = ENGINE_DEFAULTS["sgd"]
+        params, _ = fit_mf_sgd(
+            train[0],
+            train[1],
+            train[2],
+            module.n_users,
+            module.n_items,
+            embedding_dim=self.user_dim,
+            epochs=d["epochs"],
+            learning_rate=d["learning_rate"],
+            learning_rate_decay=d["learning_rate_decay"],
+            l2_user=d["l2_user"],
+            l2_item=d["l2_item"],
+            l2_bias=d["l2_bias"],
+            user_bias=self.user_bias,
+            item_bias=self.item_bias,
+            global_bias=self.global_bias,
+            init_std=d["init_std"],
+            random_state=self.random_state,
+        )
+        state = module.state_dict()
+        with torch.no_grad():
+            for name, value in params.items():
+                state[name].copy_(torch.from_numpy(np.array(value)).reshape(state[name].shape))
+
     def _train(self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress) -> History:  # type: ignore[override]
+        self._check_pretrain()
+        if self.pretrain == "mf":
+            self._pretrain_mf(module, train)
         trainer = Trainer(
             epochs=self.epochs,
             batch_size=self.batch_size,
