@@ -169,3 +169,65 @@ def test_ml100k_u_folds_from_a_folder(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         frame.drop(columns="fit_seconds"), same.drop(columns="fit_seconds")
     )
+
+
+RANKING = ("ndcg@10", "precision@10", "recall@10", "map@10", "mrr@10", "hit@10")
+
+
+def test_ranking_metric_names_in_cross_validate(data) -> None:
+    frame = cross_validate(
+        lambda: el.MatrixFactorization(embedding_dim=4, epochs=3, random_state=0),
+        data,
+        "holdout",
+        seeds=0,
+        metrics=("rmse", "mae", *RANKING, "ndcg@5"),
+        fit_kwargs={"progress": False},
+    )
+    assert list(frame.columns[3:12]) == ["rmse", "mae", *RANKING, "ndcg@5"]
+    row = frame.iloc[0]
+    assert all(0.0 <= row[m] <= 1.0 for m in RANKING)
+    assert row["hit@10"] >= row["precision@10"] and row["ndcg@10"] >= 0
+
+
+def test_ranking_metrics_match_ranking_metrics_on_known_users(data) -> None:
+    """The protocol's numbers are ranking_metrics of recommend_batch for known test users."""
+    fold = make_folds(data, "holdout", seeds=0)[0]
+    train, test = fold.split
+    model = el.MatrixFactorization(embedding_dim=4, epochs=3, random_state=0)
+    frame = cross_validate(
+        lambda: model,
+        data,
+        "holdout",
+        seeds=0,
+        metrics=("map@5", "hit_rate@5"),
+        fit_kwargs={"progress": False},
+        threshold=3.5,
+    )
+    tf = test.to_pandas()
+    known = tf[tf["user"].isin(train.users.ids()[train.user_counts() > 0])]
+    recs = model.recommend_batch(pd.unique(known["user"]), n=5)
+    expect = el.evaluation.ranking_metrics(recs, known, k=5, threshold=3.5)
+    assert frame["map@5"].iloc[0] == pytest.approx(expect["map@5"])
+    assert frame["hit_rate@5"].iloc[0] == pytest.approx(expect["hit_rate@5"])
+
+
+def test_ranking_metric_errors(data) -> None:
+    def make():
+        return el.MatrixFactorization(embedding_dim=2, epochs=1, random_state=0)
+
+    with pytest.raises(ValueError, match="ranking metric"):
+        cross_validate(make, data, "holdout", seeds=0, metrics=("ndcg@0",))
+    with pytest.raises(ValueError, match="ranking metric"):
+        cross_validate(make, data, "holdout", seeds=0, metrics=("auc@10",))
+    with pytest.raises(ValueError, match="threshold"):
+        cross_validate(make, data, "holdout", seeds=0, metrics=("ndcg@10",), threshold=np.nan)
+
+    class NoRecs:
+        def fit(self, train, **kw):
+            return self
+
+        def evaluate(self, test, **kw):
+            return {"rmse": 1.0}
+
+    with pytest.raises(TypeError, match="recommend_batch"):
+        cross_validate(NoRecs, data, "holdout", seeds=0, metrics=("ndcg@10",))

@@ -24,6 +24,15 @@ Protocols:
 Models are duck-typed: ``make_model()`` returns an unfitted estimator with
 ``fit(train, **fit_kwargs)`` and ``evaluate(test, unknown=...)`` returning a dict of
 metrics (``{"rmse": ..., "mae": ...}`` for embedlab's estimators).
+
+Ranking metrics are named ``"<metric>@<k>"`` (:data:`RANKING_METRICS`: ``ndcg``,
+``precision``, ``recall``, ``map``, ``mrr``, ``hit`` or ``hit_rate``), e.g.
+``"ndcg@10"``. They need ``model.recommend_batch(users, n=k)`` (items the user rated in
+training excluded) and are computed by :func:`~embedlab.evaluation.ranking_metrics`
+against the fold's test ratings, a test rating ``>= threshold`` making an item
+relevant. Test users the model does not know (no training rating in the fold) are
+skipped: they get no list and do not count; test items the model never saw stay
+relevant (they count in recall's denominator but can never be hit).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -39,10 +49,33 @@ import numpy as np
 import pandas as pd
 
 from embedlab.data import Interactions, Split, load_movielens
+from embedlab.evaluation._metrics import ranking_metrics
 
-__all__ = ["PROTOCOLS", "Fold", "compare", "cross_validate", "make_folds", "summarize"]
+__all__ = [
+    "PROTOCOLS",
+    "RANKING_METRICS",
+    "Fold",
+    "compare",
+    "cross_validate",
+    "make_folds",
+    "summarize",
+]
 
 PROTOCOLS = ("kfold", "repeated-kfold", "holdout", "repeated", "ml-100k-u")
+
+#: Ranking metric names accepted as ``"<name>@<k>"`` -> key of
+#: :func:`~embedlab.evaluation.ranking_metrics`'s result.
+RANKING_METRICS = {
+    "ndcg": "ndcg",
+    "precision": "precision",
+    "recall": "recall",
+    "map": "map",
+    "mrr": "mrr",
+    "hit": "hit_rate",
+    "hit_rate": "hit_rate",
+}
+
+_RANKING_NAME = re.compile(r"^([a-z_]+)@(\d+)$")
 
 #: Columns of a result frame that describe the fold rather than score it.
 _FOLD_COLUMNS = ("model", "fold", "seed", "split", "n_train", "n_test")
@@ -172,6 +205,41 @@ def _metric_list(metrics: Any) -> list[tuple[str, MetricSpec]]:
     return items
 
 
+def _ranking_spec(name: str) -> tuple[str, int] | None:
+    """``("ndcg", 10)`` for ``"ndcg@10"``; None for a name that is not a ranking metric."""
+    match = _RANKING_NAME.match(name.strip().lower())
+    if match is None:
+        return None
+    metric, k = match.group(1), int(match.group(2))
+    if metric not in RANKING_METRICS or k < 1:
+        raise ValueError(
+            f"metrics: {name!r} is not a ranking metric; expected '<name>@<k>' with k >= 1 "
+            f"and name one of {', '.join(sorted(RANKING_METRICS))}, e.g. 'ndcg@10'"
+        )
+    return RANKING_METRICS[metric], k
+
+
+def _ranking_scores(
+    model: Any, train: Interactions, test: Interactions, k: int, threshold: float
+) -> dict[str, float]:
+    """:func:`ranking_metrics` at ``k`` of the model's lists for the test users it knows."""
+    if not callable(getattr(model, "recommend_batch", None)):
+        raise TypeError(
+            f"{type(model).__name__} has no recommend_batch(); ranking metrics such as "
+            "'ndcg@10' need one (users, n=k) -> DataFrame(user, rank, item)"
+        )
+    frame = test.to_pandas()[["user", "item", "rating"]]
+    trained = train.users.ids()[train.user_counts() > 0]
+    known = frame["user"].isin(pd.Index(trained)).to_numpy()
+    frame = frame[known]
+    users = pd.unique(frame["user"].to_numpy())
+    if users.size == 0:
+        recs = pd.DataFrame({"user": [], "rank": [], "item": []})
+    else:
+        recs = model.recommend_batch(users, n=k)
+    return ranking_metrics(recs, frame, k=k, threshold=threshold)
+
+
 def _check_factory(make_model: Any, name: str) -> None:
     # A class is a fine factory; an estimator instance is not (every fold would refit it).
     if not callable(make_model) or (
@@ -189,8 +257,14 @@ def _run(
     metrics: Any,
     fit_kwargs: Mapping[str, Any] | None,
     unknown: str,
+    threshold: float = 4.0,
 ) -> pd.DataFrame:
     specs = _metric_list(metrics)
+    ranking = {m: _ranking_spec(spec) for m, spec in specs if isinstance(spec, str)}
+    if any(ranking.values()) and not (
+        isinstance(threshold, numbers.Real) and math.isfinite(threshold)
+    ):
+        raise ValueError(f"threshold={threshold!r}: expected a finite rating")
     fit_kwargs = dict(fit_kwargs or {})
     rows: list[dict[str, Any]] = []
     for name, make_model in factories.items():
@@ -209,17 +283,25 @@ def _run(
             model.fit(train, **fit_kwargs)
             seconds = time.perf_counter() - start
             scores: dict[str, float] | None = None
+            ranked: dict[int, dict[str, float]] = {}
             row: dict[str, Any] = {} if name is None else {"model": name}
             row.update(fold=fold.fold, seed=fold.seed, split=fold.split.name)
             for metric, spec in specs:
-                if isinstance(spec, str):
+                rank_spec = ranking.get(metric)
+                if rank_spec is not None:
+                    key, cut = rank_spec
+                    if cut not in ranked:
+                        ranked[cut] = _ranking_scores(model, train, test, cut, threshold)
+                    row[metric] = float(ranked[cut][f"{key}@{cut}"])
+                elif isinstance(spec, str):
                     if scores is None:
                         scores = dict(model.evaluate(test, unknown=unknown))
                     if spec not in scores:
                         raise ValueError(
                             f"metrics: {spec!r} is not among what {type(model).__name__}"
-                            f".evaluate returns ({', '.join(map(repr, scores))}); pass a callable "
-                            "f(model, train, test) for other metrics"
+                            f".evaluate returns ({', '.join(map(repr, scores))}) nor a ranking "
+                            "metric such as 'ndcg@10'; pass a callable f(model, train, test) "
+                            "for other metrics"
                         )
                     row[metric] = float(scores[spec])
                 else:
@@ -243,6 +325,7 @@ def cross_validate(
     fit_kwargs: Mapping[str, Any] | None = None,
     path: str | os.PathLike[str] | None = None,
     unknown: str = "fallback",
+    threshold: float = 4.0,
 ) -> pd.DataFrame:
     """Fit a fresh model on every fold of a protocol and score it on the fold's test set.
 
@@ -260,12 +343,18 @@ def cross_validate(
         test_size: Test fraction of the holdout protocols.
         seeds: Split seeds (the model's own seed is ``make_model``'s business).
         metrics: Names that ``model.evaluate`` returns (``"rmse"``, ``"mae"``),
-            callables ``f(model, train, test) -> float`` (column named after the
-            function), or a dict of column name to either.
+            ranking metrics ``"<name>@<k>"`` (``"ndcg@10"``, ``"precision@10"``,
+            ``"recall@10"``, ``"map@10"``, ``"mrr@10"``, ``"hit@10"``; see the module
+            docstring: computed from ``model.recommend_batch`` for the test users the
+            model knows, unknown test users skipped), callables
+            ``f(model, train, test) -> float`` (column named after the function), or
+            a dict of column name to any of these.
         fit_kwargs: Keyword arguments for ``fit`` (e.g. ``{"progress": False}``).
         path: The ML-100K folder for ``"ml-100k-u"``.
         unknown: Passed to ``evaluate``: ``"fallback"`` (default) scores test IDs
             that the training fold lacks with the model's fallback.
+        threshold: For ranking metrics, a test rating ``>= threshold`` makes the
+            item relevant.
 
     Returns:
         A tidy DataFrame, one row per fold: ``fold`` (1-based within its seed),
@@ -276,12 +365,12 @@ def cross_validate(
 
     Raises:
         TypeError: If ``make_model`` is not a factory or makes something without
-            ``fit``/``evaluate``.
+            ``fit``/``evaluate`` (or without ``recommend_batch`` for ranking metrics).
         ValueError: For an unknown protocol or metric, bad seeds; and whatever
             :func:`make_folds` or the model raises.
     """
     folds = make_folds(dataset, protocol, k=k, test_size=test_size, seeds=seeds, path=path)
-    frame = _run({None: make_model}, folds, metrics, fit_kwargs, unknown)
+    frame = _run({None: make_model}, folds, metrics, fit_kwargs, unknown, threshold)
     frame.attrs["protocol"] = _describe(protocol, k, test_size, seeds, folds)
     return frame
 
@@ -298,6 +387,7 @@ def compare(
     fit_kwargs: Mapping[str, Any] | None = None,
     path: str | os.PathLike[str] | None = None,
     unknown: str = "fallback",
+    threshold: float = 4.0,
 ) -> pd.DataFrame:
     """:func:`cross_validate` for several models on the very same folds.
 
@@ -316,6 +406,7 @@ def compare(
         fit_kwargs: Keyword arguments for every model's ``fit``.
         path: The ML-100K folder for ``"ml-100k-u"``.
         unknown: Passed to ``evaluate``.
+        threshold: Relevance threshold of the ranking metrics.
 
     Returns:
         The frame of :func:`cross_validate` with a leading ``model`` column, models
@@ -336,7 +427,7 @@ def compare(
     if bad:
         raise ValueError(f"models: names must be strings, got {bad!r}")
     folds = make_folds(dataset, protocol, k=k, test_size=test_size, seeds=seeds, path=path)
-    frame = _run(dict(models), folds, metrics, fit_kwargs, unknown)
+    frame = _run(dict(models), folds, metrics, fit_kwargs, unknown, threshold)
     frame.attrs["protocol"] = _describe(protocol, k, test_size, seeds, folds)
     return frame
 
