@@ -27,6 +27,11 @@ from embedlab.evaluation._metrics import (
     recommended_popularity,
     rmse,
 )
+from embedlab.evaluation._obscurity import (
+    OBSCURITY_MODELS,
+    ObscurityResult,
+    obscurity_experiment,
+)
 from embedlab.evaluation._protocols import (
     PROTOCOLS,
     Fold,
@@ -38,8 +43,10 @@ from embedlab.evaluation._protocols import (
 
 __all__ = [
     "BIAS_VARIANTS",
+    "OBSCURITY_MODELS",
     "PROTOCOLS",
     "Fold",
+    "ObscurityResult",
     "bias_experiment",
     "catalog_coverage",
     "compare",
@@ -54,6 +61,7 @@ __all__ = [
     "ndcg_at_k",
     "novelty",
     "obscure_share",
+    "obscurity_experiment",
     "personalization",
     "precision_at_k",
     "ranking_metrics",
