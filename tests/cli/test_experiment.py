@@ -103,3 +103,27 @@ def test_help_lists_the_experiments() -> None:
     assert result.exit_code == 0
     for name in ("size-sweep", "biases", "l2"):
         assert name in result.stdout
+
+
+def test_obscurity_json(ratings_csv) -> None:
+    args = ["obscurity", str(ratings_csv), "--size", "4", "--epochs", "2", "--n", "5"]
+    out = _json([*args, "--min-count", "20", "--filter-min-count", "30", "--sample-users", "2"])
+    assert out["experiment"] == "obscurity"
+    summary = pd.DataFrame(out["summary"])
+    assert summary["model"].tolist() == ["unregularized", "default", "unregularized+filter"]
+    assert summary["obscure_share"].between(0, 1).all()
+    assert summary["obscure_share"].iloc[2] == 0.0
+    assert (summary["rmse"] > 0).all()
+    assert out["settings"]["min_count"] == 20 and out["settings"]["n"] == 5
+    samples = pd.DataFrame(out["samples"])
+    assert list(samples.columns) == ["user", "model", "rank", "item", "label", "n_ratings"]
+    assert samples["user"].nunique() == 2 and samples["rank"].max() <= 5
+
+
+def test_obscurity_table_and_bad_fraction(ratings_csv) -> None:
+    args = ["experiment", "obscurity", str(ratings_csv), "--size", "2", "--epochs", "1", "-q"]
+    result = runner.invoke(app, [*args, "--test-fraction", "0"])
+    assert result.exit_code == 0, result.output
+    assert "obscure recommendations" in result.stdout and "default" in result.stdout
+    bad = runner.invoke(app, [*args, "--test-fraction", "1.5"])
+    assert bad.exit_code != 0 and "--test-fraction" in bad.output

@@ -1,10 +1,12 @@
-"""``embedlab experiment``: the course's experiments (embedding size, biases, L2) on a dataset.
+"""``embedlab experiment``: the course's experiments (embedding size, biases, L2, obscure
+recommendations) on a dataset.
 
 Every command loads ``DATA`` with :func:`embedlab.data.load`, holds out a random
 validation fraction, runs one function of :mod:`embedlab.evaluation` and prints a
 summary table (final and best validation RMSE per setting), or the per-epoch rows as
 JSON. ``--out`` writes the per-epoch rows as CSV. A new experiment is one more command
-built on :func:`_prepare` and :func:`_report`.
+built on :func:`_prepare` and :func:`_report`. ``obscurity`` prints its own two tables
+(one row per model; a few users' lists) or JSON.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from embedlab.cli._app import app
 from embedlab.exceptions import DataError
 
 experiment_app = typer.Typer(
-    help="Run the course's experiments: embedding size, biases, L2 strength.",
+    help="Run the course's experiments: embedding size, biases, L2 strength, obscure recs.",
     no_args_is_help=True,
 )
 app.add_typer(experiment_app, name="experiment")
@@ -284,3 +286,128 @@ def _size_kwargs(model: str, size: int | None) -> dict[str, int]:
     if size < 1:
         raise DataError(f"--size {size}: expected an integer >= 1")
     return {"user_dim": size, "item_dim": size} if model == "neural" else {"embedding_dim": size}
+
+
+@experiment_app.command("obscurity")
+def obscurity(
+    data: DataArg,
+    test_fraction: Annotated[
+        float,
+        typer.Option(
+            "--test-fraction", help="Random share of the ratings held out for RMSE (0: none)."
+        ),
+    ] = 0.1,
+    seed: SeedOpt = 0,
+    n: Annotated[int, typer.Option("--n", help="Recommendations per user.")] = 10,
+    min_count: Annotated[
+        int,
+        typer.Option("--min-count", help="Items with fewer training ratings are obscure."),
+    ] = 10,
+    filter_min_count: Annotated[
+        int,
+        typer.Option(
+            "--filter-min-count", help="Minimum rating count of the filtered model's items."
+        ),
+    ] = 100,
+    sample_users: Annotated[
+        int, typer.Option("--sample-users", help="Users whose lists are shown.")
+    ] = 3,
+    size: Annotated[
+        int | None, typer.Option("--size", help="Embedding size (default: the model's).")
+    ] = None,
+    epochs: EpochsOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary and the sample lists as JSON.")
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Do the models recommend obscure items? Unregularized MF, default (L2) MF, and the
+    unregularized MF with a minimum-rating-count filter, compared on every user's top n.
+
+    Example: embedlab experiment obscurity ~/data/ml-100k --test-fraction 0.1 --n 10
+    """
+    from embedlab import evaluation
+    from embedlab.data import load
+
+    if not (0 <= test_fraction < 1):
+        raise DataError(f"--test-fraction {test_fraction}: expected a fraction in [0, 1)")
+    dataset = load(data)
+    if test_fraction > 0:
+        train, test = dataset.split("random", test_size=test_fraction, seed=seed)
+    else:
+        train, test = dataset, None
+    kwargs: dict[str, Any] = dict(_size_kwargs("mf", size))
+    if epochs is not None:
+        if epochs < 1:
+            raise DataError(f"--epochs {epochs}: expected an integer >= 1")
+        kwargs["epochs"] = epochs
+    result = _call(
+        evaluation.obscurity_experiment,
+        train,
+        test,
+        n=n,
+        min_count=min_count,
+        filter_min_count=filter_min_count,
+        sample_users=sample_users,
+        random_state=seed,
+        model_kwargs=kwargs,
+        progress=not (quiet or as_json),
+    )
+    if as_json:
+        payload = {
+            "experiment": "obscurity",
+            "settings": {**result.settings, "test_fraction": test_fraction},
+            "summary": json.loads(result.summary.to_json(orient="records")),
+            "samples": json.loads(result.samples.to_json(orient="records")),
+        }
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(
+        title=f"obscure recommendations (top {n}; obscure: < {min_count} training ratings)",
+        title_justify="left",
+    )
+    headers = {
+        "min_count_filter": "filter ≥",
+        "n_users": "users",
+        "n_recommendations": "recs",
+        "mean_n_ratings": "mean #ratings",
+        "median_n_ratings": "median #ratings",
+        "obscure_share": "obscure",
+        "coverage": "coverage",
+        "rmse": "test RMSE",
+        "fit_seconds": "fit s",
+    }
+    for column in result.summary.columns:
+        table.add_column(
+            headers.get(column, column), justify="left" if column == "model" else "right"
+        )
+    for row in result.summary.to_dict("records"):
+        cells = []
+        for column, value in row.items():
+            if column in ("obscure_share", "coverage") and not math.isnan(value):
+                cells.append(f"{value:.1%}")
+            elif column == "min_count_filter":
+                cells.append("–" if math.isnan(value) else f"{value:g}")
+            else:
+                cells.append(_fmt(value))
+        table.add_row(*cells)
+    console.print(table)
+    if len(result.samples):
+        lists = Table(title="sample users' lists", title_justify="left")
+        for column in ("user", "model", "rank", "item", "label", "n_ratings"):
+            lists.add_column(column, justify="right" if column in ("rank", "n_ratings") else "left")
+        for row in result.samples.to_dict("records"):
+            label = row["label"] if row["label"] is not None else "–"
+            lists.add_row(
+                str(row["user"]),
+                row["model"],
+                str(row["rank"]),
+                str(row["item"]),
+                str(label),
+                str(row["n_ratings"]),
+            )
+        console.print(lists)
