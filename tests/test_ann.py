@@ -85,3 +85,60 @@ def test_exact_search_contract() -> None:
     assert rows.tolist() == [3]
     with pytest.raises(ValueError, match="index='annoy'"):
         _ann.resolve_index_kind("annoy", 10)
+
+
+def _brute_force(unit, queries, k, allowed, exclude):
+    """Every candidate sorted by (score descending, row): the answer exact search must give."""
+    out = []
+    for query, skip in zip(queries, exclude, strict=True):
+        cand = np.arange(len(unit)) if allowed is None else np.flatnonzero(allowed)
+        cand = cand[~np.isin(cand, skip)]
+        scores = unit[cand] @ query
+        order = np.lexsort((cand, -scores))[:k]
+        out.append((cand[order], scores[order]))
+    return out
+
+
+@pytest.mark.parametrize("n", [7, 300, 5_000])
+def test_exact_search_ties_go_to_the_lower_row(n) -> None:
+    """Small integer vectors tie often, also at the k-th place; the lower row must win.
+
+    (Integer rows, not unit rows: their products are exact in any summation order, so
+    the brute force and the blocked product see the same ties.)
+    """
+    rng = np.random.default_rng(n)
+    for trial in range(20):
+        unit = rng.integers(-1, 2, size=(n, 3)).astype(np.float32)
+        unit[rng.integers(0, n, size=n // 5)] = 0.0  # zero vectors: all their scores tie
+        queries = unit[rng.integers(0, n, size=int(rng.integers(1, 12)))]
+        k = int(rng.integers(1, min(n, 40) + 3))
+        allowed = None if trial % 2 else rng.random(n) < 0.6
+        exclude = [rng.integers(0, n, size=int(rng.integers(0, 4))) for _ in queries]
+        got = _ann.exact_search(unit, queries, k, allowed=allowed, exclude=exclude)
+        want = _brute_force(unit, queries, k, allowed, exclude)
+        for (rows, scores), (want_rows, want_scores) in zip(got, want, strict=True):
+            assert rows.dtype == np.int64 and scores.dtype == np.float64
+            np.testing.assert_array_equal(rows, want_rows)
+            np.testing.assert_array_equal(scores, want_scores)
+
+
+def test_exact_search_blocks_and_flat_form(monkeypatch) -> None:
+    """Several blocks, one block, and one query at a time all give the same answers."""
+    rng = np.random.default_rng(1)
+    unit = rng.normal(size=(3_000, 16)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1)[:, None]
+    queries = unit[:50]
+    exclude = np.arange(50)[:, None]
+    whole = _ann.exact_search_flat(unit, queries, 10, exclude=exclude)
+    monkeypatch.setattr(_ann, "_BLOCK_FLOATS", 3_000 * 7)  # blocks of 7 queries
+    blocked = _ann.exact_search_flat(unit, queries, 10, exclude=exclude)
+    np.testing.assert_array_equal(whole[0], blocked[0])
+    np.testing.assert_array_equal(whole[1], blocked[1])
+    np.testing.assert_allclose(whole[2], blocked[2], atol=1e-6)  # BLAS sums per block size
+    lengths, rows, _ = whole
+    assert lengths.tolist() == [10] * 50
+    for i in range(50):
+        ((one, _),) = _ann.exact_search(unit, queries[i : i + 1], 10, exclude=[[i]])
+        np.testing.assert_array_equal(one, rows[10 * i : 10 * i + 10])
+    empty = _ann.exact_search_flat(unit, queries[:3], 5, allowed=np.zeros(3_000, dtype=bool))
+    assert empty[0].tolist() == [0, 0, 0] and empty[1].size == 0

@@ -6,7 +6,8 @@ best first, leaving out rows the caller excludes and keeping only rows the calle
 Scores handed back are always recomputed exactly (``unit[row] @ query``), so the FAISS
 index changes *which* rows come back (rarely), never the numbers.
 
-* :class:`ExactIndex` (the default): one matrix product and ``argpartition``; exact.
+* :class:`ExactIndex` (the default): one matrix product per block of queries and an exact
+  top-``k`` of float32 scores (:func:`exact_search_flat`); exact, ties to the lower row.
 * :class:`FaissIndex`: ``faiss.IndexHNSWFlat`` with inner product on unit vectors.
   Filters (allowed rows, excluded rows) are applied after the search, asking FAISS for
   more candidates than needed (oversampling); a query for which too few candidates
@@ -34,6 +35,7 @@ __all__ = [
     "IndexKind",
     "build_index",
     "exact_search",
+    "exact_search_flat",
     "resolve_index_kind",
 ]
 
@@ -54,6 +56,7 @@ MAX_CANDIDATE_SHARE = 0.25
 _BLOCK_FLOATS = 1 << 22
 
 SearchResult = list[tuple[np.ndarray, np.ndarray]]
+_LOWEST = float(np.finfo(np.float32).min)
 
 
 def faiss_available() -> bool:
@@ -92,28 +95,203 @@ def resolve_index_kind(kind: str, n: int) -> Literal["exact", "faiss"]:
     return "exact"
 
 
-def _mask_rows(scores: np.ndarray, cand: np.ndarray | None, excluded: Sequence[int]) -> None:
-    """Set the scores of excluded rows to -inf (``cand``: sorted rows behind the scores)."""
-    if not len(excluded):
-        return
-    rows = np.asarray(excluded, dtype=np.int64)
+def _mask_block(
+    scores: np.ndarray, cand: np.ndarray | None, excluded: Sequence[Sequence[int]] | np.ndarray
+) -> None:
+    """Set excluded scores to -inf in place: ``scores[i]`` loses the rows ``excluded[i]``.
+
+    ``cand`` holds the sorted rows behind the score columns (None: column ``j`` is row ``j``).
+    """
+    if len(excluded) == 1:
+        if cand is None and len(excluded[0]) <= 8:  # one query: a few plain assignments
+            row = scores[0]
+            for r in excluded[0]:
+                row[r] = -np.inf
+            return
+        rows = np.asarray(excluded[0], dtype=np.int64).ravel()
+        if cand is None:
+            scores[0, rows] = -np.inf
+            return
+        which = np.zeros(rows.size, dtype=np.int64)
+    elif isinstance(excluded, np.ndarray) and excluded.ndim == 2:  # the same count for each
+        rows = excluded.astype(np.int64, copy=False).ravel()
+        which = np.repeat(np.arange(excluded.shape[0]), excluded.shape[1])
+    else:
+        lengths = [len(e) for e in excluded]
+        if not any(lengths):
+            return
+        which = np.repeat(np.arange(len(lengths)), lengths)
+        rows = np.concatenate([np.asarray(e, dtype=np.int64).ravel() for e in excluded if len(e)])
     if cand is None:
-        scores[rows] = -np.inf
+        scores[which, rows] = -np.inf
         return
     pos = np.searchsorted(cand, rows)
     inside = pos < cand.size
-    pos, rows = pos[inside], rows[inside]
-    scores[pos[cand[pos] == rows]] = -np.inf
+    pos, rows, which = pos[inside], rows[inside], which[inside]
+    hit = cand[pos] == rows
+    scores[which[hit], pos[hit]] = -np.inf
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` best finite scores, best first (ties: lower position first)."""
-    finite = int(np.isfinite(scores).sum())
-    k = min(k, finite)
-    if k <= 0:
-        return np.empty(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
-    return top[np.lexsort((top, -scores[top]))][:k]
+def _descending_bits(values: np.ndarray) -> np.ndarray:
+    """uint64 keys of float32 ``values`` that sort ascending as the values sort descending."""
+    bits = values.view(np.uint32)
+    ascending = np.where(bits >> 31, ~bits, bits | np.uint32(0x80000000))
+    return (~ascending).astype(np.uint64)
+
+
+def _stride(n: int, k: int) -> int:
+    """Sample every ``stride``-th column: about ``n / stride`` sampled, ``k * stride`` kept."""
+    return max(1, min(16, int(math.sqrt(n / k))))
+
+
+def _top_row(scores: np.ndarray, k: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_top_block` of one row (fewer NumPy calls): ``(columns, values)``."""
+    # ndarray methods rather than the np.* wrappers: this runs once per single query
+    sample = scores[::stride].copy()
+    m = sample.size
+    if m > k:
+        sample.partition(m - k)
+        cols = (scores >= max(float(sample[m - k]), _LOWEST)).nonzero()[0]
+    else:
+        cols = (scores > -np.inf).nonzero()[0]
+    values = scores[cols]
+    best = (-values).argsort(kind="stable")[:k]  # cols ascend: ties to the lower column
+    return cols[best], values[best]
+
+
+def _top_block(
+    scores: np.ndarray, k: int, above: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` best columns of each row of ``scores``, best first, ties to the lower column.
+
+    No ``argpartition`` over whole rows (the cost of a single query in gensim): the k-th
+    best score of a strided sample of each row's columns is a lower bound of the row's
+    k-th best (the sample's k best are in the row), so every score at or above it is a
+    candidate, a few times ``k`` per row. The candidates of the block are then ordered
+    by one sort of unique integer keys (row, score descending, column): exact, ties to
+    the lower column, however many scores tie.
+
+    Args:
+        scores: ``[b, n]`` float32 scores; excluded columns hold -inf.
+        k: Columns wanted per row, ``k >= 1``.
+        above: A boolean buffer shaped like ``scores`` to reuse, or None.
+
+    Returns:
+        ``(lengths, columns, values)``: int64 ``[b]`` answers per row, then the columns
+        (int64) and float32 scores of the answers, row after row, best first; -inf
+        scores (excluded columns) are left out.
+    """
+    b, n = scores.shape
+    stride = _stride(n, k)
+    if b == 1:
+        cols, values = _top_row(scores[0], k, stride)
+        return np.array([cols.size], dtype=np.int64), cols, values
+    sample = scores[:, ::stride]
+    m = sample.shape[1]
+    if m > k:
+        cut = np.partition(sample, m - k, axis=1)[:, m - k]
+        cut = np.maximum(cut, _LOWEST)  # never -inf: excluded columns stay out
+        flat = np.flatnonzero(np.greater_equal(scores, cut[:, None], out=above))
+    else:
+        flat = np.flatnonzero(scores > -np.inf)
+    col_bits = max(1, int(n - 1).bit_length())
+    row_bits = int(b - 1).bit_length()
+    if row_bits + 32 + col_bits <= 64:
+        rows, cols = np.divmod(flat, n)
+        keys = (
+            (rows.astype(np.uint64) << np.uint64(32 + col_bits))
+            | (_descending_bits(scores.ravel()[flat]) << np.uint64(col_bits))
+            | cols.astype(np.uint64)
+        )
+        keys.sort()
+        rows = (keys >> np.uint64(32 + col_bits)).astype(np.int64)
+        cols = (keys & np.uint64((1 << col_bits) - 1)).astype(np.int64)
+    else:  # pragma: no cover - more than 2**32 scores in a block
+        rows, cols = np.divmod(flat, n)
+        order = np.lexsort((cols, -scores.ravel()[flat], rows))
+        rows, cols = rows[order], cols[order]
+    counts = np.bincount(rows, minlength=b)
+    starts = np.cumsum(counts) - counts
+    keep = np.arange(rows.size) - starts[rows] < k
+    rows, cols = rows[keep], cols[keep]
+    values = scores[rows, cols]
+    finite = np.isfinite(values)
+    if not finite.all():
+        rows, cols, values = rows[finite], cols[finite], values[finite]
+    return np.bincount(rows, minlength=b).astype(np.int64), cols, values
+
+
+def exact_search_flat(
+    unit: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    *,
+    allowed: np.ndarray | None = None,
+    exclude: Sequence[Sequence[int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`exact_search` with the answers of all queries in flat arrays.
+
+    Queries are scored a block at a time (about ``_BLOCK_FLOATS`` float32 scores held at
+    once): one matrix product, the excluded rows set to -inf, the top ``k`` of all the
+    block's queries at once (:func:`_top_block`); only the winners become float64. No
+    float64 copy of the scores.
+
+    Returns:
+        ``(lengths, rows, scores)``: int64 ``[m]`` answers per query, then the int64 rows
+        and float64 scores of all answers, query after query, each best first.
+    """
+    queries = np.asarray(queries, dtype=np.float32)
+    m = queries.shape[0]
+    cand = None if allowed is None else np.flatnonzero(allowed)
+    mat = unit if cand is None else unit[cand]
+    n = mat.shape[0]
+    if n == 0 or m == 0:
+        return np.zeros(m, dtype=np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    k = min(k, n)
+    if m == 1:
+        scores = queries @ mat.T
+        if exclude is not None:
+            _mask_block(scores, cand, exclude)
+        cols, vals = _top_row(scores[0], k, _stride(n, k))
+        return (
+            np.array([cols.size], dtype=np.int64),
+            cols if cand is None else cand[cols],
+            vals.astype(np.float64),
+        )
+    block = max(1, min(m, _BLOCK_FLOATS // n))
+    # one buffer for the scores of every block (fresh memory costs a page fault per page)
+    buffer = np.empty((block, n), dtype=np.float32)
+    above = np.empty((block, n), dtype=bool)
+    lengths, rows, scores = [], [], []
+    for start in range(0, m, block):
+        chunk = queries[start : start + block]
+        block_scores = np.matmul(chunk, mat.T, out=buffer[: chunk.shape[0]])
+        if exclude is not None:
+            _mask_block(block_scores, cand, exclude[start : start + block])
+        counts, cols, vals = _top_block(block_scores, k, above[: chunk.shape[0]])
+        lengths.append(counts)
+        rows.append(cols)
+        scores.append(vals)
+    found = np.concatenate(rows).astype(np.int64, copy=False)
+    return (
+        np.concatenate(lengths).astype(np.int64, copy=False),
+        found if cand is None else cand[found].astype(np.int64, copy=False),
+        np.concatenate(scores).astype(np.float64),
+    )
+
+
+def _split(lengths: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> SearchResult:
+    bounds = np.cumsum(lengths)[:-1]
+    return list(zip(np.split(rows, bounds), np.split(scores, bounds), strict=True))
+
+
+def _flatten(found: SearchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lengths = np.array([rows.size for rows, _ in found], dtype=np.int64)
+    if not found:
+        return lengths, np.empty(0, np.int64), np.empty(0, np.float64)
+    rows = np.concatenate([r for r, _ in found]).astype(np.int64, copy=False)
+    scores = np.concatenate([s for _, s in found]).astype(np.float64, copy=False)
+    return lengths, rows, scores
 
 
 def exact_search(
@@ -135,29 +313,14 @@ def exact_search(
 
     Returns:
         One ``(rows, scores)`` pair per query: int64 rows and float64 scores, best
-        first, at most ``k`` (fewer when fewer candidates exist).
+        first (ties: the lower row first), at most ``k`` (fewer when fewer candidates
+        exist).
     """
-    queries = np.asarray(queries, dtype=np.float32)
-    cand = None if allowed is None else np.flatnonzero(allowed)
-    mat = unit if cand is None else unit[cand]
-    out: SearchResult = []
-    if mat.shape[0] == 0:
-        empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
-        return [empty for _ in range(queries.shape[0])]
-    block = max(1, _BLOCK_FLOATS // mat.shape[0])
-    for start in range(0, queries.shape[0], block):
-        scores_block = (queries[start : start + block] @ mat.T).astype(np.float64)
-        for j, scores in enumerate(scores_block):
-            if exclude is not None:
-                _mask_rows(scores, cand, exclude[start + j])
-            pos = _top(scores, k)
-            rows = pos if cand is None else cand[pos]
-            out.append((rows.astype(np.int64), scores[pos]))
-    return out
+    return _split(*exact_search_flat(unit, queries, k, allowed=allowed, exclude=exclude))
 
 
 class ExactIndex:
-    """Exact search: a matrix product and ``argpartition`` (see :func:`exact_search`)."""
+    """Exact search: a matrix product and an exact top-``k`` (see :func:`exact_search_flat`)."""
 
     kind: Literal["exact", "faiss"] = "exact"
 
@@ -174,6 +337,17 @@ class ExactIndex:
     ) -> SearchResult:
         """See :func:`exact_search`."""
         return exact_search(self._unit, queries, k, allowed=allowed, exclude=exclude)
+
+    def search_flat(
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | None = None,
+        exclude: Sequence[Sequence[int]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """See :func:`exact_search_flat`."""
+        return exact_search_flat(self._unit, queries, k, allowed=allowed, exclude=exclude)
 
 
 class FaissIndex:
@@ -250,6 +424,17 @@ class FaissIndex:
             for i, res in zip(fallback, redo, strict=True):
                 out[i] = res
         return out
+
+    def search_flat(
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | None = None,
+        exclude: Sequence[Sequence[int]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`search` with the answers in flat arrays (see :func:`exact_search_flat`)."""
+        return _flatten(self.search(queries, k, allowed=allowed, exclude=exclude))
 
 
 def build_index(kind: Literal["exact", "faiss"], unit: np.ndarray) -> ExactIndex | FaissIndex:
