@@ -412,3 +412,36 @@ def test_to_gensim_trained_model() -> None:
         )
         >= 60
     ).all()
+
+
+# ---------------------------------------------------------------- result frames
+def test_result_frames_have_the_dtypes_pandas_infers(monkeypatch) -> None:
+    """Frames built from ready columns equal those of ``pd.DataFrame({...})``, dtypes too."""
+    rng = np.random.default_rng(3)
+    vectors = rng.integers(-2, 3, size=(40, 3)).astype(float)  # many ties
+    labels = [None if i % 5 == 0 else f"Film {i}" for i in range(40)]
+    for keys in ([f"k{i}" for i in range(40)], list(range(100, 140))):
+        kv = KeyedEmbeddings(vectors, keys, labels=labels)
+        queries = [keys[0], keys[7], keys[13], keys[0]]
+        singles = []
+        for q in queries:
+            got = kv.most_similar(q, topn=6)
+            rows = kv.keys.indices(got["key"].tolist())
+            want = pd.DataFrame(
+                {
+                    "key": kv.keys.ids(rows),
+                    "label": kv.labels[rows],
+                    "similarity": got["similarity"],
+                }
+            )
+            pd.testing.assert_frame_equal(got, want)
+            singles.append(got.assign(query=q))
+        single = pd.concat(singles, ignore_index=True)[["query", "key", "label", "similarity"]]
+        batch = kv.most_similar_batch(queries, topn=6)
+        pd.testing.assert_frame_equal(batch, single)
+        monkeypatch.setattr(embedlab.embeddings, "_BATCH_ANSWERS", 12)  # 2 queries at a time
+        pd.testing.assert_frame_equal(kv.most_similar_batch(queries, topn=6), batch)
+        monkeypatch.undo()
+        # only unlabelled answers: an object column of None, as pandas infers it
+        alone = KeyedEmbeddings(vectors[:2], keys[:2], labels=[None, "x"]).most_similar(keys[1])
+        assert alone["label"].dtype == object and alone["label"].tolist() == [None]
