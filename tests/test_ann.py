@@ -142,3 +142,10 @@ def test_exact_search_blocks_and_flat_form(monkeypatch) -> None:
         np.testing.assert_array_equal(one, rows[10 * i : 10 * i + 10])
     empty = _ann.exact_search_flat(unit, queries[:3], 5, allowed=np.zeros(3_000, dtype=bool))
     assert empty[0].tolist() == [0, 0, 0] and empty[1].size == 0
+
+
+def test_hnsw_parameters_as_documented(big) -> None:
+    _, approx = big
+    hnsw = approx._searcher()._index.hnsw
+    assert hnsw.efConstruction == _ann.HNSW_EF_CONSTRUCTION >= 2 * _ann.HNSW_M
+    assert _ann.HNSW_EF_SEARCH >= 64
