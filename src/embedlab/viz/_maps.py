@@ -212,7 +212,7 @@ class EmbeddingMap:
         fig = new_figure(10, 8, dpi=100)
         ax = fig.add_axes((0.04, 0.05, 0.70 if col.kind == "categorical" else 0.80, 0.86))
         x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
-        size = float(np.clip(3000 / max(len(frame), 1), 4, 40))
+        size = float(np.clip(12_000 / max(len(frame), 1), 6, 40))
         if col.kind == "categorical":
             for g, (name, colour) in enumerate(zip(col.groups, col.colours, strict=True)):
                 mask = col.group_of == g
