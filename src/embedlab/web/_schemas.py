@@ -1,0 +1,151 @@
+"""Request and response models of the web API (pydantic), with their bounds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "AnalogyRequest",
+    "Health",
+    "Item",
+    "ItemId",
+    "Limits",
+    "MapPoint",
+    "MapResponse",
+    "ModelInfo",
+    "NeighboursResponse",
+    "NotFound",
+    "Rating",
+    "Recommendation",
+    "RecommendationsResponse",
+    "SearchHit",
+    "SearchResponse",
+    "VisitorRequest",
+]
+
+#: Longest search text or ID accepted, in characters.
+MAX_QUERY_CHARS = 200
+#: Most neighbours, search hits or recommendations per request.
+MAX_K = 100
+#: Most (item, rating) pairs a visitor can post.
+MAX_RATINGS = 100
+#: Most keys on each side of an analogy.
+MAX_ANALOGY_TERMS = 10
+
+#: A raw item ID (int or str, as the model's keys are) or a title.
+ItemId = int | Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Item(BaseModel):
+    """An item: its raw ID, title and metadata (None where unknown)."""
+
+    key: int | str
+    label: str | None = None
+    genres: list[str] = []
+    year: int | None = None
+    n_ratings: int | None = None
+
+
+class SearchHit(Item):
+    score: float = Field(description="Match quality in (0, 1]; 1 is an exact title with year.")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    items: list[SearchHit]
+
+
+class Neighbour(Item):
+    similarity: float = Field(ge=-1.0, le=1.0, description="Cosine similarity.")
+
+
+class NeighboursResponse(BaseModel):
+    query: list[Item] = Field(description="The resolved query items (one for neighbours).")
+    negative: list[Item] = []
+    neighbours: list[Neighbour]
+
+
+class AnalogyRequest(_Strict):
+    """``positive=[b, c], negative=[a]``: "a is to b as c is to ?" (3CosAdd)."""
+
+    positive: list[ItemId] = Field(min_length=1, max_length=MAX_ANALOGY_TERMS)
+    negative: list[ItemId] = Field(default=[], max_length=MAX_ANALOGY_TERMS)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    min_count: int | None = Field(default=None, ge=0)
+
+
+class Rating(_Strict):
+    item: ItemId
+    rating: float = Field(allow_inf_nan=False, ge=-1e6, le=1e6)
+
+
+class VisitorRequest(_Strict):
+    """A visitor's ratings; the visitor is folded into the model (no retraining)."""
+
+    ratings: list[Rating] = Field(min_length=1, max_length=MAX_RATINGS)
+    n: int = Field(default=10, ge=1, le=MAX_K)
+    min_count: int | None = Field(default=None, ge=0)
+    explain: bool = True
+
+
+class Recommendation(Item):
+    rank: int
+    score: float = Field(description="Predicted rating.")
+    because: list[str] | None = Field(
+        default=None, description="Up to 3 liked items closest to this one (explain=true)."
+    )
+
+
+class RecommendationsResponse(BaseModel):
+    user: int | str | None = Field(description="The user's raw ID; None for a visitor.")
+    items: list[Recommendation]
+
+
+class MapPoint(BaseModel):
+    key: int | str
+    label: str | None
+    x: float
+    y: float
+    genre: str | None = Field(description="The item's first genre, for colour.")
+
+
+class MapResponse(BaseModel):
+    method: str
+    n: int
+    points: list[MapPoint]
+
+
+class Limits(BaseModel):
+    max_k: int
+    max_query_chars: int
+    max_ratings: int
+    max_analogy_terms: int
+    max_body_bytes: int
+
+
+class ModelInfo(BaseModel):
+    model_class: str
+    embedlab_version: str
+    n_users: int
+    n_items: int
+    embedding_dim: int
+    has_titles: bool
+    rating_scale: list[float] | None
+    genres: list[str]
+    map_method: str
+    limits: Limits
+
+
+class Health(BaseModel):
+    status: str
+
+
+class NotFound(BaseModel):
+    detail: str
+    suggestions: list[Item] = []

@@ -1,0 +1,101 @@
+"""Fixtures of the web tests: a small titled bundle, an in-process client, a live server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import embedlab as el
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """A MatrixFactorization of 150 users x 60 titled items (planted genres), saved once."""
+    ds, _ = el.synthetic_ratings(150, 60, 4000, seed=3)
+    model = el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0)
+    model.fit(ds, progress=False)
+    path = model.save(tmp_path_factory.mktemp("web") / "mf")
+    return path, model
+
+
+class LiveServer:
+    """uvicorn serving an app on 127.0.0.1 in a thread, on a free port."""
+
+    def __init__(self, app: object) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def require_chromium() -> str:
+    """The Chromium path; skip (fail under CI=true) when it is absent."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI=true makes browser tests mandatory: {reason}")
+    pytest.skip(reason)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """A headless Chromium driven by Playwright (never downloads a browser)."""
+    executable = require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path):
+    """``screenshot(page, name)``: saves into tmp_path and $EMBEDLAB_SCREENSHOTS if set."""
+
+    def save(page: object, name: str) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        extra = os.environ.get("EMBEDLAB_SCREENSHOTS")
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(extra) / path.name)
+        return path
+
+    return save

@@ -1,0 +1,413 @@
+"""The JSON API in-process (httpx ASGITransport): every endpoint and every bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from embedlab.exceptions import BundleError
+from embedlab.web import create_app
+
+
+@pytest.fixture(scope="module")
+def app(web_bundle):
+    path, _ = web_bundle
+    return create_app(path, map_method="pca")
+
+
+@pytest.fixture(scope="module")
+def model(web_bundle):
+    return web_bundle[1]
+
+
+def call(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def get(app: Any, url: str, **kwargs: Any) -> httpx.Response:
+    return call(app, "GET", url, **kwargs)
+
+
+def post(app: Any, url: str, **kwargs: Any) -> httpx.Response:
+    return call(app, "POST", url, **kwargs)
+
+
+def title(model: Any, key: int) -> str:
+    return str(model.item_metadata_["title"].iloc[model.items_.index(key)])
+
+
+# ------------------------------------------------------------------ meta
+
+
+def test_health_and_info(app, model) -> None:
+    assert get(app, "/api/health").json() == {"status": "ok"}
+    info = get(app, "/api/info").json()
+    assert info["model_class"] == "MatrixFactorization"
+    assert info["n_items"] == len(model.items_) and info["n_users"] == len(model.users_)
+    assert info["embedding_dim"] == 8 and info["has_titles"] is True
+    assert "Comedy" in info["genres"] and info["map_method"] == "pca"
+    assert info["limits"]["max_k"] == 100
+
+
+def test_openapi_documents_every_endpoint_with_bounds(app) -> None:
+    doc = get(app, "/openapi.json").json()
+    paths = set(doc["paths"])
+    assert {
+        "/api/health",
+        "/api/info",
+        "/api/search",
+        "/api/items/{item}/neighbours",
+        "/api/analogy",
+        "/api/users/{user}/recommendations",
+        "/api/recommendations",
+        "/api/map",
+    } <= paths
+    params = {
+        p["name"]: p for p in doc["paths"]["/api/items/{item}/neighbours"]["get"]["parameters"]
+    }
+    assert params["k"]["schema"]["maximum"] == 100 and params["k"]["schema"]["minimum"] == 1
+    assert "404" in doc["paths"]["/api/analogy"]["post"]["responses"]
+    ratings = doc["components"]["schemas"]["VisitorRequest"]["properties"]["ratings"]
+    assert ratings["maxItems"] == 100
+
+
+def test_create_app_from_model_object_and_bad_path(model, tmp_path) -> None:
+    assert get(create_app(model, map_method="pca"), "/api/health").status_code == 200
+    with pytest.raises(BundleError):
+        create_app(tmp_path / "nothing here")
+    with pytest.raises(ValueError, match="map_method"):
+        create_app(model, map_method="umap3d")
+
+
+# ------------------------------------------------------------------ search
+
+
+def test_search_finds_a_title(app, model) -> None:
+    wanted = title(model, 5)
+    res = get(app, "/api/search", params={"q": wanted.lower(), "n": 3})
+    assert res.status_code == 200
+    doc = res.json()
+    assert doc["items"][0]["key"] == 5 and doc["items"][0]["label"] == wanted
+    assert doc["items"][0]["score"] == 1.0 and len(doc["items"]) <= 3
+    first = doc["items"][0]
+    assert first["genres"] and first["year"] > 1900 and first["n_ratings"] > 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "x" * 201},
+        {"q": "movie", "n": 0},
+        {"q": "movie", "n": 101},
+        {"q": "movie", "n": "many"},
+        {"q": "!!!"},
+    ],
+)
+def test_search_bad_input_is_422(app, params) -> None:
+    res = get(app, "/api/search", params=params)
+    assert res.status_code == 422, res.text
+    assert "detail" in res.json()
+
+
+# ------------------------------------------------------------------ neighbours
+
+
+def test_neighbours_by_id_and_by_title(app, model) -> None:
+    expected = model.item_embeddings().most_similar(4, topn=5)
+    doc = get(app, "/api/items/4/neighbours", params={"k": 5}).json()
+    assert doc["query"][0]["key"] == 4
+    assert [n["key"] for n in doc["neighbours"]] == expected["key"].tolist()
+    np.testing.assert_allclose([n["similarity"] for n in doc["neighbours"]], expected["similarity"])
+    assert all(n["genres"] for n in doc["neighbours"])
+    by_title = get(app, f"/api/items/{title(model, 4)}/neighbours", params={"k": 5}).json()
+    assert by_title == doc
+    again = get(app, "/api/items/4/neighbours", params={"k": 5}).json()  # from the cache
+    assert again == doc
+
+
+def test_neighbours_min_count(app, model) -> None:
+    counts = dict(zip(model.items_.ids().tolist(), model.item_counts_.tolist(), strict=True))
+    doc = get(app, "/api/items/1/neighbours", params={"k": 50, "min_count": 80}).json()
+    assert doc["neighbours"] and all(counts[n["key"]] >= 80 for n in doc["neighbours"])
+
+
+def test_neighbours_unknown_item_is_404_with_suggestions(app) -> None:
+    res = get(app, "/api/items/99999/neighbours")
+    assert res.status_code == 404
+    assert "99999" in res.json()["detail"]
+    res = get(app, "/api/items/Synthetic Movie 4 (Thriler)/neighbours")
+    assert res.status_code == 404
+    doc = res.json()
+    assert doc["suggestions"] and doc["suggestions"][0]["key"] == 4
+    # an ambiguous title names candidates too
+    res = get(app, "/api/items/synthetic movie/neighbours")
+    assert res.status_code == 404 and res.json()["suggestions"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"k": 0}, {"k": 101}, {"k": "ten"}, {"min_count": -1}, {"min_count": "lots"}]
+)
+def test_neighbours_bad_params_are_422(app, params) -> None:
+    assert get(app, "/api/items/4/neighbours", params=params).status_code == 422
+
+
+def test_neighbours_item_too_long_is_422(app) -> None:
+    assert get(app, "/api/items/" + "9" * 201 + "/neighbours").status_code == 422
+
+
+# ------------------------------------------------------------------ analogy
+
+
+def test_analogy_matches_most_similar(app, model) -> None:
+    expected = model.item_embeddings().most_similar([2, 3], [1], topn=4)
+    res = post(
+        app, "/api/analogy", json={"positive": [2, title(model, 3)], "negative": ["1"], "k": 4}
+    )
+    assert res.status_code == 200, res.text
+    doc = res.json()
+    assert [q["key"] for q in doc["query"]] == [2, 3] and doc["negative"][0]["key"] == 1
+    assert [n["key"] for n in doc["neighbours"]] == expected["key"].tolist()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"positive": []},
+        {"positive": [1] * 11},
+        {"positive": [1], "negative": [2] * 11},
+        {"positive": [1], "k": 0},
+        {"positive": [1], "k": 101},
+        {"positive": {"a": 1}},
+        {"positive": [[1]]},
+        {"positive": [""]},
+        {"positive": ["x" * 201]},
+        {"positive": [1], "extra": True},
+        {"positive": [1], "negative": [1]},
+    ],
+)
+def test_analogy_bad_input_is_422(app, body) -> None:
+    res = post(app, "/api/analogy", json=body)
+    assert res.status_code == 422, res.text
+
+
+def test_analogy_unknown_item_is_404(app) -> None:
+    res = post(app, "/api/analogy", json={"positive": [1, 123456]})
+    assert res.status_code == 404 and "123456" in res.json()["detail"]
+
+
+def test_malformed_json_is_422(app) -> None:
+    res = post(
+        app, "/api/analogy", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert res.status_code == 422
+
+
+# ------------------------------------------------------------------ recommendations
+
+
+def test_user_recommendations(app, model) -> None:
+    expected = model.recommend(7, n=4, explain=True)
+    doc = get(app, "/api/users/7/recommendations", params={"n": 4, "explain": "true"}).json()
+    assert doc["user"] == 7
+    assert [r["key"] for r in doc["items"]] == expected["item"].tolist()
+    np.testing.assert_allclose([r["score"] for r in doc["items"]], expected["score"], rtol=1e-6)
+    assert [r["rank"] for r in doc["items"]] == [1, 2, 3, 4]
+    assert all(1 <= len(r["because"]) <= 3 for r in doc["items"])
+    plain = get(app, "/api/users/7/recommendations", params={"n": 2}).json()
+    assert all(r["because"] is None for r in plain["items"])
+
+
+@pytest.mark.parametrize("user", ["99999", "abc", "-"])
+def test_unknown_user_is_404(app, user) -> None:
+    res = get(app, f"/api/users/{user}/recommendations")
+    assert res.status_code == 404, res.text
+
+
+@pytest.mark.parametrize("params", [{"n": 0}, {"n": 101}, {"min_count": -5}, {"explain": "maybe"}])
+def test_user_recommendations_bad_params_are_422(app, params) -> None:
+    assert get(app, "/api/users/7/recommendations", params=params).status_code == 422
+
+
+def test_visitor_recommendations_by_fold_in(app, model) -> None:
+    ratings = [
+        {"item": 1, "rating": 5},
+        {"item": "2", "rating": 4.5},
+        {"item": title(model, 3), "rating": 1},
+    ]
+    res = post(app, "/api/recommendations", json={"ratings": ratings, "n": 5})
+    assert res.status_code == 200, res.text
+    doc = res.json()
+    expected = model.recommend_for_ratings([(1, 5.0), (2, 4.5), (3, 1.0)], 5, explain=True)
+    assert doc["user"] is None
+    assert [r["key"] for r in doc["items"]] == expected["item"].tolist()
+    assert not {1, 2, 3} & {r["key"] for r in doc["items"]}
+    assert all(r["because"] for r in doc["items"])
+    liked = {title(model, 1), title(model, 2)}
+    assert {b for r in doc["items"] for b in r["because"]} <= liked
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"ratings": []},
+        {"ratings": [{"item": i, "rating": 3} for i in range(1, 102)]},
+        {"ratings": [{"item": 1}]},
+        {"ratings": [{"item": 1, "rating": "great"}]},
+        {"ratings": [{"item": 1, "rating": 3, "weight": 2}]},
+        {"ratings": [{"item": 1, "rating": 99}]},
+        {"ratings": [{"item": 1, "rating": 3}, {"item": "1", "rating": 4}]},
+        {"ratings": [{"item": 1, "rating": 3}], "n": 0},
+        {"ratings": [{"item": 1, "rating": 3}], "n": 1000},
+        {"ratings": [[1, 3]]},
+    ],
+)
+def test_visitor_bad_input_is_422(app, body) -> None:
+    res = post(app, "/api/recommendations", json=body)
+    assert res.status_code == 422, res.text
+
+
+def test_visitor_nan_rating_is_422(app) -> None:
+    body = b'{"ratings": [{"item": 1, "rating": NaN}]}'
+    res = post(
+        app, "/api/recommendations", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert res.status_code == 422
+
+
+def test_visitor_unknown_item_is_404_with_suggestions(app) -> None:
+    body = {
+        "ratings": [{"item": 1, "rating": 4}, {"item": "Synthetic Movie 7 (Comedy", "rating": 5}]
+    }
+    res = post(app, "/api/recommendations", json=body)
+    assert res.status_code == 404
+    assert res.json()["suggestions"]
+
+
+# ------------------------------------------------------------------ map
+
+
+def test_map_has_every_item_and_is_computed_once(web_bundle, model) -> None:
+    app = create_app(web_bundle[0], map_method="pca")
+    explorer = app.state.explorer
+    assert explorer.map_computations == 0  # lazily
+    doc = get(app, "/api/map").json()
+    assert doc["n"] == len(model.items_) == len(doc["points"]) and doc["method"] == "pca"
+    assert {p["key"] for p in doc["points"]} == set(model.items_.ids().tolist())
+    xy = np.array([[p["x"], p["y"]] for p in doc["points"]])
+    assert np.isfinite(xy).all() and np.abs(xy).max() <= 1.0 + 1e-9
+    assert all(p["genre"] and p["label"] for p in doc["points"])
+    assert get(app, "/api/map").json() == doc
+    assert explorer.map_computations == 1
+
+
+def test_map_tsne_uses_viz_project_on_the_most_rated(model, monkeypatch) -> None:
+    import embedlab.viz
+
+    calls = []
+
+    def fake_project(kv, method, subset, random_state, n_jobs):
+        calls.append((method, list(subset)))
+        vectors = kv.vectors[kv.keys.indices(subset)]
+        return pd.DataFrame({"key": subset, "x": vectors[:, 0], "y": vectors[:, 1]})
+
+    monkeypatch.setattr(embedlab.viz, "project", fake_project)
+    app = create_app(model, map_method="tsne", map_max_points=20)
+    doc = get(app, "/api/map").json()
+    assert doc["method"] == "tsne" and doc["n"] == 20 and len(calls) == 1
+    counts = dict(zip(model.items_.ids().tolist(), model.item_counts_.tolist(), strict=True))
+    shown = sorted(counts[p["key"]] for p in doc["points"])
+    assert shown[0] >= sorted(counts.values())[-20]
+    assert [p["key"] for p in doc["points"]] == calls[0][1]
+
+
+# ------------------------------------------------------------------ safety
+
+
+def test_large_body_is_413(app) -> None:
+    big = json.dumps({"positive": [1], "pad": "x" * 70_000}).encode()
+    res = post(app, "/api/analogy", content=big, headers={"Content-Type": "application/json"})
+    assert res.status_code == 413
+
+
+def test_large_chunked_body_is_413(app) -> None:
+    async def chunks():
+        yield b'{"positive": [1], "pad": "'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"}'
+
+    res = post(app, "/api/analogy", content=chunks(), headers={"Content-Type": "application/json"})
+    assert res.status_code == 413
+
+
+def test_page_and_assets_are_local(app) -> None:
+    res = get(app, "/")
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    html = res.text
+    assert "http://" not in html and "https://" not in html  # no CDN
+    assert "default-src 'self'" in res.headers["content-security-policy"]
+    for asset in ("app.js", "style.css"):
+        got = get(app, f"/static/{asset}")
+        assert got.status_code == 200 and got.content
+        assert f"/static/{asset}" in html
+    assert "https://" not in get(app, "/static/app.js").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../../etc/passwd",
+        "/static/..%2F..%2Fetc%2Fpasswd",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/static/....//....//etc/passwd",
+        "/static/..\\..\\etc\\passwd",
+        "/static//etc/passwd",
+        "/static/__init__.py",
+        "/static/_app.py",
+        "/static/",
+        "/static/nothing.js",
+    ],
+)
+def test_static_path_traversal_is_refused(app, path) -> None:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            # send the path as written: no client-side normalization of ".."
+            request = client.build_request("GET", "http://test/")
+            request.url = request.url.copy_with(raw_path=path.encode())
+            return await client.send(request)
+
+    res = asyncio.run(go())
+    assert res.status_code == 404, (path, res.status_code)
+    assert b"root:" not in res.content and b"import" not in res.content
+
+
+def test_cors_off_by_default_and_on_when_configured(app, model) -> None:
+    headers = {"Origin": "http://evil.example"}
+    assert "access-control-allow-origin" not in get(app, "/api/health", headers=headers).headers
+    cors = create_app(model, cors_origins=["http://good.example"], map_method="pca")
+    res = get(cors, "/api/health", headers={"Origin": "http://good.example"})
+    assert res.headers["access-control-allow-origin"] == "http://good.example"
+    res = get(cors, "/api/health", headers=headers)
+    assert "access-control-allow-origin" not in res.headers
+
+
+def test_unknown_route_is_404(app) -> None:
+    assert get(app, "/api/files", params={"path": "/etc/passwd"}).status_code == 404
+    assert post(app, "/api/health").status_code == 405
