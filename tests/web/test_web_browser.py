@@ -1,0 +1,144 @@
+"""The page in headless Chromium (Playwright) against a real uvicorn server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import LiveServer
+from embedlab.web import create_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(web_bundle) -> Iterator[LiveServer]:
+    with LiveServer(create_app(web_bundle[0], map_method="pca")) as live:
+        yield live
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(15_000)
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
+    assert errors == [], f"console errors: {errors}"
+
+
+def title(model: Any, key: int) -> str:
+    return str(model.item_metadata_["title"].iloc[model.items_.index(key)])
+
+
+def test_type_a_title_pick_the_suggestion_see_neighbours(page, web_bundle, screenshot) -> None:
+    model = web_bundle[1]
+    expected = model.item_embeddings().most_similar(5, topn=10)
+    page.fill("#search", title(model, 5)[:-7].lower())  # no year, lower case
+    page.wait_for_selector("#suggestions li")
+    first = page.locator("#suggestions li").first
+    assert first.get_attribute("data-key") == "5"
+    first.click()
+    page.wait_for_selector("#neighbours[data-query='5']")
+    keys = page.locator("#neighbours li").evaluate_all("els => els.map(e => e.dataset.key)")
+    assert keys == [str(k) for k in expected["key"]]
+    assert title(model, 5) in page.inner_text("#neighbours-title")
+    text = page.inner_text("#neighbours")
+    assert f"{expected['similarity'].iloc[0]:.3f}" in text
+    genres = model.item_metadata_["genres"].iloc[model.items_.index(int(keys[0]))]
+    assert genres[0] in text
+    screenshot(page, "neighbours")
+
+
+def test_keyboard_only_search(page, web_bundle) -> None:
+    model = web_bundle[1]
+    page.focus("#search")
+    page.keyboard.type(title(model, 12))
+    page.wait_for_selector("#suggestions li")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#neighbours[data-query='12']")
+    # the neighbour list is reachable with Tab and Enter follows a neighbour
+    page.focus("#neighbours li button")
+    key = page.locator("#neighbours li").first.get_attribute("data-key")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#neighbours[data-query='{key}']")
+
+
+def test_rate_five_movies_and_get_recommendations(page, web_bundle, screenshot) -> None:
+    model = web_bundle[1]
+    picks = [(1, "5"), (2, "5"), (3, "4"), (4, "1"), (6, "2")]
+    for key, stars in picks:
+        page.select_option("#rate-value", stars)
+        page.fill("#rate-search", title(model, key))
+        page.wait_for_selector(f"#rate-suggestions li[data-key='{key}']")
+        page.press("#rate-search", "Enter")
+        page.wait_for_selector(f"#rated li[data-key='{key}']")
+    assert page.get_attribute("#rated", "data-count") == "5"
+    page.focus("#recommend")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#recommendations li")
+    keys = page.locator("#recommendations li").evaluate_all("els => els.map(e => e.dataset.key)")
+    expected = model.recommend_for_ratings([(k, float(s)) for k, s in picks], 10, explain=True)
+    assert keys == [str(k) for k in expected["item"]]
+    assert "because you liked" in page.inner_text("#recommendations")
+    screenshot(page, "recommendations")
+
+
+def test_map_renders_every_point_and_a_click_shows_neighbours(page, web_bundle, screenshot) -> None:
+    model = web_bundle[1]
+    page.wait_for_selector("#map[data-state=ready]")
+    assert page.get_attribute("#map", "data-points") == str(len(model.items_))
+    doc = page.evaluate("fetch('/api/map').then(r => r.json())")
+    box = page.locator("#map").bounding_box()
+    size, pad = box["width"], 12
+    scale = (size - 2 * pad) / 2
+    screen = [
+        (p["key"], pad + (p["x"] + 1) * scale, pad + (1 - p["y"]) * scale) for p in doc["points"]
+    ]
+    # a point with no other point within 12 px, so the click is unambiguous
+    key, x, y = next(
+        (k, x, y)
+        for k, x, y in screen
+        if all((x - x2) ** 2 + (y - y2) ** 2 > 144 for k2, x2, y2 in screen if k2 != k)
+    )
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_selector(f"#neighbours[data-query='{key}']")
+    assert page.get_attribute("#neighbours", "data-count") == "10"
+    assert page.locator("#legend li").count() >= 2
+    screenshot(page, "map")
+
+
+def test_analogy_panel(page, web_bundle) -> None:
+    model = web_bundle[1]
+    expected = model.item_embeddings().most_similar([2, 3], [1], topn=10)
+    page.fill("#analogy-a", "1")
+    page.fill("#analogy-b", title(model, 2))
+    page.fill("#analogy-c", "3")
+    page.press("#analogy-c", "Enter")
+    page.wait_for_selector("#analogy-results li")
+    keys = page.locator("#analogy-results li").evaluate_all("els => els.map(e => e.dataset.key)")
+    assert keys == [str(k) for k in expected["key"]]
+
+
+def test_narrow_window_has_no_horizontal_scroll(browser, server, screenshot) -> None:
+    context = browser.new_context(viewport={"width": 380, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector("#map[data-state=ready]")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 380, width
+        map_box = page.locator("#map").bounding_box()
+        search_box = page.locator("#search").bounding_box()
+        assert map_box["width"] <= 380 and map_box["y"] > search_box["y"]  # stacked
+        screenshot(page, "narrow")
+    finally:
+        context.close()
