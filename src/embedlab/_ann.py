@@ -253,7 +253,7 @@ def exact_search_flat(
     cand = None if allowed is None else np.flatnonzero(allowed)
     mat = unit if cand is None else unit[cand]
     n = mat.shape[0]
-    if n == 0 or m == 0:
+    if n == 0 or m == 0 or k < 1:
         return np.zeros(m, dtype=np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
     k = min(k, n)
     if m == 1:
