@@ -149,3 +149,14 @@ def test_hnsw_parameters_as_documented(big) -> None:
     hnsw = approx._searcher()._index.hnsw
     assert hnsw.efConstruction == _ann.HNSW_EF_CONSTRUCTION >= 2 * _ann.HNSW_M
     assert _ann.HNSW_EF_SEARCH >= 64
+
+
+def test_negative_zero_ties_with_zero() -> None:
+    """-0.0 and 0.0 are equal scores: the lower row wins, in one query or a block."""
+    scores = np.full((2, 400), -1.0, dtype=np.float32)
+    scores[0, :4] = [-0.0, 0.0, -0.0, 0.0]
+    scores[1, :4] = [0.0, -0.0, 0.0, -0.0]
+    lengths, cols, _ = _ann._top_block(scores, 3)
+    assert lengths.tolist() == [3, 3] and cols.tolist() == [0, 1, 2, 0, 1, 2]
+    _, cols, _ = _ann._top_block(scores[:1], 3)
+    assert cols.tolist() == [0, 1, 2]

@@ -141,8 +141,11 @@ def _mask_block(
 
 
 def _descending_bits(values: np.ndarray) -> np.ndarray:
-    """uint64 keys of float32 ``values`` that sort ascending as the values sort descending."""
-    bits = values.view(np.uint32)
+    """uint64 keys of float32 ``values`` that sort ascending as the values sort descending.
+
+    -0.0 becomes 0.0 first (equal values get equal keys: the column breaks the tie).
+    """
+    bits = (values + np.float32(0.0)).view(np.uint32)
     ascending = np.where(bits >> 31, ~bits, bits | np.uint32(0x80000000))
     return (~ascending).astype(np.uint64)
 
