@@ -411,3 +411,18 @@ def test_cors_off_by_default_and_on_when_configured(app, model) -> None:
 def test_unknown_route_is_404(app) -> None:
     assert get(app, "/api/files", params={"path": "/etc/passwd"}).status_code == 404
     assert post(app, "/api/health").status_code == 405
+
+
+def test_limit_threads(monkeypatch) -> None:
+    import torch
+
+    from embedlab.web import limit_threads
+
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    monkeypatch.setattr("threadpoolctl.threadpool_limits", lambda n: seen.append(n), raising=True)
+    try:
+        assert limit_threads(1) is True
+        assert torch.get_num_threads() == 1 and seen == [1]
+    finally:
+        torch.set_num_threads(before)

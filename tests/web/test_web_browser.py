@@ -55,6 +55,16 @@ def test_type_a_title_pick_the_suggestion_see_neighbours(page, web_bundle, scree
     genres = model.item_metadata_["genres"].iloc[model.items_.index(int(keys[0]))]
     assert genres[0] in text
     screenshot(page, "neighbours")
+    # the rating-count filter reloads the neighbours with min_count
+    page.fill("#min-count", "80")
+    page.press("#min-count", "Enter")
+    filtered = model.item_embeddings().most_similar(5, topn=10, min_count=80)
+    wanted = [str(k) for k in filtered["key"]]
+    page.wait_for_function(
+        "keys => JSON.stringify([...document.querySelectorAll('#neighbours li')]"
+        ".map(e => e.dataset.key)) === JSON.stringify(keys)",
+        arg=wanted,
+    )
 
 
 def test_keyboard_only_search(page, web_bundle) -> None:

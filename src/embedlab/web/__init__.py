@@ -5,6 +5,6 @@ Example:
     >>> app = create_app("runs/mf32")        # doctest: +SKIP
 """
 
-from embedlab.web._app import DEFAULT_MAX_BODY_BYTES, create_app
+from embedlab.web._app import DEFAULT_MAX_BODY_BYTES, create_app, limit_threads
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "limit_threads"]

@@ -51,6 +51,16 @@ function postJSON(path, payload) {
   });
 }
 
+function minCount() {
+  const value = Number($("min-count").value);
+  return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+function minCountQuery() {
+  const value = minCount();
+  return value === null ? "" : `&min_count=${value}`;
+}
+
 function itemName(item) { return item.label || String(item.key); }
 
 function genreText(item) {
@@ -162,7 +172,7 @@ function resultItem(item, scoreText, extra) {
 async function showNeighbours(key) {
   say("");
   try {
-    const doc = await api(`/api/items/${encodeURIComponent(key)}/neighbours?k=10`);
+    const doc = await api(`/api/items/${encodeURIComponent(key)}/neighbours?k=10${minCountQuery()}`);
     const query = doc.query[0];
     state.selected = query.key;
     $("neighbours-title").textContent = `Neighbours of ${itemName(query)}`;
@@ -328,7 +338,9 @@ async function recommend() {
   say("");
   const ratings = [...state.rated.values()].map((e) => ({ item: e.item.key, rating: e.rating }));
   try {
-    const doc = await postJSON("/api/recommendations", { ratings, n: 10, explain: true });
+    const doc = await postJSON("/api/recommendations", {
+      ratings, n: 10, explain: true, min_count: minCount(),
+    });
     const list = $("recommendations");
     list.replaceChildren(...doc.items.map((r) => resultItem(r, r.score.toFixed(2),
       r.because && r.because.length
@@ -363,6 +375,7 @@ async function solveAnalogy(event) {
   try {
     const doc = await postJSON("/api/analogy", {
       positive: [value("analogy-b"), value("analogy-c")], negative: [value("analogy-a")], k: 10,
+      min_count: minCount(),
     });
     const list = $("analogy-results");
     list.replaceChildren(...doc.neighbours.map((n) => resultItem(n, n.similarity.toFixed(3))));
@@ -384,6 +397,9 @@ async function start() {
   $("rate-form").addEventListener("submit", (event) => event.preventDefault());
   $("recommend").addEventListener("click", recommend);
   $("analogy-form").addEventListener("submit", solveAnalogy);
+  $("min-count").addEventListener("change", () => {
+    if (state.selected !== null) showNeighbours(state.selected);
+  });
   try {
     state.info = await api("/api/info");
     const i = state.info;
