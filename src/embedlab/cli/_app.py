@@ -105,6 +105,7 @@ def _register() -> None:
         _experiment,  # noqa: F401  (registers `experiment size-sweep`, `biases`, `l2`)
         _explore,  # noqa: F401  (registers `similar`, `recommend` and `export`)
         _fetch,  # noqa: F401  (registers `data fetch` and `data list`)
+        _serve,  # noqa: F401  (registers `serve`)
         _synth,  # noqa: F401  (registers `data synth`)
         _train,  # noqa: F401  (registers `train` and `evaluate`)
         _viz,  # noqa: F401  (registers `map` and `plot history|biases|sweep|obscurity`)
