@@ -115,3 +115,23 @@ def test_obscurity_plot(tmp_path) -> None:
     assert [t.get_text() for t in from_dict.figure.axes[0].texts] == ["median 2"]
     with pytest.raises(ValueError, match="lacks"):
         viz.obscurity_plot(frame.rename(columns={"model": "system"}))
+
+
+def test_obscurity_plot_of_an_experiment_result() -> None:
+    from embedlab.evaluation._obscurity import ObscurityResult
+
+    samples = pd.DataFrame(
+        {
+            "user": [1, 1, 1, 1],
+            "model": ["unregularized", "unregularized", "default", "default"],
+            "rank": [1, 2, 1, 2],
+            "item": [5, 6, 7, 8],
+            "label": None,
+            "n_ratings": [1, 3, 200, 400],
+        }
+    )
+    result = ObscurityResult(summary=pd.DataFrame(), samples=samples, settings={"min_count": 10})
+    ax = viz.obscurity_plot(result).figure.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["unregularized", "default"]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["median 2", "median 300", "obscure: < 10 ratings"]

@@ -337,7 +337,9 @@ def obscurity_plot(
 
     Args:
         recommended: A frame with one row per recommended item and the columns
-            ``model`` and ``count``, or a mapping ``{model name: counts}``.
+            ``model`` and ``count``, a mapping ``{model name: counts}``, or the
+            result of :func:`~embedlab.evaluation.obscurity_experiment` (its sample
+            users' lists, with its obscurity threshold drawn).
         model: The frame's model column.
         count: The frame's rating-count column.
         catalog: Rating counts of every item (e.g. ``model.item_counts_``), or None.
@@ -349,6 +351,11 @@ def obscurity_plot(
     Raises:
         ValueError: If a column is missing or a model has no counts.
     """
+    threshold = None
+    if hasattr(recommended, "samples") and hasattr(recommended, "summary"):
+        # An ObscurityResult: the sample users' lists, and its obscurity threshold.
+        threshold = getattr(recommended, "settings", {}).get("min_count")
+        recommended = recommended.samples
     if isinstance(recommended, Mapping):
         groups = {str(k): np.asarray(v, dtype=np.float64).ravel() for k, v in recommended.items()}
     else:
@@ -386,6 +393,16 @@ def obscurity_plot(
             ha="center",
             fontsize=8,
             color="#d62728",
+        )
+    if threshold:
+        ax.axhline(threshold, color="grey", ls="--", lw=0.8)
+        ax.annotate(
+            f"obscure: < {threshold} ratings",
+            (0.5, threshold),
+            xytext=(0, -10),
+            textcoords="offset points",
+            fontsize=8,
+            color="grey",
         )
     ax.grid(axis="y", alpha=0.3)
     text = title or "Obscurity: how many ratings the recommended items have, per model"
