@@ -15,7 +15,8 @@ import pytest
 
 import embedlab as el
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's chromium; ``EMBEDLAB_CHROMIUM`` points elsewhere.
+CHROMIUM = Path(os.environ.get("EMBEDLAB_CHROMIUM", "/usr/bin/chromium"))
 
 
 @pytest.fixture(scope="session")
