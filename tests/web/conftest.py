@@ -14,7 +14,8 @@ import pytest
 
 import embedlab as el
 
-CHROMIUM = "/usr/bin/chromium"
+#: Debian's chromium; ``EMBEDLAB_CHROMIUM`` points elsewhere (as in tests/viz).
+CHROMIUM = os.environ.get("EMBEDLAB_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +64,9 @@ def require_chromium() -> str:
     """The Chromium path; skip (fail under CI=true) when it is absent."""
     if Path(CHROMIUM).exists():
         return CHROMIUM
-    reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    reason = (
+        f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set EMBEDLAB_CHROMIUM)"
+    )
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI=true makes browser tests mandatory: {reason}")
     pytest.skip(reason)
