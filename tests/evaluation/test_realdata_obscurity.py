@@ -3,22 +3,24 @@
 Targets of issue 5: the unregularized MF's top 10 is dominated by items with few
 ratings, and the default MF's share of items with < 10 training ratings is <= 5 %.
 Measured (random_state=0, 2 cores; all 100k ML-100K ratings as train; ml-latest-small
-random 90/10 seed 0):
+random 90/10 seed 0; "unreg." = no L2 and no bias damping):
 
-=================  ==========  =====================  ========  ==========
-data               model       median #ratings (top10)  obscure  coverage
-=================  ==========  =====================  ========  ==========
-ML-100K            unreg.      165                    5.6 %     28.8 %
-ML-100K            default     137                    15.3 %    16.3 %
-ML-100K            unreg.+100  200                    0 %       17.4 %
-ml-latest-small    unreg.      28                     15.0 %    5.0 %
-ml-latest-small    default     8                      62.0 %    1.9 %
-ml-latest-small    unreg.+100  149                    0 %       1.0 %
-=================  ==========  =====================  ========  ==========
+=================  ==========  =======================  ========  ==========
+data               model       median #ratings (top10)  obscure   coverage
+=================  ==========  =======================  ========  ==========
+ML-100K            unreg.      165                      5.6 %     28.8 %
+ML-100K            default     ~200                     0.3 %     ~19 %
+ML-100K            unreg.+100  200                      0 %       17.4 %
+ml-latest-small    unreg.      28                       15.0 %    5.0 %
+ml-latest-small    default     ~100                     3.3 %     ~3 %
+ml-latest-small    unreg.+100  149                      0 %       1.0 %
+=================  ==========  =======================  ========  ==========
 
-Both targets are missed (the default model is the *more* obscure one): they are strict
-xfails, so they turn into failures the day the defaults meet them. What holds is
-asserted: the filter removes every item under 100 ratings.
+The default's 5 % target holds (bias damping, ``bias_damping=7``; with per-occurrence
+L2 alone it was 15 % and 62 %). The first target does not: without L2 the compiled
+SGD engine barely moves the biases of items rated once or twice (a few small steps per
+epoch), so its lists are not dominated by them here; that test is a strict xfail
+carrying the numbers.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def test_mlsmall_rmse_is_reported(mlsmall) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="measured: unregularized MF top-10 obscure share 5.6 % (ML-100K) and 15.0 % "
-    "(ml-latest-small), medians 165 and 28 ratings: not dominated by rare items",
+    "(ml-latest-small), medians 165 and 28 ratings: not dominated by rare items (the torch "
+    "engine without L2 at 32 dims: 0.7 %, median 64 on ML-100K)",
 )
 def test_unregularized_top10_is_dominated_by_rare_items(result) -> None:
     s = result.summary.set_index("model")
@@ -74,10 +77,5 @@ def test_unregularized_top10_is_dominated_by_rare_items(result) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured: default MF top-10 share of items with < 10 ratings is 15.3 % (ML-100K) "
-    "and 62.0 % (ml-latest-small); target <= 5 %; model defaults left unchanged",
-)
 def test_default_model_rarely_recommends_obscure_items(result) -> None:
     assert result.summary.set_index("model").loc["default", "obscure_share"] <= 0.05

@@ -67,6 +67,9 @@ def train(
     l2_user: Annotated[float | None, typer.Option(help="L2 strength on user vectors.")] = None,
     l2_item: Annotated[float | None, typer.Option(help="L2 strength on item vectors.")] = None,
     l2_bias: Annotated[float | None, typer.Option(help="L2 strength on the biases.")] = None,
+    bias_damping: Annotated[
+        float | None, typer.Option(help="mf, sgd engine: extra per-row L2 on the biases (obscure items).")
+    ] = None,
     l2_mode: Annotated[str | None, typer.Option(help="batch (per occurrence) or table (Keras).")] = None,
     engine: Annotated[str | None, typer.Option(help="mf: auto, sgd (compiled CPU) or torch.")] = None,
     patience: Annotated[int | None, typer.Option(help="Early stopping patience (needs --validation-split).")] = None,
@@ -103,6 +106,7 @@ def train(
         "l2_user": l2_user,
         "l2_item": l2_item,
         "l2_bias": l2_bias,
+        "bias_damping": bias_damping,
         "l2_mode": l2_mode,
         "engine": engine,
         "patience": patience,

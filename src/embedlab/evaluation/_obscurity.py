@@ -43,10 +43,12 @@ __all__ = [
 #: at least ``filter_min_count`` training ratings. ``"unregularized+filter"`` reuses the
 #: fit of ``"unregularized"`` (same settings), filtered at recommendation time.
 OBSCURITY_MODELS: dict[str, dict[str, Any]] = {
-    "unregularized": {"params": {"l2_user": 0.0, "l2_item": 0.0, "l2_bias": 0.0}},
+    "unregularized": {
+        "params": {"l2_user": 0.0, "l2_item": 0.0, "l2_bias": 0.0, "bias_damping": 0.0}
+    },
     "default": {"params": {}},
     "unregularized+filter": {
-        "params": {"l2_user": 0.0, "l2_item": 0.0, "l2_bias": 0.0},
+        "params": {"l2_user": 0.0, "l2_item": 0.0, "l2_bias": 0.0, "bias_damping": 0.0},
         "filter": True,
     },
 }
@@ -191,7 +193,8 @@ def obscurity_experiment(
     (``model.item_counts_``). By default (:data:`OBSCURITY_MODELS`) three models are
     compared, all :class:`~embedlab.MatrixFactorization` with ``random_state``:
 
-    * ``"unregularized"``: ``l2_user = l2_item = l2_bias = 0``, other settings default;
+    * ``"unregularized"``: ``l2_user = l2_item = l2_bias = bias_damping = 0``, other
+      settings default;
     * ``"default"``: the product defaults (L2 on);
     * ``"unregularized+filter"``: the unregularized model, recommending only items with
       at least ``filter_min_count`` training ratings (the course keeps >= 100).

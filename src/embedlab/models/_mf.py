@@ -17,7 +17,12 @@ __all__ = ["MatrixFactorization"]
 ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
     # Random search on a 10% validation split of ML-100K u1.base (never a test fold):
     # u1-u5 mean test RMSE 0.9047 at embedding_dim=512; ml-latest-small 90/10: 0.838.
+    # bias_damping: the smallest whole number keeping the share of items with < 10
+    # ratings in the top 10 under 5 % with margin on both training sets (0.3 % on all
+    # of ML-100K, 3.3 % on ml-latest-small's 90 %; 5.6 % / 15 % without L2); checked
+    # afterwards: u1-u5 mean 0.9046, ml-latest-small 0.8378.
     "sgd": {
+        "bias_damping": 7.0,
         "epochs": 50,
         "learning_rate": 0.015,
         "learning_rate_decay": 0.97,
@@ -34,6 +39,7 @@ ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
         "l2_user": 0.1,
         "l2_item": 0.1,
         "l2_bias": 0.01,
+        "bias_damping": 0.0,
         "init_std": 0.05,
         "batch_size": 1024,
         "optimizer": "adam",
@@ -75,6 +81,15 @@ class MatrixFactorization(EmbeddingModel):
         l2_user: L2 strength on user vectors (the course: 1e-7 with ``l2_mode="table"``).
         l2_item: L2 strength on item vectors (the course: 1e-6 with ``l2_mode="table"``).
         l2_bias: L2 strength on both bias tables.
+        bias_damping: ``β`` (compiled SGD engine only): an extra penalty ``β b²`` per
+            user and per item (not per rating), so the biases of rarely rated rows
+            shrink towards 0, as a damped mean ``Σ residuals / (n + β)`` does. This is
+            what keeps movies with one five-star rating out of everyone's top 10 (the
+            course's "obscure recommendations"): with the default 7, the share of items
+            with fewer than 10 training ratings in the top 10 is 0.3 % on all of ML-100K
+            and 3.3 % on ml-latest-small (15 % and 62 % with the same L2 and no
+            damping), at the same RMSE. Default 7 (0 with the torch engine, which does
+            not have it).
         l2_mode: ``"batch"`` (per occurrence; default) or ``"table"`` (Keras: whole
             tables every step; torch engine).
         optimizer: ``"adam"`` (lazy Adam), ``"adagrad"`` or ``"sgd"`` (torch engine).
@@ -114,6 +129,7 @@ class MatrixFactorization(EmbeddingModel):
         l2_user: float | None = None,
         l2_item: float | None = None,
         l2_bias: float | None = None,
+        bias_damping: float | None = None,
         l2_mode: str = "batch",
         optimizer: str | None = None,
         learning_rate: float | None = None,
@@ -136,6 +152,7 @@ class MatrixFactorization(EmbeddingModel):
         self.l2_user = l2_user
         self.l2_item = l2_item
         self.l2_bias = l2_bias
+        self.bias_damping = bias_damping
         self.l2_mode = l2_mode
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -176,9 +193,14 @@ class MatrixFactorization(EmbeddingModel):
             raise ValueError(
                 f"engine='sgd' does not support {', '.join(torch_only)}; use engine='torch' (or 'auto')"
             )
-        if self.engine == "auto":
-            return "torch" if torch_only else "sgd"
-        return self.engine
+        engine = ("torch" if torch_only else "sgd") if self.engine == "auto" else self.engine
+        if engine == "torch" and self.bias_damping:
+            because = f" (because of {', '.join(torch_only)})" if torch_only and self.engine == "auto" else ""
+            raise ValueError(
+                f"bias_damping={self.bias_damping!r} exists only in the compiled SGD engine, but the torch "
+                f"engine would train this model{because}; drop bias_damping or those options"
+            )
+        return engine
 
     def _setting(self, name: str, engine: str) -> Any:
         value = getattr(self, name)
@@ -241,6 +263,7 @@ class MatrixFactorization(EmbeddingModel):
             l2_user=self._setting("l2_user", engine),
             l2_item=self._setting("l2_item", engine),
             l2_bias=self._setting("l2_bias", engine),
+            bias_damping=self._setting("bias_damping", engine),
             user_bias=self.user_bias,
             item_bias=self.item_bias,
             global_bias=self.global_bias,

@@ -171,6 +171,7 @@ class NeuralEmbeddingModel(EmbeddingModel):
             l2_user=d["l2_user"],
             l2_item=d["l2_item"],
             l2_bias=d["l2_bias"],
+            bias_damping=d["bias_damping"],
             user_bias=self.user_bias,
             item_bias=self.item_bias,
             global_bias=self.global_bias,

@@ -355,6 +355,7 @@ def fit_mf_sgd(
     l2_user: float = 0.06,
     l2_item: float = 0.1,
     l2_bias: float = 0.03,
+    bias_damping: float = 0.0,
     user_bias: bool = True,
     item_bias: bool = True,
     global_bias: bool = True,
@@ -414,6 +415,11 @@ def fit_mf_sgd(
         l2_user: ``λ_user``, L2 strength on ``p_u``.
         l2_item: ``λ_item``, L2 strength on ``q_i``.
         l2_bias: ``λ_bias``, L2 strength on ``b_u`` and ``b_i``.
+        bias_damping: ``β``: an extra penalty ``β b²`` per user and per item and epoch,
+            applied as ``β / n_row`` at each of the row's ratings. It shrinks the
+            biases of rarely rated rows towards 0 (a damped mean, as
+            ``b_i ≈ Σ residuals / (n_i + β)``), the fix for "obscure" items with one
+            five-star rating topping everyone's list. 0: plain per-occurrence L2.
         user_bias: Learn ``b_u``.
         item_bias: Learn ``b_i``.
         global_bias: Use μ = mean training rating (else μ = 0).
@@ -470,6 +476,7 @@ def fit_mf_sgd(
     l2u = _real_opt("l2_user", l2_user)
     l2i = _real_opt("l2_item", l2_item)
     l2b = _real_opt("l2_bias", l2_bias)
+    damping = _real_opt("bias_damping", bias_damping)
     if shuffle not in ("once", "epoch", "none"):
         raise ValueError(f"shuffle={shuffle!r}: expected 'once', 'epoch' or 'none'")
     ui, ii, r, rng, run = _start_run(
@@ -491,6 +498,8 @@ def fit_mf_sgd(
         random_state,
     )
     n = r.size
+    damp_u = (damping / np.maximum(np.bincount(ui, minlength=n_users), 1)).astype(np.float32)
+    damp_i = (damping / np.maximum(np.bincount(ii, minlength=n_items), 1)).astype(np.float32)
     if shuffle == "once":
         perm = rng.permutation(n)
         ui, ii, r = ui[perm], ii[perm], r[perm]
@@ -518,7 +527,7 @@ def fit_mf_sgd(
             rate_b = lr_b * decay ** (epoch - 1)
             sums = run.k.sgd_epoch(
                 ui, ii, r, order, block, n_chunks, run.P, run.Q, run.bu, run.bi, run.mu,
-                rate, rate_b, l2u, l2i, l2b, run.user_bias, run.item_bias,
+                rate, rate_b, l2u, l2i, l2b, run.user_bias, run.item_bias, damp_u, damp_i,
             )  # fmt: skip
             if run.end_epoch(epoch, float(sums.sum()), t0, {"learning_rate": rate}):
                 break

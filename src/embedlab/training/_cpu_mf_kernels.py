@@ -42,8 +42,14 @@ def sgd_epoch(
     l2_bias: float,
     use_bu: bool,
     use_bi: bool,
+    damp_u: np.ndarray,
+    damp_i: np.ndarray,
 ) -> np.ndarray:
     """One Hogwild epoch; returns the sum of squared errors of each chunk (float64).
+
+    ``damp_u[u]`` / ``damp_i[i]`` are added to the bias L2 strength at each rating of
+    row ``u`` / ``i`` (``β / n_u``: a penalty of ``β b²`` per row and epoch, which
+    shrinks rarely rated rows' biases more; zeros for plain per-occurrence L2).
 
     Ratings are visited block by block in ``block_order`` (block ``b`` is ratings
     ``b*block_size .. (b+1)*block_size - 1``); the list of blocks is cut into
@@ -78,9 +84,9 @@ def sgd_epoch(
                 e = r[k] - (mu32 + bu[u] + bi[i] + dot)
                 acc += np.float64(e) * np.float64(e)
                 if use_bu:
-                    bu[u] += lrb32 * (e - lb32 * bu[u])
+                    bu[u] += lrb32 * (e - (lb32 + damp_u[u]) * bu[u])
                 if use_bi:
-                    bi[i] += lrb32 * (e - lb32 * bi[i])
+                    bi[i] += lrb32 * (e - (lb32 + damp_i[i]) * bi[i])
                 for f in range(d):
                     p = pu[f]
                     q = qi[f]
