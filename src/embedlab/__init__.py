@@ -49,6 +49,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "cross_validate": ("embedlab.evaluation", "cross_validate"),
     "compare": ("embedlab.evaluation", "compare"),
     "summarize": ("embedlab.evaluation", "summarize"),
+    "viz": ("embedlab.viz", None),
 }
 
 
@@ -93,4 +94,5 @@ __all__ = [
     "load_ratings",
     "summarize",
     "synthetic_ratings",
+    "viz",
 ]

@@ -102,6 +102,7 @@ def _main(
 
 def _register() -> None:
     from embedlab.cli import (
+        _demo,  # noqa: F401  (registers `demo`)
         _experiment,  # noqa: F401  (registers `experiment size-sweep`, `biases`, `l2`)
         _explore,  # noqa: F401  (registers `similar`, `recommend` and `export`)
         _fetch,  # noqa: F401  (registers `data fetch` and `data list`)

@@ -1,0 +1,80 @@
+"""``embedlab demo``: real data, the synthetic fallback, a download, and user errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from embedlab.cli import app
+
+runner = CliRunner()
+
+FILES = ("model", "map.html", "map.png", "curves_mf.png", "curves_neural.png", "DATA.txt")
+
+
+def _check_outputs(out: Path) -> None:
+    for name in FILES:
+        assert (out / name).exists(), name
+    assert (out / "model" / "model.json").exists()
+    assert (out / "map.png").stat().st_size > 10_000
+
+
+@pytest.mark.realdata
+def test_demo_on_ml100k(ml100k_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--data", str(ml100k_dir), "--out", str(out), "--quick"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "SYNTHETIC" not in text
+    for piece in ("global mean", "item mean", "matrix factorization", "neural model",
+                  "Nearest neighbours of Star Wars (1977)", "Top 10 for user 196",
+                  "because you liked", "obscure", "embedlab serve"):  # fmt: skip
+        assert piece in text, piece
+    _check_outputs(out)
+    assert "MovieLens 100K" in (out / "DATA.txt").read_text()
+
+
+def test_demo_offline_runs_on_synthetic_data(refused_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--quick", "--base-url", refused_url])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    notice = [line for line in lines if "could not be downloaded" in line]
+    assert len(notice) == 1 and "SYNTHETIC" in notice[0]
+    assert "(SYNTHETIC DATA)" in result.output
+    _check_outputs(out)
+    assert "SYNTHETIC" in (out / "DATA.txt").read_text()
+
+
+def test_demo_downloads_when_nothing_is_on_disk(movielens_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(
+        app, ["demo", "--out", str(out), "--quick", "-q", "--base-url", movielens_url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" not in result.output
+    _check_outputs(out)
+
+
+def test_demo_with_a_wrong_data_path_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["demo", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "does not hold ml-100k" in result.output
+
+
+def test_demo_help_in_a_real_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "embedlab", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0
+    assert "Example: embedlab demo" in proc.stdout
