@@ -30,6 +30,10 @@ def _role(match: re.Match[str]) -> str:
     return f"``{target}``"
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def rewrite(text: str) -> str:
     """The docstring ``text`` with the three habits above turned into what griffe reads."""
     lines = [_EXAMPLE.sub(r"\1Examples:", line) for line in text.splitlines()]
@@ -49,9 +53,7 @@ def rewrite(text: str) -> str:
         indent, names, desc = multi.groups()
         rest = []
         i += 1
-        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(indent)):
-            if not lines[i].strip():
-                break
+        while i < len(lines) and lines[i].strip() and _indent(lines[i]) > len(indent):
             rest.append(lines[i])
             i += 1
         for name in re.split(r",\s*", names):
