@@ -41,6 +41,7 @@ import math
 import numbers
 import os
 import re
+import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -279,8 +280,14 @@ def _run(
                         f"{label}() returned {type(model).__name__}, which has no {method}(); "
                         "expected an estimator with fit(train) and evaluate(test)"
                     )
+            kwargs = dict(fit_kwargs)
+            ours = type(model).__module__.startswith("embedlab.")
+            if "progress" not in kwargs and (
+                ours or "progress" in inspect.signature(model.fit).parameters
+            ):
+                kwargs["progress"] = False  # many fits: no per-epoch lines unless asked
             start = time.perf_counter()
-            model.fit(train, **fit_kwargs)
+            model.fit(train, **kwargs)
             seconds = time.perf_counter() - start
             scores: dict[str, float] | None = None
             ranked: dict[int, dict[str, float]] = {}
