@@ -37,11 +37,11 @@ relevant (they count in recall's denominator but can never be hit).
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
 import re
-import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
