@@ -334,7 +334,8 @@ class KeyedEmbeddings:
     # ------------------------------------------------------------------ labels
     def _norms(self) -> tuple[np.ndarray, np.ndarray]:
         if self._label_norms is None:
-            assert self.labels is not None  # callers check
+            if self.labels is None:  # callers check; a clear error if one does not
+                raise ValueError("these embeddings have no labels; pass labels= to search by title")
             plain = np.array(
                 ["" if v is None else normalize_label(v) for v in self.labels], dtype=object
             )
@@ -415,7 +416,8 @@ class KeyedEmbeddings:
             )
         order = np.lexsort((rows, -popularity, -scores[rows]))[:n]
         rows = rows[order]
-        assert self.labels is not None
+        if self.labels is None:
+            raise ValueError("these embeddings have no labels; pass labels= to search by title")
         return pd.DataFrame(
             {
                 "key": self.keys.ids(rows),
@@ -494,7 +496,8 @@ class KeyedEmbeddings:
         )
 
     def _describe(self, rows: Iterable[int]) -> str:
-        assert self.labels is not None
+        if self.labels is None:
+            raise ValueError("these embeddings have no labels; pass labels= to search by title")
         return ", ".join(f"{self.labels[r]!r} (key {self.keys.id(int(r))!r})" for r in rows)
 
     # ------------------------------------------------------------------ search plumbing
@@ -600,7 +603,8 @@ class KeyedEmbeddings:
         values (None, NaN) with at least one string among the answer's. Any other answer
         is inferred on its own.
         """
-        assert self.labels is not None
+        if self.labels is None:
+            raise ValueError("these embeddings have no labels")
         if self._label_col is None:
             missing = pd.isna(self.labels)
             present = self.labels[~missing]
