@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 2 a user error (bad input, unknown ID, failed download) with a
 one-line message on stderr; 1 an internal error (a bug), with the traceback only
-when ``EMBEDLAB_DEBUG=1``.
+when ``EMBEDLAB_DEBUG=1`` or the command ran with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(USER_ERROR)
 
 
+def _verbose(ctx: Any) -> bool:
+    """Whether a command of this invocation was given ``--verbose`` (see ``_options``)."""
+    from embedlab.cli._options import VERBOSE_KEY
+
+    return bool(getattr(ctx, "meta", {}).get(VERBOSE_KEY))
+
+
 class _ErrorHandlingGroup(TyperGroup):
     """Runs sub-commands, mapping embedlab errors to exit 2 and bugs to exit 1."""
 
@@ -61,11 +68,12 @@ class _ErrorHandlingGroup(TyperGroup):
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:
-            if os.environ.get("EMBEDLAB_DEBUG") == "1":
+            if os.environ.get("EMBEDLAB_DEBUG") == "1" or _verbose(ctx):
                 traceback.print_exc()
             typer.echo(
                 f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
-                "(this is a bug in embedlab; rerun with EMBEDLAB_DEBUG=1 for the traceback and report it)",
+                "(this is a bug in embedlab; rerun with --verbose or EMBEDLAB_DEBUG=1 for the traceback "
+                "and report it)",
                 err=True,
             )
             raise typer.Exit(INTERNAL_ERROR) from None
@@ -96,7 +104,10 @@ def _main(
 ) -> None:
     """Learn, explore and serve embeddings of categorical variables.
 
-    Exit codes: 0 ok, 2 a user error (one line on stderr), 1 an internal error.
+    Exit codes: 0 ok, 2 a user error (one line on stderr), 1 an internal error
+    (--verbose or EMBEDLAB_DEBUG=1 prints its traceback).
+
+    Every command takes --quiet/-q (only the result) and --verbose/-v (more detail).
     """
 
 

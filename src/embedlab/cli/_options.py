@@ -1,0 +1,114 @@
+"""Options every command shares (``--quiet``, ``--verbose``, ``--json``) and what they do.
+
+``--quiet`` leaves only the result (for a command that writes a file: its path) and
+errors; ``--verbose`` adds the settings used, timings and the files written on stderr,
+and the traceback of an internal error (as ``EMBEDLAB_DEBUG=1`` does). Passing both is
+a one-line user error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["VERBOSE_KEY", "JsonOpt", "Output", "QuietOpt", "VerboseOpt", "output"]
+
+VERBOSE_KEY = "embedlab.verbose"
+_QUIET_KEY = "embedlab.quiet"
+
+
+def _conflict(ctx: typer.Context, key: str, value: bool) -> bool:
+    """Record the flag in ``ctx.meta`` (shared by the whole command tree); both → exit 2."""
+    if not value:
+        return value
+    ctx.meta[key] = True
+    if ctx.meta.get(VERBOSE_KEY) and ctx.meta.get(_QUIET_KEY):
+        typer.echo("error: --quiet and --verbose exclude each other; pass one of them", err=True)
+        raise typer.Exit(2)
+    return value
+
+
+def _quiet(ctx: typer.Context, value: bool) -> bool:
+    return _conflict(ctx, _QUIET_KEY, value)
+
+
+def _verbose(ctx: typer.Context, value: bool) -> bool:
+    return _conflict(ctx, VERBOSE_KEY, value)
+
+
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        callback=_quiet,
+        help="Only the result (or the path written) and errors: no progress bars or notes.",
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        callback=_verbose,
+        help="More detail on stderr: settings, timings, files written; tracebacks of bugs.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+class Output:
+    """Where a command's lines go, by verbosity.
+
+    ``result`` lines are the command's answer (stdout, always); ``info`` lines are notes
+    a quiet run drops (stdout, or stderr under ``--json`` so the JSON stays parseable);
+    ``detail`` lines appear only with ``--verbose`` (stderr).
+    """
+
+    def __init__(self, quiet: bool = False, verbose: bool = False, as_json: bool = False) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.as_json = as_json
+        self.start = time.perf_counter()
+
+    @property
+    def progress(self) -> bool:
+        """Whether progress bars may be drawn."""
+        return not (self.quiet or self.as_json)
+
+    def result(self, line: str) -> None:
+        typer.echo(line)
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            typer.echo(line, err=self.as_json)
+
+    def detail(self, line: str) -> None:
+        if self.verbose:
+            typer.echo(line, err=True)
+
+    def settings(self, **values: Any) -> None:
+        """One ``--verbose`` line of the settings used."""
+        if self.verbose:
+            shown = ", ".join(f"{k}={v}" for k, v in values.items())
+            typer.echo(f"settings: {shown}", err=True)
+
+    def done(self, what: str = "done") -> None:
+        """One ``--verbose`` line with the seconds since the command started."""
+        self.detail(f"{what} in {time.perf_counter() - self.start:.2f} s")
+
+    def wrote(self, path: Any, line: str | None = None) -> None:
+        """A file written: its path alone when quiet, ``line`` (or ``wrote PATH``) otherwise."""
+        if self.as_json:
+            self.detail(f"wrote {path}")
+        elif self.quiet:
+            typer.echo(str(path))
+        else:
+            typer.echo(line or f"wrote {path}")
+
+
+def output(quiet: bool = False, verbose: bool = False, as_json: bool = False) -> Output:
+    """The :class:`Output` of a command's ``--quiet``/``--verbose``/``--json`` values."""
+    return Output(quiet=quiet, verbose=verbose, as_json=as_json)
