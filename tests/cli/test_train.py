@@ -39,7 +39,7 @@ def test_train_neural_from_toml_config(ratings_csv, tmp_path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('model = "neural"\nvalidation_split = 0.1\n[params]\nhidden = [8, 4]\nepochs = 2\nrandom_state = 1\ndevice = "cpu"\n')
     out = tmp_path / "nn"
-    result = runner.invoke(app, ["train", str(ratings_csv), "--config", str(config), "--epochs", "1", "--out", str(out), "-q"])
+    result = runner.invoke(app, ["train", str(ratings_csv), "--config", str(config), "--epochs", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "trained NeuralEmbeddingModel" in result.stdout and "for 1 epochs" in result.stdout  # the option wins
     assert el.load(out).get_params()["hidden"] == (8, 4)

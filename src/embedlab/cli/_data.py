@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from embedlab.cli._options import QuietOpt, VerboseOpt, output
 from embedlab.data import DatasetSummary
 
 data_app = typer.Typer(
@@ -29,8 +30,13 @@ def _summary_table(summary: DatasetSummary) -> Table:
     scale = summary.rating_scale
     table.add_row("rating scale", f"{scale[0]:g} to {scale[1]:g}" if scale else "unknown")
     table.add_row("rating mean ± std", f"{summary.rating_mean:.3f} ± {summary.rating_std:.3f}")
-    table.add_row("histogram", "  ".join(f"{k}: {v:,}" for k, v in summary.rating_histogram.items()))
-    for label, dist in (("ratings per user", summary.ratings_per_user), ("ratings per item", summary.ratings_per_item)):
+    table.add_row(
+        "histogram", "  ".join(f"{k}: {v:,}" for k, v in summary.rating_histogram.items())
+    )
+    for label, dist in (
+        ("ratings per user", summary.ratings_per_user),
+        ("ratings per item", summary.ratings_per_item),
+    ):
         table.add_row(label, "  ".join(f"{k} {v:g}" for k, v in dist.items()))
     if summary.time_range:
         table.add_row("time", f"{summary.time_range[0]} to {summary.time_range[1]}")
@@ -44,11 +50,22 @@ def _summary_table(summary: DatasetSummary) -> Table:
 
 @data_app.command("info")
 def info(
-    path: Annotated[Path, typer.Argument(help="A MovieLens folder or archive, or a CSV/TSV/Parquet ratings file.")],
-    user: Annotated[str | None, typer.Option(help="User column of a generic table (default: detected).")] = None,
-    item: Annotated[str | None, typer.Option(help="Item column of a generic table (default: detected).")] = None,
-    rating: Annotated[str | None, typer.Option(help="Rating column of a generic table (default: detected).")] = None,
+    path: Annotated[
+        Path,
+        typer.Argument(help="A MovieLens folder or archive, or a CSV/TSV/Parquet ratings file."),
+    ],
+    user: Annotated[
+        str | None, typer.Option(help="User column of a generic table (default: detected).")
+    ] = None,
+    item: Annotated[
+        str | None, typer.Option(help="Item column of a generic table (default: detected).")
+    ] = None,
+    rating: Annotated[
+        str | None, typer.Option(help="Rating column of a generic table (default: detected).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print counts, density, rating histogram and ratings per user and item.
 
@@ -56,8 +73,13 @@ def info(
     """
     from embedlab.data import load
 
-    columns = {k: v for k, v in (("user", user), ("item", item), ("rating", rating)) if v is not None}
+    say = output(quiet, verbose, as_json)
+    columns = {
+        k: v for k, v in (("user", user), ("item", item), ("rating", rating)) if v is not None
+    }
+    say.settings(path=path, **columns)
     summary = load(path, **columns).describe()
+    say.done("loaded and described")
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._options import QuietOpt, VerboseOpt, output
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    """A frame's rows as JSON-friendly dicts (NumPy values, NaN → null, lists kept)."""
+    from embedlab.cli._explore import _records
+
+    return _records(frame.reset_index(drop=True))
+
+
+def _as_dict(result: Any) -> dict[str, Any]:
+    """The demo's result as one JSON object."""
+    from embedlab.cli._explore import _plain
+
+    return {
+        "synthetic": result.synthetic,
+        "data": str(result.data),
+        "scores": _rows(result.scores),
+        "neighbours": {film: _rows(frame) for film, frame in result.neighbours.items()},
+        "user": _plain(result.user),
+        "recommendations": _rows(result.recommendations),
+        "obscurity": _rows(result.obscurity),
+        "files": {name: str(path) for name, path in result.files.items()},
+        "seconds": round(result.seconds, 3),
+    }
 
 
 @app.command("demo")
@@ -21,7 +47,15 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Folder for the bundle, the maps and the curves.")
     ] = Path("embedlab-demo"),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary lines.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object: scores, neighbours, recommendations, obscurity, files.",
+        ),
+    ] = False,
     quick: Annotated[bool, typer.Option(hidden=True, help="Small models (tests).")] = False,
     base_url: Annotated[str | None, typer.Option(hidden=True, help="MovieLens mirror.")] = None,
 ) -> None:
@@ -36,14 +70,27 @@ def demo(
 
     from embedlab.demo import OBSCURE_BELOW, run_demo
 
+    out_ = output(quiet, verbose, as_json)
+    out_.settings(data=data, out=out, quick=quick, base_url=base_url)
     console = Console()
 
     def say(line: str) -> None:
-        # Plain echo: a notice stays one line, whatever the terminal's width.
-        if not quiet or "SYNTHETIC" in line:
-            typer.echo(line)
+        # Plain echo: a notice stays one line, whatever the terminal's width. The
+        # synthetic-data notice is shown even when quiet (stderr under --json).
+        if "SYNTHETIC" in line and quiet:
+            typer.echo(line, err=as_json)
+        else:
+            out_.info(line)
 
     result = run_demo(data, out, base_url=base_url, quick=quick, say=say)
+    out_.done("demo")
+    if as_json:
+        out_.result(json.dumps(_as_dict(result), indent=2))
+        return
+    if quiet:
+        for path in result.files.values():
+            out_.result(str(path))
+        return
     tag = " (SYNTHETIC DATA)" if result.synthetic else ""
 
     table = Table(title=f"Test RMSE and MAE, random 90/10 split{tag}")

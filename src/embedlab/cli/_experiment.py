@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._options import Output, QuietOpt, VerboseOpt, output
 from embedlab.exceptions import DataError
 
 experiment_app = typer.Typer(
@@ -46,7 +47,6 @@ OutOpt = Annotated[
 PerEpochOpt = Annotated[
     bool, typer.Option("--per-epoch", help="Print every epoch, not one row per setting.")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
 def _numbers(text: str, option: str, cast: Any) -> list[Any]:
@@ -61,7 +61,14 @@ def _numbers(text: str, option: str, cast: Any) -> list[Any]:
     return values
 
 
-def _prepare(data: Path, fraction: float, seed: int) -> tuple[Any, Any]:
+def _start(quiet: bool, verbose: bool, as_json: bool, **settings: Any) -> Output:
+    """The command's output, with its settings printed under ``--verbose``."""
+    say = output(quiet, verbose, as_json)
+    say.settings(**settings)
+    return say
+
+
+def _prepare(data: Path, fraction: float, seed: int, say: Output) -> tuple[Any, Any]:
     """Load ``data`` and split off a random validation fraction."""
     from embedlab.data import load
 
@@ -69,6 +76,7 @@ def _prepare(data: Path, fraction: float, seed: int) -> tuple[Any, Any]:
         raise DataError(f"--validation-fraction {fraction}: expected a fraction in (0, 1)")
     dataset = load(data)
     train, validation = dataset.split("random", test_size=fraction, seed=seed)
+    say.detail(f"{len(train):,} training and {len(validation):,} validation ratings from {data}")
     return train, validation
 
 
@@ -109,8 +117,10 @@ def _report(
     as_json: bool,
     out: Path | None,
     per_epoch: bool,
+    say: Output,
 ) -> None:
     """Write ``--out``, then print JSON or a table (one row per setting, or per epoch)."""
+    say.done(f"{title}: {len(curves):,} per-epoch rows")
     from embedlab.evaluation import curve_summary
 
     if out is not None:
@@ -139,7 +149,7 @@ def _report(
         table.add_row(*cells, style="bold green" if i == best else None)
     Console().print(table)
     if out is not None:
-        typer.echo(f"per-epoch rows written to {out}")
+        say.info(f"per-epoch rows written to {out}")
 
 
 @experiment_app.command("size-sweep")
@@ -156,6 +166,7 @@ def size_sweep(
     out: OutOpt = None,
     per_epoch: PerEpochOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Validation error against embedding size: where capacity turns into overfitting.
 
@@ -163,8 +174,19 @@ def size_sweep(
     """
     from embedlab import evaluation
 
+    say = _start(
+        quiet,
+        verbose,
+        as_json,
+        data=data,
+        sizes=sizes,
+        model=model,
+        epochs=epochs,
+        validation_fraction=validation_fraction,
+        seed=seed,
+    )
     values = _numbers(sizes, "--sizes", int)
-    train, validation = _prepare(data, validation_fraction, seed)
+    train, validation = _prepare(data, validation_fraction, seed, say)
     curves = _call(
         evaluation.size_sweep,
         train,
@@ -173,7 +195,7 @@ def size_sweep(
         model=model,
         epochs=epochs,
         random_state=seed,
-        progress=not (quiet or as_json),
+        progress=say.progress,
     )
     _report(
         curves,
@@ -182,6 +204,7 @@ def size_sweep(
         as_json=as_json,
         out=out,
         per_epoch=per_epoch,
+        say=say,
     )
 
 
@@ -202,6 +225,7 @@ def biases(
     out: OutOpt = None,
     per_epoch: PerEpochOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Validation error with biases (μ + b_u + b_i) on against off (plain dot product).
 
@@ -209,8 +233,20 @@ def biases(
     """
     from embedlab import evaluation
 
+    say = _start(
+        quiet,
+        verbose,
+        as_json,
+        data=data,
+        variants=variants,
+        size=size,
+        model=model,
+        epochs=epochs,
+        validation_fraction=validation_fraction,
+        seed=seed,
+    )
     names = [v.strip() for v in variants.split(",") if v.strip()]
-    train, validation = _prepare(data, validation_fraction, seed)
+    train, validation = _prepare(data, validation_fraction, seed, say)
     curves = _call(
         evaluation.bias_experiment,
         train,
@@ -219,7 +255,7 @@ def biases(
         model=model,
         epochs=epochs,
         random_state=seed,
-        progress=not (quiet or as_json),
+        progress=say.progress,
         **_size_kwargs(model, size),
     )
     _report(
@@ -229,6 +265,7 @@ def biases(
         as_json=as_json,
         out=out,
         per_epoch=per_epoch,
+        say=say,
     )
 
 
@@ -249,6 +286,7 @@ def l2(
     out: OutOpt = None,
     per_epoch: PerEpochOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Validation error against the L2 strength on user and item vectors.
 
@@ -256,8 +294,20 @@ def l2(
     """
     from embedlab import evaluation
 
+    say = _start(
+        quiet,
+        verbose,
+        as_json,
+        data=data,
+        strengths=strengths,
+        size=size,
+        model=model,
+        epochs=epochs,
+        validation_fraction=validation_fraction,
+        seed=seed,
+    )
     values = _numbers(strengths, "--strengths", float)
-    train, validation = _prepare(data, validation_fraction, seed)
+    train, validation = _prepare(data, validation_fraction, seed, say)
     curves = _call(
         evaluation.l2_sweep,
         train,
@@ -267,7 +317,7 @@ def l2(
         epochs=epochs,
         random_state=seed,
         per_epoch=True,
-        progress=not (quiet or as_json),
+        progress=say.progress,
         **_size_kwargs(model, size),
     )
     _report(
@@ -277,6 +327,7 @@ def l2(
         as_json=as_json,
         out=out,
         per_epoch=per_epoch,
+        say=say,
     )
 
 
@@ -320,6 +371,7 @@ def obscurity(
         bool, typer.Option("--json", help="Print the summary and the sample lists as JSON.")
     ] = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Do the models recommend obscure items? Unregularized MF, default (L2) MF, and the
     unregularized MF with a minimum-rating-count filter, compared on every user's top n.
@@ -329,6 +381,20 @@ def obscurity(
     from embedlab import evaluation
     from embedlab.data import load
 
+    say = _start(
+        quiet,
+        verbose,
+        as_json,
+        data=data,
+        test_fraction=test_fraction,
+        seed=seed,
+        n=n,
+        min_count=min_count,
+        filter_min_count=filter_min_count,
+        sample_users=sample_users,
+        size=size,
+        epochs=epochs,
+    )
     if not (0 <= test_fraction < 1):
         raise DataError(f"--test-fraction {test_fraction}: expected a fraction in [0, 1)")
     dataset = load(data)
@@ -351,8 +417,9 @@ def obscurity(
         sample_users=sample_users,
         random_state=seed,
         model_kwargs=kwargs,
-        progress=not (quiet or as_json),
+        progress=say.progress,
     )
+    say.done("obscurity experiment")
     if as_json:
         payload = {
             "experiment": "obscurity",

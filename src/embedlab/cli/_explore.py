@@ -11,15 +11,18 @@ import pandas as pd
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._options import JsonOpt, Output, QuietOpt, VerboseOpt, output
 from embedlab.exceptions import DataError
 
 FORMATS = ("gensim", "word2vec", "projector", "parquet", "npy")
 
 
-def _load(model_dir: Path) -> Any:
+def _load(model_dir: Path, say: Output) -> Any:
     import embedlab
 
-    return embedlab.load(str(model_dir))
+    model = embedlab.load(str(model_dir))
+    say.detail(f"loaded {type(model).__name__} from {model_dir}")
+    return model
 
 
 def _plain(value: Any) -> Any:
@@ -57,7 +60,9 @@ def similar(
     min_count: Annotated[
         float | None, typer.Option("--min-count", help="Only items with this many ratings.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print the items nearest to QUERY by cosine of the item embeddings.
 
@@ -66,10 +71,13 @@ def similar(
 
     Example: embedlab similar runs/mf32 "Star Wars" --topn 5 --min-count 100
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(model_dir=model_dir, query=query, topn=topn, min_count=min_count)
     if topn < 1:
         raise DataError(f"--topn {topn}: expected an integer >= 1")
-    vectors = _load(model_dir).item_embeddings()
+    vectors = _load(model_dir, say).item_embeddings()
     key = vectors.resolve(query)
+    say.detail(f"query {query!r} is item {key}")
     try:
         found = vectors.most_similar(key, topn=topn, min_count=min_count)
     except ValueError as exc:
@@ -79,11 +87,12 @@ def similar(
     if "label" not in found.columns:
         found["label"] = None
     label = vectors.get_label(key)
+    say.done("searched")
     if as_json:
         doc = {"query": _plain(key), "label": _plain(label), "neighbours": _records(found)}
-        typer.echo(json.dumps(doc, indent=2))
+        say.result(json.dumps(doc, indent=2))
         return
-    typer.echo(f"nearest to {label} [{key}]:" if label else f"nearest to {key}:")
+    say.info(f"nearest to {label} [{key}]:" if label else f"nearest to {key}:")
     _echo_table(found, "similarity")
 
 
@@ -98,15 +107,19 @@ def recommend(
     explain: Annotated[
         bool, typer.Option("--explain", help="Say which liked items each pick is closest to.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print the items a training user has not rated, highest predicted rating first.
 
     Example: embedlab recommend runs/mf32 --user 196 --n 5 --explain
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(model_dir=model_dir, user=user, n=n, min_count=min_count, explain=explain)
     if n < 1:
         raise DataError(f"--n {n}: expected an integer >= 1")
-    model = _load(model_dir)
+    model = _load(model_dir, say)
     user_id: Any = user
     if model.users_.kind == "int" and user.strip().lstrip("-").isdigit():
         user_id = int(user)
@@ -116,11 +129,12 @@ def recommend(
         if isinstance(exc, DataError):
             raise
         raise DataError(str(exc).replace("min_count=", "--min-count ")) from None
+    say.done("recommended")
     if as_json:
-        typer.echo(json.dumps({"user": user_id, "items": _records(recs)}, indent=2))
+        say.result(json.dumps({"user": user_id, "items": _records(recs)}, indent=2))
         return
     if recs.empty:
-        typer.echo(f"no items left to recommend to user {user}")
+        say.info(f"no items left to recommend to user {user}")
         return
     _echo_table(recs, "score")
 
@@ -138,7 +152,9 @@ def export(
     binary: Annotated[
         bool, typer.Option("--binary", help="word2vec: the binary format instead of text.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Write the item (or user) embeddings for other tools.
 
@@ -155,11 +171,13 @@ def export(
 
     Example: embedlab export runs/mf32 --format word2vec --out items.w2v
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(model_dir=model_dir, format=fmt, out=out, users=users, binary=binary)
     if fmt not in FORMATS:
         raise DataError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if binary and fmt != "word2vec":
         raise DataError("--binary applies to --format word2vec only")
-    model = _load(model_dir)
+    model = _load(model_dir, say)
     vectors = model.user_embeddings() if users else model.item_embeddings()
     if fmt == "gensim":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -174,8 +192,9 @@ def export(
     else:
         written = vectors.to_numpy(out)
     what = "user" if users else "item"
+    say.done("exported")
     if as_json:
         doc = {"format": fmt, "out": str(written), "vectors": len(vectors), "of": what}
-        typer.echo(json.dumps(doc, indent=2))
+        say.result(json.dumps(doc, indent=2))
         return
-    typer.echo(f"wrote {len(vectors):,} {what} vectors ({fmt}) to {written}")
+    say.wrote(written, f"wrote {len(vectors):,} {what} vectors ({fmt}) to {written}")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedlab.cli._data import data_app
+from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
 
 __all__ = ["fetch", "list_releases"]
 
@@ -51,7 +52,9 @@ def fetch(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the connection and each read.")
     ] = 30.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Download a MovieLens release into the cache, verified, and print its folder.
 
@@ -63,10 +66,16 @@ def fetch(
     """
     from embedlab.data._download import fetch_movielens
 
+    say = output(quiet, verbose, as_json)
+    say.settings(name=name, cache_dir=cache_dir, force=force, url=url, timeout=timeout)
     path = fetch_movielens(
-        name, cache_dir=cache_dir, force=force, base_url=url, timeout=timeout, progress=not quiet
+        name, cache_dir=cache_dir, force=force, base_url=url, timeout=timeout, progress=say.progress
     )
-    typer.echo(str(path))
+    say.done(f"{name} ready")
+    if as_json:
+        say.result(json.dumps({"name": name, "path": str(path)}, indent=2))
+    else:
+        say.result(str(path))
 
 
 def _rows(cache_dir: Path | None) -> list[dict[str, Any]]:
@@ -107,6 +116,8 @@ def list_releases(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the releases as a JSON list.")
     ] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """List the MovieLens releases: size, ratings, and whether each is on disk.
 
@@ -115,7 +126,10 @@ def list_releases(
 
     Example: embedlab data list --json
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(cache_dir=cache_dir)
     rows = _rows(cache_dir)
+    say.done(f"looked for {len(rows)} releases")
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._options import QuietOpt, VerboseOpt, output
 from embedlab.exceptions import DataError
 
 _LOCAL = ("127.0.0.1", "localhost", "::1")
@@ -33,16 +34,28 @@ def serve(
             "--cors-origin", help="Allow API calls from pages of this origin (repeatable)."
         ),
     ] = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Serve a page and a JSON API to explore MODEL_DIR in a browser.
 
     Search titles, see neighbours, solve analogies, get recommendations for a
     user or for a visitor who rates a few items, and look at the map. The API is
     described at /openapi.json. Only this machine can connect unless --host says
-    otherwise; stop with Ctrl+C.
+    otherwise; stop with Ctrl+C. There is no --json: it runs a server, it does not
+    print data (the API answers in JSON). --verbose adds the server's request log.
 
     Example: embedlab serve runs/mf32 --port 8000
     """
+    say = output(quiet, verbose)
+    say.settings(
+        model_dir=model_dir,
+        host=host,
+        port=port,
+        map=map_method,
+        threads=threads,
+        cors_origin=cors_origin,
+    )
     if not 0 < port < 65536:
         raise DataError(f"--port {port}: expected 1..65535")
     if map_method not in ("tsne", "pca"):
@@ -65,5 +78,7 @@ def serve(
             f"warning: listening on {host}: anyone who can reach this machine can use the API",
             err=True,
         )
-    typer.echo(f"embedlab explorer of {model_dir} on http://{host}:{port}/ (Ctrl+C stops)")
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    say.done("model loaded")
+    say.info(f"embedlab explorer of {model_dir} on http://{host}:{port}/ (Ctrl+C stops)")
+    level = "info" if verbose else "error" if quiet else "warning"
+    uvicorn.run(web_app, host=host, port=port, log_level=level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 
 from embedlab.cli._app import fail
 from embedlab.cli._data import data_app
+from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
 from embedlab.data._synthetic import SHAPES
 
 _HALF_STAR_SHAPES = ("ml-20m", "ml-32m")
@@ -29,7 +31,9 @@ def synth(
     items: Annotated[int | None, typer.Option(help="Number of items.")] = None,
     ratings: Annotated[int | None, typer.Option(help="Number of ratings.")] = None,
     genres: Annotated[int, typer.Option(help="Number of planted genres.")] = 8,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same files.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed writes the same files.")
+    ] = 0,
     half_stars: Annotated[
         bool | None,
         typer.Option(
@@ -38,6 +42,9 @@ def synth(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT_DIR if it exists.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Generate MovieLens-shaped ratings with planted genres and write them as CSV.
 
@@ -59,7 +66,9 @@ def synth(
     if given:
         missing = [k for k, v in sizes.items() if v is None]
         if missing:
-            raise fail(f"custom sizes need --users, --items and --ratings; missing {', '.join(missing)}")
+            raise fail(
+                f"custom sizes need --users, --items and --ratings; missing {', '.join(missing)}"
+            )
         n_users, n_items, n_ratings = users, items, ratings
         label = "custom"
     else:
@@ -70,6 +79,18 @@ def synth(
     if out_dir.exists() and not force and not (out_dir.is_dir() and not any(out_dir.iterdir())):
         raise fail(f"{out_dir} already exists and is not empty; pass --force to replace it")
     half = label in _HALF_STAR_SHAPES if half_stars is None else half_stars
+    say = output(quiet, verbose, as_json)
+    say.settings(
+        out_dir=out_dir,
+        shape=label,
+        users=n_users,
+        items=n_items,
+        ratings=n_ratings,
+        genres=genres,
+        seed=seed,
+        half_stars=half,
+        force=force,
+    )
     start = time.perf_counter()
     ds, _ = synthetic_ratings(
         n_users,  # type: ignore[arg-type]
@@ -85,7 +106,24 @@ def synth(
     except OSError as exc:
         raise fail(f"cannot write {out_dir}: {exc.strerror or exc}") from None
     seconds = time.perf_counter() - start
-    typer.echo(
+    say.done("generated and written")
+    if as_json:
+        doc = {
+            "out": str(out_dir),
+            "files": [str(out_dir / "ratings.csv"), str(out_dir / "movies.csv")],
+            "shape": label,
+            "ratings": len(ds),
+            "users": ds.n_users,
+            "items": ds.n_items,
+            "genres": genres,
+            "seed": seed,
+            "half_stars": half,
+            "seconds": round(seconds, 3),
+        }
+        say.result(json.dumps(doc, indent=2))
+        return
+    say.wrote(
+        out_dir,
         f"wrote {out_dir}: {len(ds):,} synthetic ratings, {ds.n_users:,} users, {ds.n_items:,} items, "
-        f"{genres} genres ({label}, seed {seed}, {'half' if half else 'whole'} stars) in {seconds:.1f} s"
+        f"{genres} genres ({label}, seed {seed}, {'half' if half else 'whole'} stars) in {seconds:.1f} s",
     )

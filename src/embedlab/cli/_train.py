@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
 from embedlab.exceptions import DataError, UnknownIDError
 
 MODELS = {"mf": "MatrixFactorization", "neural": "NeuralEmbeddingModel"}
@@ -46,40 +47,68 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise DataError(f"--hidden {text!r}: expected layer sizes separated by commas, e.g. 32,4") from None
+        raise DataError(
+            f"--hidden {text!r}: expected layer sizes separated by commas, e.g. 32,4"
+        ) from None
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 @app.command("train")
 def train(
-    data: Annotated[Path, typer.Argument(help="A MovieLens folder or zip, or a CSV/TSV/Parquet ratings file.")],
+    data: Annotated[
+        Path, typer.Argument(help="A MovieLens folder or zip, or a CSV/TSV/Parquet ratings file.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model bundle to.")],
-    model: Annotated[str | None, typer.Option(help="mf (matrix factorization) or neural. Default: mf.")] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML file: model, validation_split, [params].")] = None,
-    embedding_dim: Annotated[int | None, typer.Option(help="mf: width of the user and item vectors.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="mf (matrix factorization) or neural. Default: mf.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML file: model, validation_split, [params].")
+    ] = None,
+    embedding_dim: Annotated[
+        int | None, typer.Option(help="mf: width of the user and item vectors.")
+    ] = None,
     user_dim: Annotated[int | None, typer.Option(help="neural: width of the user table.")] = None,
     item_dim: Annotated[int | None, typer.Option(help="neural: width of the item table.")] = None,
-    hidden: Annotated[str | None, typer.Option(help="neural: hidden layer sizes, e.g. 32,4.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="neural: dropout after each hidden layer.")] = None,
+    hidden: Annotated[
+        str | None, typer.Option(help="neural: hidden layer sizes, e.g. 32,4.")
+    ] = None,
+    dropout: Annotated[
+        float | None, typer.Option(help="neural: dropout after each hidden layer.")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the data.")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Step size.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Ratings per step (torch engine).")] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam, adagrad or sgd (torch engine).")] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="adam, adagrad or sgd (torch engine).")
+    ] = None,
     l2_user: Annotated[float | None, typer.Option(help="L2 strength on user vectors.")] = None,
     l2_item: Annotated[float | None, typer.Option(help="L2 strength on item vectors.")] = None,
     l2_bias: Annotated[float | None, typer.Option(help="L2 strength on the biases.")] = None,
     bias_damping: Annotated[
-        float | None, typer.Option(help="mf, sgd engine: extra per-row L2 on the biases (obscure items).")
+        float | None,
+        typer.Option(help="mf, sgd engine: extra per-row L2 on the biases (obscure items)."),
     ] = None,
-    l2_mode: Annotated[str | None, typer.Option(help="batch (per occurrence) or table (Keras).")] = None,
-    engine: Annotated[str | None, typer.Option(help="mf: auto, sgd (compiled CPU) or torch.")] = None,
-    patience: Annotated[int | None, typer.Option(help="Early stopping patience (needs --validation-split).")] = None,
+    l2_mode: Annotated[
+        str | None, typer.Option(help="batch (per occurrence) or table (Keras).")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="mf: auto, sgd (compiled CPU) or torch.")
+    ] = None,
+    patience: Annotated[
+        int | None, typer.Option(help="Early stopping patience (needs --validation-split).")
+    ] = None,
     validation_split: Annotated[
         float | None, typer.Option(help="Hold out the last fraction of the rows for validation.")
     ] = None,
     random_state: Annotated[int | None, typer.Option(help="Seed.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train a model and save it as a bundle.
 
@@ -89,6 +118,7 @@ def train(
     """
     from embedlab.data import load
 
+    say = output(quiet, verbose, as_json)
     settings: dict[str, Any] = _read_config(config) if config is not None else {}
     name = model or settings.get("model", "mf")
     cls = _model_class(name)
@@ -117,19 +147,28 @@ def train(
     allowed = cls._param_names()
     wrong = sorted(set(params) - set(allowed))
     if wrong:
-        raise DataError(f"--model {name}: {', '.join(wrong)} do not apply; its options are {', '.join(allowed)}")
+        raise DataError(
+            f"--model {name}: {', '.join(wrong)} do not apply; its options are {', '.join(allowed)}"
+        )
     if "hidden" in params:
         params["hidden"] = tuple(params["hidden"])
     split = validation_split if validation_split is not None else settings.get("validation_split")
+    say.settings(model=name, validation_split=split, config=config, **params)
     dataset = load(data)
+    say.detail(f"loaded {len(dataset):,} ratings from {data}")
     try:
         estimator = cls(**params)
-        estimator.fit(dataset, validation_split=split, progress=not quiet and not as_json)
+        estimator.fit(dataset, validation_split=split, progress=say.progress)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(str(exc)) from None
+    if verbose and not say.progress:  # with progress shown, the epochs were printed already
+        for row in estimator.history_:
+            shown = ", ".join(f"{k} {_num(v)}" for k, v in row.items() if k != "epoch")
+            say.detail(f"epoch {row['epoch']}: {shown}")
     path = estimator.save(out)
+    say.done("trained and saved")
     last = estimator.history_[-1] if len(estimator.history_) else {}
     result = {
         "model": MODELS[name],
@@ -142,19 +181,34 @@ def train(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    metrics = f", validation RMSE {result['val_rmse']:.4f}, MAE {result['val_mae']:.4f}" if result["val_rmse"] else ""
-    typer.echo(f"trained {result['model']} on {len(dataset):,} ratings for {result['epochs']} epochs{metrics}")
-    typer.echo(f"saved to {path}")
+    metrics = (
+        f", validation RMSE {result['val_rmse']:.4f}, MAE {result['val_mae']:.4f}"
+        if result["val_rmse"]
+        else ""
+    )
+    say.info(
+        f"trained {result['model']} on {len(dataset):,} ratings for {result['epochs']} epochs{metrics}"
+    )
+    say.wrote(path, f"saved to {path}")
 
 
 @app.command("evaluate")
 def evaluate(
-    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by embedlab train or model.save().")],
-    data: Annotated[Path, typer.Option("--data", help="Ratings to score: MovieLens folder/zip or a table.")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model bundle written by embedlab train or model.save().")
+    ],
+    data: Annotated[
+        Path, typer.Option("--data", help="Ratings to score: MovieLens folder/zip or a table.")
+    ],
     fallback: Annotated[
-        bool, typer.Option("--fallback", help="Score unknown users/items with the biases instead of failing.")
+        bool,
+        typer.Option(
+            "--fallback", help="Score unknown users/items with the biases instead of failing."
+        ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print the RMSE and MAE of a saved model on a ratings file.
 
@@ -163,13 +217,19 @@ def evaluate(
     from embedlab.data import load
     from embedlab.models import load as load_model
 
+    say = output(quiet, verbose, as_json)
+    say.settings(model_dir=model_dir, data=data, fallback=fallback)
     estimator = load_model(str(model_dir))
     dataset = load(data)
+    say.detail(f"loaded {type(estimator).__name__} and {len(dataset):,} ratings")
     try:
         metrics = estimator.evaluate(dataset, unknown="fallback" if fallback else "error")
     except UnknownIDError as exc:
         raise DataError(str(exc).replace("pass unknown='fallback'", "pass --fallback")) from None
+    say.done("evaluated")
     if as_json:
-        typer.echo(json.dumps(metrics, indent=2))
+        say.result(json.dumps(metrics, indent=2))
     else:
-        typer.echo(f"RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  ({len(dataset):,} ratings)")
+        say.result(
+            f"RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  ({len(dataset):,} ratings)"
+        )

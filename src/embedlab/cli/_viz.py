@@ -9,6 +9,7 @@ picture comes from :mod:`embedlab.viz`; bad options end in one line and exit 2.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._options import JsonOpt, Output, QuietOpt, VerboseOpt, output
 from embedlab.exceptions import DataError
 
 plot_app = typer.Typer(
@@ -48,10 +50,12 @@ def _out(path: Path, allowed: tuple[str, ...] = _STATIC) -> Path:
     return path
 
 
-def _load(model_dir: Path) -> Any:
+def _load(model_dir: Path, say: Output) -> Any:
     import embedlab
 
-    return embedlab.load(str(model_dir))
+    model = embedlab.load(str(model_dir))
+    say.detail(f"loaded {type(model).__name__} from {model_dir}")
+    return model
 
 
 def _draw(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -64,12 +68,17 @@ def _draw(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise DataError(str(exc)) from None
 
 
-def _save(picture: Any, out: Path) -> None:
+def _save(picture: Any, out: Path, say: Output, **extra: Any) -> None:
+    """Write the picture, then print its path (or JSON: ``out`` and ``extra``)."""
     try:
         picture.save(out)
     except OSError as exc:
         raise DataError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
-    typer.echo(f"wrote {out}")
+    say.done("drawn and written")
+    if say.as_json:
+        say.result(json.dumps({"out": str(out), **extra}, indent=2))
+    else:
+        say.wrote(out)
 
 
 def _read_table(path: Path) -> Any:
@@ -103,6 +112,9 @@ def map_command(
     perplexity: Annotated[float, typer.Option("--perplexity", help="t-SNE perplexity.")] = 30,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the projection.")] = 0,
     title: Annotated[str | None, typer.Option("--title", help="Title (default: made up).")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Draw a model's item embeddings in 2-D, coloured by genre or a column.
 
@@ -113,9 +125,21 @@ def map_command(
 
     Example: embedlab map runs/mf32 --color genre --top-n 1000 --out map.html
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(
+        model_dir=model_dir,
+        out=out,
+        method=method,
+        color=color,
+        top_n=top_n,
+        genre=genre,
+        label_top=label_top,
+        perplexity=perplexity,
+        seed=seed,
+    )
     _out(out)
     viz = _viz()
-    model = _load(model_dir)
+    model = _load(model_dir, say)
     picture = _draw(
         viz.embedding_map,
         model,
@@ -129,22 +153,27 @@ def map_command(
         perplexity=perplexity,
         random_state=seed,
     )
-    _save(picture, out)
+    _save(picture, out, say, method=method, color=color)
 
 
 @plot_app.command("history")
 def plot_history(
     model_dir: ModelDir,
     out: Annotated[Path, typer.Option("--out", help="curves.png (or .svg, .pdf, .html).")],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Learning curves of a saved model: train loss and validation error.
 
     Example: embedlab plot history runs/mf32 --out curves.png
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(model_dir=model_dir, out=out)
     _out(out)
     viz = _viz()
-    model = _load(model_dir)
-    _save(_draw(viz.learning_curves, model), out)
+    model = _load(model_dir, say)
+    _save(_draw(viz.learning_curves, model), out, say, epochs=len(model.history_))
 
 
 @plot_app.command("biases")
@@ -155,15 +184,20 @@ def plot_biases(
     min_count: Annotated[
         int, typer.Option("--min-count", help="Leave out items with fewer ratings.")
     ] = 0,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """The items with the highest and lowest bias, with their rating counts.
 
     Example: embedlab plot biases runs/mf32 --n 15 --min-count 20 --out biases.png
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(model_dir=model_dir, out=out, n=n, min_count=min_count)
     _out(out)
     viz = _viz()
-    model = _load(model_dir)
-    _save(_draw(viz.bias_plot, model, n=n, min_count=min_count), out)
+    model = _load(model_dir, say)
+    _save(_draw(viz.bias_plot, model, n=n, min_count=min_count), out, say)
 
 
 @plot_app.command("sweep")
@@ -175,6 +209,9 @@ def plot_sweep(
     by: Annotated[
         str | None, typer.Option("--by", help="Setting column (default: size, l2 or biases).")
     ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Training against validation error across an experiment's settings.
 
@@ -182,10 +219,13 @@ def plot_sweep(
 
     Example: embedlab plot sweep sizes.csv --out sweep.png
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(results=results, out=out, by=by)
     _out(out)
     viz = _viz()
     frame = _read_table(results)
-    _save(_draw(viz.sweep_plot, frame, by=by), out)
+    say.detail(f"read {len(frame):,} rows from {results}")
+    _save(_draw(viz.sweep_plot, frame, by=by), out, say, rows=len(frame))
 
 
 @plot_app.command("obscurity")
@@ -200,12 +240,18 @@ def plot_obscurity(
     count: Annotated[
         str, typer.Option("--count-column", help="Column of rating counts.")
     ] = "n_ratings",
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Rating counts of the items each model recommends: popularity bias.
 
     Example: embedlab plot obscurity recommended.csv --out obscurity.png
     """
+    say = output(quiet, verbose, as_json)
+    say.settings(results=results, out=out, model_column=model, count_column=count)
     _out(out)
     viz = _viz()
     frame = _read_table(results)
-    _save(_draw(viz.obscurity_plot, frame, model=model, count=count), out)
+    say.detail(f"read {len(frame):,} rows from {results}")
+    _save(_draw(viz.obscurity_plot, frame, model=model, count=count), out, say, rows=len(frame))
