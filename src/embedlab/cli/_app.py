@@ -37,6 +37,20 @@ def _passthrough() -> tuple[type[BaseException], ...]:
 
 _PASSTHROUGH = _passthrough()
 
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    classes: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = __import__(module, fromlist=["UsageError"])
+        except ImportError:
+            continue
+        classes.append(mod.UsageError)
+    return tuple(classes)
+
+
+_USAGE = _usage_errors()
+
 USER_ERROR = 2
 INTERNAL_ERROR = 1
 
@@ -57,11 +71,24 @@ def _verbose(ctx: Any) -> bool:
 class _ErrorHandlingGroup(TyperGroup):
     """Runs sub-commands, mapping embedlab errors to exit 2 and bugs to exit 1."""
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _USAGE as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                raise
+            raise fail(f"{exc.format_message()} (see '{info_name or 'embedlab'} --help')") from None
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EmbedlabError as exc:
             raise fail(str(exc)) from None
+        except _USAGE as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group without arguments: its help
+                raise
+            where = getattr(getattr(exc, "ctx", None), "command_path", None) or ctx.command_path
+            raise fail(f"{exc.format_message()} (see '{where} --help')") from None
         except _PASSTHROUGH:
             raise
         except KeyboardInterrupt:
@@ -82,7 +109,15 @@ class _ErrorHandlingGroup(TyperGroup):
 app = typer.Typer(
     name="embedlab",
     cls=_ErrorHandlingGroup,
-    help="Learn, explore and serve embeddings of categorical variables.",
+    help=(
+        "Learn, explore and serve embeddings of categorical variables.\n\n"
+        "Exit codes: 0 ok; 2 a user error (a missing file, a bad option, an unknown ID: one "
+        "line on stderr); 1 an internal error (--verbose or EMBEDLAB_DEBUG=1 prints its "
+        "traceback).\n\n"
+        "Every command takes --quiet/-q (only the result) and --verbose/-v (more detail); "
+        "commands whose output is data take --json.\n\n"
+        "Example: embedlab demo"
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
