@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,10 +54,19 @@ def test_demo_offline_runs_on_synthetic_data(refused_url: str, tmp_path: Path) -
 def test_demo_downloads_when_nothing_is_on_disk(movielens_url: str, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = runner.invoke(
-        app, ["demo", "--out", str(out), "--quick", "-q", "--base-url", movielens_url]
+        app, ["demo", "--out", str(out), "--quick", "-q", "--json", "--base-url", movielens_url]
     )
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" not in result.output
+    assert result.stderr == ""  # quiet: no progress lines
+    doc = json.loads(result.stdout)
+    assert doc["synthetic"] is False
+    assert {row["model"] for row in doc["scores"]} >= {"global mean", "item mean"}
+    assert doc["neighbours"] and all(rows for rows in doc["neighbours"].values())
+    assert doc["recommendations"][0]["rank"] == 1 and doc["obscurity"]
+    assert {name: Path(path).exists() for name, path in doc["files"].items()} == dict.fromkeys(
+        doc["files"], True
+    )
     _check_outputs(out)
 
 
