@@ -23,8 +23,24 @@ def ratings_csv(tmp_path_factory):
 
 def test_train_then_evaluate(ratings_csv, tmp_path) -> None:
     out = tmp_path / "mf"
-    result = runner.invoke(app, ["train", str(ratings_csv), "--out", str(out), "--embedding-dim", "4",
-                                 "--epochs", "3", "--validation-split", "0.2", "--random-state", "0", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(ratings_csv),
+            "--out",
+            str(out),
+            "--embedding-dim",
+            "4",
+            "--epochs",
+            "3",
+            "--validation-split",
+            "0.2",
+            "--random-state",
+            "0",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["model"] == "MatrixFactorization" and info["epochs"] == 3 and info["val_rmse"] > 0
@@ -37,11 +53,18 @@ def test_train_then_evaluate(ratings_csv, tmp_path) -> None:
 
 def test_train_neural_from_toml_config(ratings_csv, tmp_path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('model = "neural"\nvalidation_split = 0.1\n[params]\nhidden = [8, 4]\nepochs = 2\nrandom_state = 1\ndevice = "cpu"\n')
+    config.write_text(
+        'model = "neural"\nvalidation_split = 0.1\n[params]\nhidden = [8, 4]\nepochs = 2\nrandom_state = 1\ndevice = "cpu"\n'
+    )
     out = tmp_path / "nn"
-    result = runner.invoke(app, ["train", str(ratings_csv), "--config", str(config), "--epochs", "1", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        ["train", str(ratings_csv), "--config", str(config), "--epochs", "1", "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
-    assert "trained NeuralEmbeddingModel" in result.stdout and "for 1 epochs" in result.stdout  # the option wins
+    assert (
+        "trained NeuralEmbeddingModel" in result.stdout and "for 1 epochs" in result.stdout
+    )  # the option wins
     assert el.load(out).get_params()["hidden"] == (8, 4)
 
 
@@ -56,7 +79,9 @@ def test_train_neural_from_toml_config(ratings_csv, tmp_path) -> None:
     ],
 )
 def test_train_user_errors_are_one_line(ratings_csv, tmp_path, args, message) -> None:
-    result = runner.invoke(app, ["train", str(ratings_csv), "--out", str(tmp_path / "x"), "-q", *args])
+    result = runner.invoke(
+        app, ["train", str(ratings_csv), "--out", str(tmp_path / "x"), "-q", *args]
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert message in result.stderr
@@ -65,7 +90,12 @@ def test_train_user_errors_are_one_line(ratings_csv, tmp_path, args, message) ->
 
 def test_evaluate_unknown_ids_suggests_the_flag(ratings_csv, tmp_path) -> None:
     out = tmp_path / "m"
-    assert runner.invoke(app, ["train", str(ratings_csv), "--out", str(out), "--epochs", "1", "-q"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["train", str(ratings_csv), "--out", str(out), "--epochs", "1", "-q"]
+        ).exit_code
+        == 0
+    )
     other = tmp_path / "other.csv"
     other.write_text("userId,movieId,rating\n99999,1,4\n1,1,3\n")
     result = runner.invoke(app, ["evaluate", str(out), "--data", str(other)])
