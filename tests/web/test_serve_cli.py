@@ -63,3 +63,18 @@ def test_serve_missing_bundle_is_one_line(tmp_path, runs) -> None:
 def test_serve_is_listed_in_help() -> None:
     result = runner.invoke(app, ["--help"])
     assert "serve" in result.stdout
+
+
+def test_serve_quiet_and_verbose(web_bundle, runs) -> None:
+    quiet = runner.invoke(app, ["serve", str(web_bundle[0]), "-q"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout == "" and runs[-1]["log_level"] == "error"
+    loud = runner.invoke(app, ["serve", str(web_bundle[0]), "--verbose"])
+    assert loud.exit_code == 0, loud.output
+    assert "http://127.0.0.1:8000/" in loud.stdout and runs[-1]["log_level"] == "info"
+    assert "settings: model_dir=" in loud.stderr and "model loaded in" in loud.stderr
+
+
+def test_serve_help_says_why_there_is_no_json() -> None:
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0 and "There is no --json" in result.stdout
