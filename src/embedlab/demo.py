@@ -66,7 +66,10 @@ class DemoResult:
 
 
 def _load(
-    data: str | Path | None, base_url: str | None, say: Callable[[str], None]
+    data: str | Path | None,
+    base_url: str | None,
+    say: Callable[[str], None],
+    progress: bool = True,
 ) -> tuple[Any, bool, str]:
     import embedlab
 
@@ -74,7 +77,7 @@ def _load(
         ds = embedlab.datasets.movielens("ml-100k", data=data)
         return ds, False, f"MovieLens 100K ({data})"
     try:
-        ds = embedlab.datasets.movielens("ml-100k", base_url=base_url)
+        ds = embedlab.datasets.movielens("ml-100k", base_url=base_url, progress=progress)
         return ds, False, "MovieLens 100K"
     except (DownloadError, DatasetNotFoundError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -135,6 +138,7 @@ def run_demo(
     base_url: str | None = None,
     quick: bool = False,
     say: Callable[[str], None] = print,
+    progress: bool = True,
 ) -> DemoResult:
     """Run the demo and write its files into ``out``.
 
@@ -145,6 +149,7 @@ def run_demo(
         base_url: A MovieLens mirror for the download.
         quick: Small models and few epochs (for tests): the numbers are not the product's.
         say: Where progress lines go.
+        progress: Show a progress bar while downloading.
 
     Returns:
         A :class:`DemoResult`.
@@ -156,7 +161,7 @@ def run_demo(
     from embedlab import viz
 
     t_start = time.perf_counter()
-    ds, synthetic, source = _load(data, base_url, say)
+    ds, synthetic, source = _load(data, base_url, say, progress)
     tag = " (synthetic data)" if synthetic else ""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

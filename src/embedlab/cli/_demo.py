@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,21 +17,6 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     from embedlab.cli._explore import _records
 
     return _records(frame.reset_index(drop=True))
-
-
-def _fetch_quietly(base_url: str | None) -> None:
-    """Download ML-100K without a progress bar (--quiet, --json) unless it is on disk.
-
-    A failure is left to the demo, which tries again and falls back to synthetic data.
-    """
-    from embedlab.data._download import fetch_movielens
-    from embedlab.datasets import find_movielens
-    from embedlab.exceptions import EmbedlabError
-
-    if find_movielens("ml-100k") is not None:
-        return
-    with contextlib.suppress(EmbedlabError):
-        fetch_movielens("ml-100k", base_url=base_url, progress=False)
 
 
 def _as_dict(result: Any) -> dict[str, Any]:
@@ -98,9 +82,7 @@ def demo(
         else:
             out_.info(line)
 
-    if data is None and not out_.progress:
-        _fetch_quietly(base_url)
-    result = run_demo(data, out, base_url=base_url, quick=quick, say=say)
+    result = run_demo(data, out, base_url=base_url, quick=quick, say=say, progress=out_.progress)
     out_.done("demo")
     if as_json:
         out_.result(json.dumps(_as_dict(result), indent=2))
