@@ -75,7 +75,9 @@ print(json.dumps({"seconds": seconds, "peak_bytes": peak, "rows": rows}))
 
 
 def _child(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -100,10 +102,18 @@ def _machine() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1/10 of the ratings (smoke run, results not written)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the read comparison (default 3)")
-    parser.add_argument("--workdir", type=Path, default=None, help="where to write the CSV (default: a temp dir)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="1/10 of the ratings (smoke run, results not written)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the read comparison (default 3)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where to write the CSV (default: a temp dir)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV")
     args = parser.parse_args(argv)
 
@@ -116,10 +126,22 @@ def main(argv: list[str] | None = None) -> int:
     if folder.exists():
         shutil.rmtree(folder)
     try:
-        print(f"generating {shape['n_ratings']:,} ratings ({shape['n_users']:,} users x {shape['n_items']:,} items)...", flush=True)
-        gen = _child(_CHILD_GENERATE, str(shape["n_users"]), str(shape["n_items"]), str(shape["n_ratings"]), str(folder))
-        print(f"  generated in {gen['seconds']:.1f} s, peak RSS {gen['peak_bytes'] / 2**30:.2f} GiB; "
-              f"CSV written in {gen['write_seconds']:.1f} s", flush=True)
+        print(
+            f"generating {shape['n_ratings']:,} ratings ({shape['n_users']:,} users x {shape['n_items']:,} items)...",
+            flush=True,
+        )
+        gen = _child(
+            _CHILD_GENERATE,
+            str(shape["n_users"]),
+            str(shape["n_items"]),
+            str(shape["n_ratings"]),
+            str(folder),
+        )
+        print(
+            f"  generated in {gen['seconds']:.1f} s, peak RSS {gen['peak_bytes'] / 2**30:.2f} GiB; "
+            f"CSV written in {gen['write_seconds']:.1f} s",
+            flush=True,
+        )
         csv = folder / "ratings.csv"
         size = csv.stat().st_size
         with open(csv, "rb") as fh:  # warm the page cache so both readers start equal
@@ -132,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             for which in order:
                 res = _child(_CHILD_READ, which, str(csv))
                 if res["rows"] != shape["n_ratings"]:
-                    raise SystemExit(f"{which} read {res['rows']} rows, expected {shape['n_ratings']}")
+                    raise SystemExit(
+                        f"{which} read {res['rows']} rows, expected {shape['n_ratings']}"
+                    )
                 times[which].append(res["seconds"])
                 peaks[which].append(res["peak_bytes"])
                 print(f"  round {r + 1}: {which:8s} {res['seconds']:.2f} s", flush=True)
@@ -160,11 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     m = report["machine"]
     md = f"""# Data layer benchmark
 
-Measured {report['date']} on {m['cpu']} ({m['cores']} cores), Python {m['python']}, embedlab {m['embedlab']},
-NumPy {m['numpy']}, pandas {m['pandas']}, pyarrow {m['pyarrow']}. Command: `python benchmarks/bench_data.py`.
+Measured {report["date"]} on {m["cpu"]} ({m["cores"]} cores), Python {m["python"]}, embedlab {m["embedlab"]},
+NumPy {m["numpy"]}, pandas {m["pandas"]}, pyarrow {m["pyarrow"]}. Command: `python benchmarks/bench_data.py`.
 
-Protocol: synthetic data of the ML-20M shape ({shape['n_users']:,} users, {shape['n_items']:,} items,
-{shape['n_ratings']:,} ratings, seed 0) generated in a fresh subprocess (wall time of
+Protocol: synthetic data of the ML-20M shape ({shape["n_users"]:,} users, {shape["n_items"]:,} items,
+{shape["n_ratings"]:,} ratings, seed 0) generated in a fresh subprocess (wall time of
 `synthetic_ratings`, peak RSS of the process); written as a MovieLens `ratings.csv`
 ({size / 2**20:,.0f} MiB); the file read once to warm the page cache, then
 `pandas.read_csv(path)` (default settings) and `embedlab.load_ratings(path)` (parse, build both
@@ -173,11 +197,11 @@ alternating, {args.repeat} rounds; medians.
 
 | step | embedlab | target | pandas.read_csv | ratio |
 |---|---:|---:|---:|---:|
-| generate ML-20M shape | {report['generate_seconds']:.1f} s, peak {report['generate_peak_gib']:.2f} GiB | ≤ 60 s, ≤ 3 GB | | |
-| write ratings.csv | {report['csv_write_seconds']:.1f} s | | | |
-| load ratings.csv | {ours_s:.2f} s (peak {report['load_ratings_peak_gib']:.2f} GiB) | ≥ 3× faster | {pandas_s:.2f} s (peak {report['pandas_peak_gib']:.2f} GiB) | **{report['speedup']:.1f}×** |
+| generate ML-20M shape | {report["generate_seconds"]:.1f} s, peak {report["generate_peak_gib"]:.2f} GiB | ≤ 60 s, ≤ 3 GB | | |
+| write ratings.csv | {report["csv_write_seconds"]:.1f} s | | | |
+| load ratings.csv | {ours_s:.2f} s (peak {report["load_ratings_peak_gib"]:.2f} GiB) | ≥ 3× faster | {pandas_s:.2f} s (peak {report["pandas_peak_gib"]:.2f} GiB) | **{report["speedup"]:.1f}×** |
 
-Rounds (s): pandas {report['pandas_read_csv_seconds']}, embedlab {report['load_ratings_seconds']}.
+Rounds (s): pandas {report["pandas_read_csv_seconds"]}, embedlab {report["load_ratings_seconds"]}.
 """
     print(md)
     if args.quick:

@@ -63,12 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     short = int((recs.groupby("user").size() < 10).sum())  # users with < 10 unseen items
     seen = model.seen_
     clash = sum(
-        int(np.isin(model.items_.indices(g["item"].to_numpy()), seen.row(model.users_.index(u))[0]).any())
+        int(
+            np.isin(
+                model.items_.indices(g["item"].to_numpy()), seen.row(model.users_.index(u))[0]
+            ).any()
+        )
         for u, g in list(recs.groupby("user"))[:200]
     )
     report = {
         "date": started,
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpu": cpu_name(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        },
         "versions": {"embedlab": embedlab.__version__, "numpy": np.__version__},
         "load_average": [load0, os.getloadavg()[0]],
         "shape": {"users": users, "items": items, "ratings": len(ds.rating)},

@@ -30,7 +30,9 @@ def test_help_lists_data_group() -> None:
 
 
 def test_console_script_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "embedlab", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "embedlab", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.startswith("embedlab ")
 
 
@@ -39,7 +41,9 @@ def _probe_app() -> typer.Typer:
 
     @probe.command()
     def user_mistake() -> None:
-        raise DataError("ratings.csv: column 'rating' has 2 NaN values (first at row 7);\n drop or fill those rows")
+        raise DataError(
+            "ratings.csv: column 'rating' has 2 NaN values (first at row 7);\n drop or fill those rows"
+        )
 
     @probe.command()
     def bug() -> None:

@@ -42,16 +42,35 @@ def test_info_ml100k_json(ml100k_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["name"], summary["n_ratings"], summary["n_users"], summary["n_items"]) == (
-        "ml-100k", 100_000, 943, 1_682)
-    assert summary["rating_histogram"] == {"1": 6_110, "2": 11_370, "3": 27_145, "4": 34_174, "5": 21_201}
-    assert summary["n_genres"] == 19 and summary["user_metadata"] == ["age", "gender", "occupation", "zip"]
+        "ml-100k",
+        100_000,
+        943,
+        1_682,
+    )
+    assert summary["rating_histogram"] == {
+        "1": 6_110,
+        "2": 11_370,
+        "3": 27_145,
+        "4": 34_174,
+        "5": 21_201,
+    }
+    assert summary["n_genres"] == 19 and summary["user_metadata"] == [
+        "age",
+        "gender",
+        "occupation",
+        "zip",
+    ]
 
 
 @pytest.mark.realdata
 def test_info_mlsmall(mlsmall_dir: Path) -> None:
     result = info(str(mlsmall_dir))
     assert result.exit_code == 0, result.output
-    assert "ml-latest-small" in result.stdout and "100,836" in result.stdout and "9,724" in result.stdout
+    assert (
+        "ml-latest-small" in result.stdout
+        and "100,836" in result.stdout
+        and "9,724" in result.stdout
+    )
     result = info(str(mlsmall_dir), "--json")
     summary = json.loads(result.stdout)
     assert (summary["n_ratings"], summary["n_users"], summary["n_items"]) == (100_836, 610, 9_724)
@@ -61,7 +80,9 @@ def test_info_mlsmall(mlsmall_dir: Path) -> None:
 
 @pytest.mark.realdata
 def test_info_ratings_csv_as_a_table(mlsmall_dir: Path) -> None:
-    result = info(str(mlsmall_dir / "ratings.csv"), "--user", "userId", "--item", "movieId", "--json")
+    result = info(
+        str(mlsmall_dir / "ratings.csv"), "--user", "userId", "--item", "movieId", "--json"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["n_ratings"] == 100_836
 
@@ -72,7 +93,12 @@ def test_info_small_table_with_columns(tmp_path: Path) -> None:
     result = info(str(path), "--user", "who", "--item", "what", "--rating", "stars", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["name"], summary["n_ratings"], summary["n_users"], summary["n_items"]) == ("r", 3, 2, 2)
+    assert (summary["name"], summary["n_ratings"], summary["n_users"], summary["n_items"]) == (
+        "r",
+        3,
+        2,
+        2,
+    )
 
 
 def test_info_bad_file_is_one_line(tmp_path: Path) -> None:
@@ -85,7 +111,9 @@ def test_info_missing_column_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "cols.csv"
     path.write_text("a,b,c\n1,2,3\n")
     result = info(str(path), "--user", "a", "--item", "b", "--rating", "rating")
-    assert_one_line_error(result, "cols.csv", "no column 'rating'", "columns present: ['a', 'b', 'c']")
+    assert_one_line_error(
+        result, "cols.csv", "no column 'rating'", "columns present: ['a', 'b', 'c']"
+    )
 
 
 def test_info_ragged_file_is_one_line(tmp_path: Path) -> None:

@@ -16,28 +16,81 @@ runner = CliRunner()
 
 def test_custom_sizes_write_files(tmp_path: Path) -> None:
     out = tmp_path / "syn"
-    result = runner.invoke(app, ["data", "synth", str(out), "--users", "60", "--items", "40", "--ratings", "900", "--seed", "3"])
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "synth",
+            str(out),
+            "--users",
+            "60",
+            "--items",
+            "40",
+            "--ratings",
+            "900",
+            "--seed",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.count("\n") == 1
-    assert result.stdout.startswith(f"wrote {out}: 900 synthetic ratings, 60 users, 40 items, 8 genres (custom, seed 3")
+    assert result.stdout.startswith(
+        f"wrote {out}: 900 synthetic ratings, 60 users, 40 items, 8 genres (custom, seed 3"
+    )
     ratings = pd.read_csv(out / "ratings.csv")
     assert list(ratings.columns) == ["userId", "movieId", "rating", "timestamp"]
-    assert len(ratings) == 900 and ratings["userId"].nunique() == 60 and ratings["movieId"].nunique() == 40
+    assert (
+        len(ratings) == 900
+        and ratings["userId"].nunique() == 60
+        and ratings["movieId"].nunique() == 40
+    )
     assert set(ratings["rating"]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
     movies = pd.read_csv(out / "movies.csv")
     assert len(movies) == 40 and movies["title"].str.startswith("Synthetic Movie").all()
     # The same seed writes the same bytes.
     again = tmp_path / "again"
-    runner.invoke(app, ["data", "synth", str(again), "--users", "60", "--items", "40", "--ratings", "900", "--seed", "3"])
+    runner.invoke(
+        app,
+        [
+            "data",
+            "synth",
+            str(again),
+            "--users",
+            "60",
+            "--items",
+            "40",
+            "--ratings",
+            "900",
+            "--seed",
+            "3",
+        ],
+    )
     assert (again / "ratings.csv").read_bytes() == (out / "ratings.csv").read_bytes()
 
 
 def test_default_shape_is_ml100k_and_half_stars(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "synth", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
-    assert "100,000 synthetic ratings, 943 users, 1,682 items" in result.stdout and "(ml-100k" in result.stdout
+    assert (
+        "100,000 synthetic ratings, 943 users, 1,682 items" in result.stdout
+        and "(ml-100k" in result.stdout
+    )
     result = runner.invoke(
-        app, ["data", "synth", str(tmp_path / "b"), "--users", "50", "--items", "30", "--ratings", "800", "--half-stars", "--genres", "3"]
+        app,
+        [
+            "data",
+            "synth",
+            str(tmp_path / "b"),
+            "--users",
+            "50",
+            "--items",
+            "30",
+            "--ratings",
+            "800",
+            "--half-stars",
+            "--genres",
+            "3",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "3 genres" in result.stdout and "half stars" in result.stdout
@@ -49,11 +102,26 @@ def test_default_shape_is_ml100k_and_half_stars(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--shape", "ml-5m"], "error: unknown --shape 'ml-5m'; expected one of ml-100k, ml-1m, ml-20m, ml-32m"),
-        (["--shape", "ml-1m", "--users", "5"], "error: pass either --shape or --users/--items/--ratings, not both"),
-        (["--users", "5"], "error: custom sizes need --users, --items and --ratings; missing --items, --ratings"),
-        (["--users", "5", "--items", "5", "--ratings", "26"], "error: n_ratings=26 exceeds n_users * n_items"),
-        (["--users", "0", "--items", "5", "--ratings", "3"], "error: n_users=0: expected an integer >= 1"),
+        (
+            ["--shape", "ml-5m"],
+            "error: unknown --shape 'ml-5m'; expected one of ml-100k, ml-1m, ml-20m, ml-32m",
+        ),
+        (
+            ["--shape", "ml-1m", "--users", "5"],
+            "error: pass either --shape or --users/--items/--ratings, not both",
+        ),
+        (
+            ["--users", "5"],
+            "error: custom sizes need --users, --items and --ratings; missing --items, --ratings",
+        ),
+        (
+            ["--users", "5", "--items", "5", "--ratings", "26"],
+            "error: n_ratings=26 exceeds n_users * n_items",
+        ),
+        (
+            ["--users", "0", "--items", "5", "--ratings", "3"],
+            "error: n_users=0: expected an integer >= 1",
+        ),
         (["--genres", "0", "--users", "5", "--items", "5", "--ratings", "3"], "error: n_genres=0"),
     ],
 )
@@ -74,7 +142,10 @@ def test_existing_folder_needs_force(tmp_path: Path) -> None:
     args = ["data", "synth", str(out), "--users", "10", "--items", "10", "--ratings", "50"]
     result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"error: {out} already exists and is not empty; pass --force to replace it"
+    assert (
+        result.stderr.strip()
+        == f"error: {out} already exists and is not empty; pass --force to replace it"
+    )
     assert (out / "notes.txt").read_text() == "mine"
     result = runner.invoke(app, [*args, "--force"])
     assert result.exit_code == 0, result.output
@@ -84,7 +155,10 @@ def test_existing_folder_needs_force(tmp_path: Path) -> None:
 def test_unwritable_target_exit_2(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = runner.invoke(app, ["data", "synth", str(blocker / "syn"), "--users", "5", "--items", "5", "--ratings", "10"])
+    result = runner.invoke(
+        app,
+        ["data", "synth", str(blocker / "syn"), "--users", "5", "--items", "5", "--ratings", "10"],
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: cannot write {blocker / 'syn'}:")
     assert result.stderr.strip().count("\n") == 0

@@ -59,7 +59,13 @@ def test_round_trip_through_pandas(tmp_path: Path) -> None:
     assert list(movies.columns) == ["movieId", "title", "genres"]
     assert movies["movieId"].tolist() == [10, 20, 30, 40, 50]
     assert movies["title"].tolist() == TRICKY_TITLES
-    assert movies["genres"].tolist() == ["Comedy|Drama", "Sci-Fi", "(no genres listed)", "Children's", "Horror"]
+    assert movies["genres"].tolist() == [
+        "Comedy|Drama",
+        "Sci-Fi",
+        "(no genres listed)",
+        "Children's",
+        "Horror",
+    ]
 
 
 def test_text_is_movielens_style(tmp_path: Path) -> None:
@@ -70,10 +76,16 @@ def test_text_is_movielens_style(tmp_path: Path) -> None:
     assert lines[-1] == "3,50,3.14159,1700000000"  # not 3.1415901184
     on_grid = write_movielens_csv(_tricky().subset(np.arange(5)), tmp_path / "grid")
     lines = (on_grid / "ratings.csv").read_text().splitlines()
-    assert lines[:3] == ["userId,movieId,rating,timestamp", "1,10,4.0,964982703", "1,20,3.5,964981247"]
+    assert lines[:3] == [
+        "userId,movieId,rating,timestamp",
+        "1,10,4.0,964982703",
+        "1,20,3.5,964981247",
+    ]
     assert lines[3:] == ["2,20,0.5,1", "3,30,5.0,0", "3,40,1.0,964982224"]
     movies = (out / "movies.csv").read_bytes().decode()
-    assert movies.startswith("movieId,title,genres\n10,\"American President, The (1995)\",Comedy|Drama\n")
+    assert movies.startswith(
+        'movieId,title,genres\n10,"American President, The (1995)",Comedy|Drama\n'
+    )
     assert '20,"Say ""Hello"" (2001)",Sci-Fi\n' in movies  # RFC 4180: quotes doubled
     assert "40,Plain (2000),Children's\n" in movies  # quoted only when needed
     assert "\r" not in movies
@@ -99,7 +111,10 @@ def test_string_ids_are_quoted_when_needed(tmp_path: Path) -> None:
     assert back["userId"].tolist() == ["a,b", 'q"x', "plain"]
     assert back["movieId"].tolist() == ["m1", "m1", "m2"]
     movies = pd.read_csv(out / "movies.csv", dtype={"movieId": str}, keep_default_na=False)
-    assert movies["title"].tolist() == ["", ""] and movies["genres"].tolist() == ["(no genres listed)"] * 2
+    assert (
+        movies["title"].tolist() == ["", ""]
+        and movies["genres"].tolist() == ["(no genres listed)"] * 2
+    )
 
 
 def test_synthetic_round_trip(tmp_path: Path) -> None:

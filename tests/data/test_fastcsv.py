@@ -34,11 +34,22 @@ def _rows(n_users: int = 40, per_user: int = 6, seed: int = 0, sep: str = ",") -
     out = []
     for u in range(1, n_users + 1):
         for i in sorted(rng.sample(range(1, 3000), per_user)):
-            out.append(sep.join([str(u), str(i), rng.choice(stars), str(rng.randrange(789_652_009, 1_427_784_002))]))
+            out.append(
+                sep.join(
+                    [
+                        str(u),
+                        str(i),
+                        rng.choice(stars),
+                        str(rng.randrange(789_652_009, 1_427_784_002)),
+                    ]
+                )
+            )
     return out
 
 
-def _text(rows: list[str], header: str | None = HEADER, newline: str = "\n", final: bool = True) -> bytes:
+def _text(
+    rows: list[str], header: str | None = HEADER, newline: str = "\n", final: bool = True
+) -> bytes:
     lines = ([header] if header is not None else []) + rows
     return (newline.join(lines) + (newline if final else "")).encode()
 
@@ -121,37 +132,75 @@ ELIGIBLE: dict[str, tuple[bytes, dict[str, Any]]] = {
     "crlf": (_text(ROWS, newline="\r\n"), {}),
     "crlf no final newline": (_text(ROWS, newline="\r\n", final=False), {}),
     "no final newline": (_text(ROWS, final=False), {}),
-    "blank lines": (b"\n\n" + _text(ROWS[:50]) + b"\n\n" + _text(ROWS[50:], header=None) + b"\n\n", {}),
+    "blank lines": (
+        b"\n\n" + _text(ROWS[:50]) + b"\n\n" + _text(ROWS[50:], header=None) + b"\n\n",
+        {},
+    ),
     "double colon": (_text([r.replace(",", "::") for r in ROWS], header=None), {"sep": "::"}),
     "double colon sniffed": (_text([r.replace(",", "::") for r in ROWS], header=None), {}),
     "tab": (_text([r.replace(",", "\t") for r in ROWS], header=HEADER.replace(",", "\t")), {}),
     "semicolon": (_text([r.replace(",", ";") for r in ROWS], header=HEADER.replace(",", ";")), {}),
-    "pipe": (_text([r.replace(",", "|") for r in ROWS], header=HEADER.replace(",", "|")), {"sep": "|"}),
-    "no timestamp": (_text([r.rsplit(",", 1)[0] for r in ROWS], header="userId,movieId,rating"), {}),
+    "pipe": (
+        _text([r.replace(",", "|") for r in ROWS], header=HEADER.replace(",", "|")),
+        {"sep": "|"},
+    ),
+    "no timestamp": (
+        _text([r.rsplit(",", 1)[0] for r in ROWS], header="userId,movieId,rating"),
+        {},
+    ),
     "timestamp ignored": (_text(ROWS), {"timestamp": False}),
     "utf-8 bom": (b"\xef\xbb\xbf" + _text(ROWS), {}),
     "single row": (_text(["7,42,3.5,978300760"]), {}),
     "single row no header": (b"7,42,3.5,978300760", {}),
     "negative and huge ids": (
-        _text([f"{u},{i},4,1" for u, i in [(-5, 10**15), (-5, -(10**15)), (0, 3), (2**40, 7)] * 20]),
+        _text(
+            [f"{u},{i},4,1" for u, i in [(-5, 10**15), (-5, -(10**15)), (0, 3), (2**40, 7)] * 20]
+        ),
         {"duplicates": "last"},
     ),
-    "ids beyond int32": (_text([f"{3_000_000_000 + u},{i},4.5,{u}" for u in range(30) for i in range(3)]), {}),
+    "ids beyond int32": (
+        _text([f"{3_000_000_000 + u},{i},4.5,{u}" for u in range(30) for i in range(3)]),
+        {},
+    ),
     "sparse ids": (_text([f"{u * 10**7},{i},4.5,{u}" for u in range(30) for i in range(3)]), {}),
     "half stars and plain forms": (
-        _text([f"{u},{i},{r},5" for u in range(1, 30) for i, r in enumerate(["4", "4.0", "4.5", ".5", "5."], 1)]),
+        _text(
+            [
+                f"{u},{i},{r},5"
+                for u in range(1, 30)
+                for i, r in enumerate(["4", "4.0", "4.5", ".5", "5."], 1)
+            ]
+        ),
         {},
     ),
     "signs and exponents": (
-        _text([f"{u},{i},{r},5" for u in range(1, 30) for i, r in enumerate(["+4", "-1.5", "2.5e0", "25E-1", "0.0"], 1)]),
+        _text(
+            [
+                f"{u},{i},{r},5"
+                for u in range(1, 30)
+                for i, r in enumerate(["+4", "-1.5", "2.5e0", "25E-1", "0.0"], 1)
+            ]
+        ),
         {},
     ),
     "leading zeros after the sample": (_text([*ROWS, "0999,0012,4,0000000001"]), {}),
-    "unsorted with duplicates, last": (_text(list(reversed(ROWS)) + ROWS[:5]), {"duplicates": "last"}),
-    "unsorted with duplicates, first": (_text(list(reversed(ROWS)) + ROWS[:5]), {"duplicates": "first"}),
-    "unsorted with duplicates, mean": (_text(list(reversed(ROWS)) + ROWS[:5]), {"duplicates": "mean"}),
+    "unsorted with duplicates, last": (
+        _text(list(reversed(ROWS)) + ROWS[:5]),
+        {"duplicates": "last"},
+    ),
+    "unsorted with duplicates, first": (
+        _text(list(reversed(ROWS)) + ROWS[:5]),
+        {"duplicates": "first"},
+    ),
+    "unsorted with duplicates, mean": (
+        _text(list(reversed(ROWS)) + ROWS[:5]),
+        {"duplicates": "mean"},
+    ),
     "unsorted with duplicates, warn": (_text(list(reversed(ROWS)) + ROWS[:5]), {}),
-    "unsorted with duplicates, error": (_text(list(reversed(ROWS)) + ROWS[:5]), {"duplicates": "error"}),
+    "unsorted with duplicates, error": (
+        _text(list(reversed(ROWS)) + ROWS[:5]),
+        {"duplicates": "error"},
+    ),
     "unsorted without duplicates": (_text(list(reversed(ROWS))), {"duplicates": "error"}),
     "sorted duplicates": (_text([*ROWS[:10], ROWS[9], *ROWS[10:]]), {}),
     "rating scale": (_text(ROWS), {"rating_scale": (0.5, 5.0)}),
@@ -162,11 +211,20 @@ ELIGIBLE: dict[str, tuple[bytes, dict[str, Any]]] = {
         {},
     ),
     "columns in another order": (
-        _text([",".join(reversed(r.split(","))) for r in ROWS], header="timestamp,rating,movieId,userId"),
+        _text(
+            [",".join(reversed(r.split(","))) for r in ROWS],
+            header="timestamp,rating,movieId,userId",
+        ),
         {},
     ),
-    "positions": (_text([f"x,{r}" for r in ROWS], header=None), {"user": 1, "item": 2, "rating": 3, "timestamp": 4}),
-    "quotes without quoting": (_text([r.replace(",", "::") + '::"q"' for r in ROWS], header=None), {"sep": "::"}),
+    "positions": (
+        _text([f"x,{r}" for r in ROWS], header=None),
+        {"user": 1, "item": 2, "rating": 3, "timestamp": 4},
+    ),
+    "quotes without quoting": (
+        _text([r.replace(",", "::") + '::"q"' for r in ROWS], header=None),
+        {"sep": "::"},
+    ),
     "latin-1 header": (_text(ROWS), {"encoding": "latin-1"}),
 }
 
@@ -190,7 +248,9 @@ def test_eligible_duplicates_warn_and_error_like_pyarrow(tmp_path: Path, both: A
     assert fast[0] == "error" and "5 duplicate (user, item) rows" in fast[1]
 
 
-def test_unknown_duplicate_policy_raises_on_sorted_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_duplicate_policy_raises_on_sorted_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "ratings.csv"
     path.write_bytes(_text(ROWS))
     monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 0)
@@ -198,13 +258,19 @@ def test_unknown_duplicate_policy_raises_on_sorted_files(tmp_path: Path, monkeyp
         load_ratings(path, duplicates="sometimes")  # type: ignore[arg-type]
 
 
-def test_index_arrays_are_the_parsed_arrays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_arrays_are_the_parsed_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "ratings.csv"
     path.write_bytes(_text(ROWS))
     monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 0)
     ds = load_ratings(path)
     assert ds.user_index.dtype == np.int32 and not ds.user_index.flags.writeable
-    assert ds.rating.dtype == np.float32 and ds.timestamp is not None and ds.timestamp.dtype == np.int64
+    assert (
+        ds.rating.dtype == np.float32
+        and ds.timestamp is not None
+        and ds.timestamp.dtype == np.int64
+    )
     assert ds.users.ids().tolist() == sorted({int(r.split(",")[0]) for r in ROWS})
 
 
@@ -251,7 +317,10 @@ INELIGIBLE: dict[str, tuple[bytes, dict[str, Any]]] = {
     "fractional id": (_text(_with(200, "7.0,42,3.5,978300760")), {}),
     "ragged line (too few)": (_text(_with(150, "7,42,3.5")), {}),
     "ragged line (too many)": (_text(_with(150, "7,42,3.5,978300760,9")), {}),
-    "ragged double colon": (_text(_with(150, "7::42:3.5::978300760"), header=None).replace(b",", b"::"), {}),
+    "ragged double colon": (
+        _text(_with(150, "7::42:3.5::978300760"), header=None).replace(b",", b"::"),
+        {},
+    ),
     "bad rating": (_text(_with(220, "7,42,abc,978300760")), {}),
     "nan rating": (_text(_with(220, "7,42,nan,978300760")), {}),
     "inf rating": (_text(_with(220, "7,42,inf,978300760")), {}),
@@ -262,9 +331,18 @@ INELIGIBLE: dict[str, tuple[bytes, dict[str, Any]]] = {
     "empty timestamp": (_text(_with(220, "7,42,3.5,")), {}),
     "date timestamp": (_text(_with(220, "7,42,3.5,2001-01-01")), {}),
     "spaces": (_text(_with(220, "7, 42,3.5,978300760")), {}),
-    "lone carriage return": (_text(ROWS[:100]) + b"7,42,3.5,1\r8,42,3.5,1\n" + _text(ROWS[100:], header=None), {}),
-    "non-ascii title": ("\n".join([HEADER + ",title"] + [f"{r},Amélie" for r in ROWS]).encode(), {}),
-    "latin-1 title": ("\n".join([HEADER + ",title"] + [f"{r},Amélie" for r in ROWS]).encode("latin-1"), {"encoding": "latin-1"}),
+    "lone carriage return": (
+        _text(ROWS[:100]) + b"7,42,3.5,1\r8,42,3.5,1\n" + _text(ROWS[100:], header=None),
+        {},
+    ),
+    "non-ascii title": (
+        "\n".join([HEADER + ",title"] + [f"{r},Amélie" for r in ROWS]).encode(),
+        {},
+    ),
+    "latin-1 title": (
+        "\n".join([HEADER + ",title"] + [f"{r},Amélie" for r in ROWS]).encode("latin-1"),
+        {"encoding": "latin-1"},
+    ),
     "whitespace-only line": (_text(_with(120, "   ")), {}),
     "nul byte": (_text(_with(230, "7,42,3\x005,1")), {}),
     "utf-16": (_text(ROWS).decode().encode("utf-16"), {"encoding": "utf-16"}),
@@ -272,7 +350,9 @@ INELIGIBLE: dict[str, tuple[bytes, dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("case", list(INELIGIBLE))
-def test_ineligible_files_fall_back_with_the_same_outcome(tmp_path: Path, both: Any, case: str) -> None:
+def test_ineligible_files_fall_back_with_the_same_outcome(
+    tmp_path: Path, both: Any, case: str
+) -> None:
     data, kwargs = INELIGIBLE[case]
     path = tmp_path / "ratings.csv"
     path.write_bytes(data)
@@ -300,7 +380,9 @@ def _parse(data: bytes, **kwargs: Any) -> _fastcsv.FastColumns | _fastcsv.NotEli
     return _fastcsv.parse_buffer(np.frombuffer(data, dtype=np.uint8), **options)
 
 
-def _expected(rows: list[str], sep: str = ",") -> tuple[list[int], list[int], np.ndarray, list[int]]:
+def _expected(
+    rows: list[str], sep: str = ","
+) -> tuple[list[int], list[int], np.ndarray, list[int]]:
     fields = [r.split(sep) for r in rows if r]
     return (
         [int(f[0]) for f in fields],
@@ -322,7 +404,10 @@ def test_chunk_edges_inside_lines(n_chunks: int, word_at_a_time: bool) -> None:
     assert result.user.tolist() == users and result.item.tolist() == items
     np.testing.assert_array_equal(result.rating, ratings)
     assert result.timestamp is not None and result.timestamp.tolist() == stamps
-    assert result.user_range == (min(users), max(users)) and result.item_range == (min(items), max(items))
+    assert result.user_range == (min(users), max(users)) and result.item_range == (
+        min(items),
+        max(items),
+    )
     assert result.rating_range == (float(ratings.min()), float(ratings.max()))
     assert result.pairs_increasing
 
@@ -331,7 +416,11 @@ def test_chunk_edges_inside_lines(n_chunks: int, word_at_a_time: bool) -> None:
 def test_pairs_increasing_across_chunks(n_chunks: int) -> None:
     rows = _rows(n_users=20, per_user=5, seed=4)
     assert _parse(_text(rows, header=None), n_chunks=n_chunks).pairs_increasing  # type: ignore[union-attr]
-    for bad in ([*rows[:50], rows[49], *rows[50:]], rows[:50] + rows[51:] + [rows[50]], list(reversed(rows))):
+    for bad in (
+        [*rows[:50], rows[49], *rows[50:]],
+        rows[:50] + rows[51:] + [rows[50]],
+        list(reversed(rows)),
+    ):
         result = _parse(_text(bad, header=None), n_chunks=n_chunks)
         assert isinstance(result, _fastcsv.FastColumns) and not result.pairs_increasing
 
@@ -367,7 +456,9 @@ def test_skipped_fields_must_be_plain_ascii() -> None:
         result = _parse(_text(rows, header=None), ncols=5)
         assert isinstance(result, _fastcsv.NotEligible) and result.line == 8
     rows[7] = '1,2,3,4,"quoted"'
-    assert isinstance(_parse(_text(rows, header=None), ncols=5, quoting=False), _fastcsv.FastColumns)
+    assert isinstance(
+        _parse(_text(rows, header=None), ncols=5, quoting=False), _fastcsv.FastColumns
+    )
 
 
 def test_wide_ids_go_to_int64() -> None:
@@ -383,13 +474,19 @@ def test_wide_ids_go_to_int64() -> None:
 
 
 def test_not_eligible_inputs() -> None:
-    assert isinstance(_parse(b"userId,movieId,rating,timestamp\n", skip_lines=1), _fastcsv.NotEligible)
-    assert isinstance(_parse(b"userId,movieId,rating,timestamp", skip_lines=1), _fastcsv.NotEligible)
+    assert isinstance(
+        _parse(b"userId,movieId,rating,timestamp\n", skip_lines=1), _fastcsv.NotEligible
+    )
+    assert isinstance(
+        _parse(b"userId,movieId,rating,timestamp", skip_lines=1), _fastcsv.NotEligible
+    )
     assert isinstance(_parse(b"\n\n\n"), _fastcsv.NotEligible)
     assert isinstance(_parse("usér,b,c,d\n1,2,3,4\n".encode(), skip_lines=1), _fastcsv.NotEligible)
     assert isinstance(_parse(b"1,2,3,4\n", sep=",,,x"), _fastcsv.NotEligible)
-    assert isinstance(_fastcsv.read_numeric(b"1,2,3,4\n", encoding="utf-16", ncols=4, user=0, item=1, rating=2),
-                      _fastcsv.NotEligible)
+    assert isinstance(
+        _fastcsv.read_numeric(b"1,2,3,4\n", encoding="utf-16", ncols=4, user=0, item=1, rating=2),
+        _fastcsv.NotEligible,
+    )
     with pytest.raises(ValueError, match="distinct"):
         _parse(b"1,2,3,4\n", item=0)
 
@@ -398,13 +495,21 @@ def test_read_numeric_maps_files(tmp_path: Path) -> None:
     rows = _rows(n_users=10, per_user=5)
     path = tmp_path / "r.csv"
     path.write_bytes(_text(rows))
-    from_file = _fastcsv.read_numeric(path, ncols=4, user=0, item=1, rating=2, timestamp=3, skip_lines=1)
-    from_bytes = _fastcsv.read_numeric(_text(rows), ncols=4, user=0, item=1, rating=2, timestamp=3, skip_lines=1)
-    assert isinstance(from_file, _fastcsv.FastColumns) and isinstance(from_bytes, _fastcsv.FastColumns)
+    from_file = _fastcsv.read_numeric(
+        path, ncols=4, user=0, item=1, rating=2, timestamp=3, skip_lines=1
+    )
+    from_bytes = _fastcsv.read_numeric(
+        _text(rows), ncols=4, user=0, item=1, rating=2, timestamp=3, skip_lines=1
+    )
+    assert isinstance(from_file, _fastcsv.FastColumns) and isinstance(
+        from_bytes, _fastcsv.FastColumns
+    )
     np.testing.assert_array_equal(from_file.rating, from_bytes.rating)
     (tmp_path / "empty.csv").write_bytes(b"")
-    assert isinstance(_fastcsv.read_numeric(tmp_path / "empty.csv", ncols=4, user=0, item=1, rating=2),
-                      _fastcsv.NotEligible)
+    assert isinstance(
+        _fastcsv.read_numeric(tmp_path / "empty.csv", ncols=4, user=0, item=1, rating=2),
+        _fastcsv.NotEligible,
+    )
 
 
 def test_encode_ids_matches_a_sorted_vocabulary() -> None:
@@ -428,7 +533,9 @@ def test_encode_ids_matches_a_sorted_vocabulary() -> None:
 _RATINGS = st.one_of(
     st.integers(0, 50).map(lambda k: f"{k / 10:g}"),
     st.integers(0, 10).map(str),
-    st.sampled_from(["4.5", "4.0", ".5", "3.", "0.25", "+2", "-1.5", "1e0", "2.5E-1", "007.50", "3.333333"]),
+    st.sampled_from(
+        ["4.5", "4.0", ".5", "3.", "0.25", "+2", "-1.5", "1e0", "2.5E-1", "007.50", "3.333333"]
+    ),
 )
 
 
@@ -444,7 +551,9 @@ def _tables_text(draw: st.DrawFn) -> tuple[bytes, dict[str, Any]]:
     stamps = draw(st.lists(st.integers(0, 2**40), min_size=n, max_size=n))
     if draw(st.booleans()):  # sorted by (user, item): the no-sort duplicate check
         order = sorted(range(n), key=lambda k: (users[k], items[k]))
-        users, items, ratings, stamps = ([c[k] for k in order] for c in (users, items, ratings, stamps))
+        users, items, ratings, stamps = (
+            [c[k] for k in order] for c in (users, items, ratings, stamps)
+        )
     sep = draw(st.sampled_from([",", "\t", ";", "|", "::"]))
     header = draw(st.booleans())
     newline = draw(st.sampled_from(["\n", "\r\n"]))
@@ -456,13 +565,21 @@ def _tables_text(draw: st.DrawFn) -> tuple[bytes, dict[str, Any]]:
     text = newline.join(([sep.join(names)] if header else []) + rows)
     if draw(st.booleans()):
         text += newline
-    kwargs: dict[str, Any] = {"sep": sep, "header": header, "duplicates": draw(st.sampled_from(["last", "mean", "error"]))}
+    kwargs: dict[str, Any] = {
+        "sep": sep,
+        "header": header,
+        "duplicates": draw(st.sampled_from(["last", "mean", "error"])),
+    }
     return text.encode(), kwargs
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(case=_tables_text())
-def test_compiled_and_pyarrow_paths_agree(tmp_path: Path, both: Any, case: tuple[bytes, dict[str, Any]]) -> None:
+def test_compiled_and_pyarrow_paths_agree(
+    tmp_path: Path, both: Any, case: tuple[bytes, dict[str, Any]]
+) -> None:
     data, kwargs = case
     path = tmp_path / "ratings.txt"
     path.write_bytes(data)
@@ -487,7 +604,11 @@ def test_word_and_byte_paths_agree(case: tuple[bytes, dict[str, Any]], n_chunks:
         for attr in ("user", "item", "rating", "timestamp"):
             np.testing.assert_array_equal(getattr(word, attr), getattr(byte, attr))
         assert (word.user_range, word.item_range, word.rating_range, word.pairs_increasing) == (
-            byte.user_range, byte.item_range, byte.rating_range, byte.pairs_increasing)  # type: ignore[union-attr]
+            byte.user_range,
+            byte.item_range,
+            byte.rating_range,
+            byte.pairs_increasing,
+        )  # type: ignore[union-attr]
     else:
         assert word == byte
 
@@ -506,7 +627,9 @@ def test_big_files_match_pyarrow(tmp_path: Path, both: Any) -> None:
     fast, slow, used = both(path, duplicates="last")
     assert used
     _assert_outcomes_equal(fast, slow)
-    parsed = _fastcsv.read_numeric(path, ncols=4, user=0, item=1, rating=2, timestamp=3, skip_lines=1)
+    parsed = _fastcsv.read_numeric(
+        path, ncols=4, user=0, item=1, rating=2, timestamp=3, skip_lines=1
+    )
     assert isinstance(parsed, _fastcsv.FastColumns) and parsed.timestamp is not None
     assert parsed.user.flags.writeable and parsed.timestamp.nbytes > 1 << 20
     np.testing.assert_array_equal(parsed.timestamp, stamps)

@@ -45,10 +45,14 @@ def test_describe_hand_computed() -> None:
     assert s.rating_mean == pytest.approx(3.5)
     assert s.rating_std == pytest.approx(np.std([4, 2, 5, 3]))
     assert s.ratings_per_user["min"] == 1 and s.ratings_per_user["max"] == 2
-    assert s.ratings_per_user["median"] == 1 and s.ratings_per_user["mean"] == pytest.approx(4 / 3, abs=1e-3)
+    assert s.ratings_per_user["median"] == 1 and s.ratings_per_user["mean"] == pytest.approx(
+        4 / 3, abs=1e-3
+    )
     assert s.time_range == ("1970-01-01T00:01:40", "1970-01-01T00:06:40")
     text = str(s)
-    assert "tiny: 4 ratings, 3 users, 3 items" in text and "histogram: 2: 1, 3: 1, 4: 1, 5: 1" in text
+    assert (
+        "tiny: 4 ratings, 3 users, 3 items" in text and "histogram: 2: 1, 3: 1, 4: 1, 5: 1" in text
+    )
     import json
 
     assert json.loads(json.dumps(s.to_dict()))["n_items"] == 3
@@ -67,7 +71,9 @@ def test_to_pandas_and_subset_share_vocabularies() -> None:
 def test_fingerprint_changes_with_data() -> None:
     a, b = small(), small()
     assert a.fingerprint() == b.fingerprint()
-    c = Interactions.from_ids(["u1", "u1", "u2", "u3"], [10, 20, 10, 30], [4, 2, 5, 4], [100, 200, 300, 400])
+    c = Interactions.from_ids(
+        ["u1", "u1", "u2", "u3"], [10, 20, 10, 30], [4, 2, 5, 4], [100, 200, 300, 400]
+    )
     assert c.fingerprint() != a.fingerprint()
 
 
@@ -86,10 +92,18 @@ def test_bad_ratings(ratings: list, match: str) -> None:
 
 
 def test_error_names_source_and_column_with_row_offset() -> None:
-    with pytest.raises(DataError, match=r"my\.csv: column 'stars' has 1 ratings outside the scale 1\.\.5 \(first 7 at line 4\)"):
+    with pytest.raises(
+        DataError,
+        match=r"my\.csv: column 'stars' has 1 ratings outside the scale 1\.\.5 \(first 7 at line 4\)",
+    ):
         Interactions.from_ids(
-            [1, 2, 3], [1, 2, 3], [1, 5, 7], rating_scale=(1, 5), source="my.csv",
-            columns=("u", "i", "stars", "t"), row_offset=2,
+            [1, 2, 3],
+            [1, 2, 3],
+            [1, 5, 7],
+            rating_scale=(1, 5),
+            source="my.csv",
+            columns=("u", "i", "stars", "t"),
+            row_offset=2,
         )
 
 
@@ -109,7 +123,10 @@ def test_empty_and_misaligned() -> None:
 
 def test_duplicates_policies_hand_computed() -> None:
     users, items, ratings = ["a", "a", "b", "a"], [1, 1, 1, 1], [3.0, 5.0, 2.0, 4.0]
-    with pytest.warns(DataWarning, match=r"2 duplicate \(user, item\) rows over 1 pairs \(first at row 0\); kept the last"):
+    with pytest.warns(
+        DataWarning,
+        match=r"2 duplicate \(user, item\) rows over 1 pairs \(first at row 0\); kept the last",
+    ):
         warn = Interactions.from_ids(users, items, ratings)
     assert warn.to_pandas().sort_values("user")["rating"].tolist() == [4.0, 2.0]
     last = Interactions.from_ids(users, items, ratings, duplicates="last")
@@ -120,7 +137,9 @@ def test_duplicates_policies_hand_computed() -> None:
     assert mean.to_pandas().sort_values("user")["rating"].tolist() == [4.0, 2.0]  # (3+5+4)/3
     mean2 = Interactions.from_ids(["a", "a"], [1, 1], [3.0, 5.0], [1, 2], duplicates="mean")
     assert mean2.rating.tolist() == [4.0] and len(mean2.timestamp) == 1
-    with pytest.raises(DataError, match=r"2 duplicate .* pass duplicates='last', 'first' or 'mean'"):
+    with pytest.raises(
+        DataError, match=r"2 duplicate .* pass duplicates='last', 'first' or 'mean'"
+    ):
         Interactions.from_ids(users, items, ratings, duplicates="error")
     with pytest.raises(ValueError, match="duplicates='drop'"):
         Interactions.from_ids(users, items, ratings, duplicates="drop")  # type: ignore[arg-type]
@@ -129,11 +148,17 @@ def test_duplicates_policies_hand_computed() -> None:
 def test_timestamps_in_several_forms() -> None:
     ints = Interactions.from_ids([1, 2], [1, 1], [1, 2], [86400, 0])
     dates = Interactions.from_ids([1, 2], [1, 1], [1, 2], ["1970-01-02", "1970-01-01"])
-    dts = Interactions.from_ids([1, 2], [1, 1], [1, 2], pd.Series(pd.to_datetime(["1970-01-02", "1970-01-01"])))
-    assert ints.timestamp.tolist() == dates.timestamp.tolist() == dts.timestamp.tolist() == [86400, 0]
+    dts = Interactions.from_ids(
+        [1, 2], [1, 1], [1, 2], pd.Series(pd.to_datetime(["1970-01-02", "1970-01-01"]))
+    )
+    assert (
+        ints.timestamp.tolist() == dates.timestamp.tolist() == dts.timestamp.tolist() == [86400, 0]
+    )
     with pytest.raises(DataError, match="neither numbers nor dates"):
         Interactions.from_ids([1, 2], [1, 1], [1, 2], ["yesterday-ish", "1970-01-01"])
-    with pytest.raises(DataError, match=r"1 values that are neither numbers nor dates \(first 'soon' at row 1\)"):
+    with pytest.raises(
+        DataError, match=r"1 values that are neither numbers nor dates \(first 'soon' at row 1\)"
+    ):
         Interactions.from_ids([1, 2], [1, 1], [1, 2], ["100", "soon"])
     with pytest.raises(DataError, match=r"mixes numbers \(first '100' at row 0\) with dates"):
         Interactions.from_ids([1, 2], [1, 1], [1, 2], ["100", "2001-01-01"])
@@ -144,11 +169,23 @@ def test_timestamps_in_several_forms() -> None:
 def test_given_vocabularies_and_metadata_alignment() -> None:
     users = Vocabulary([1, 2, 3], name="user")
     items = Vocabulary(["x", "y"], name="item")
-    meta = pd.DataFrame({"id": ["y", "zzz"], "title": ["Why (1999)", "Unrated"], "genres": [["Drama"], ["Comedy"]], "year": [1999, 2000]})
-    ds = Interactions.from_ids([3, 1], ["y", "y"], [4, 5], user_vocab=users, item_vocab=items, item_metadata=meta)
+    meta = pd.DataFrame(
+        {
+            "id": ["y", "zzz"],
+            "title": ["Why (1999)", "Unrated"],
+            "genres": [["Drama"], ["Comedy"]],
+            "year": [1999, 2000],
+        }
+    )
+    ds = Interactions.from_ids(
+        [3, 1], ["y", "y"], [4, 5], user_vocab=users, item_vocab=items, item_metadata=meta
+    )
     assert ds.users is users and ds.n_items == 2
     assert ds.item_metadata["id"].tolist() == ["x", "y"]
-    assert pd.isna(ds.item_metadata.loc[0, "title"]) and ds.item_metadata.loc[1, "title"] == "Why (1999)"
+    assert (
+        pd.isna(ds.item_metadata.loc[0, "title"])
+        and ds.item_metadata.loc[1, "title"] == "Why (1999)"
+    )
     assert ds.item_metadata["genres"].tolist() == [[], ["Drama"]]
     assert str(ds.item_metadata["year"].dtype) == "Int64"
     assert ds.genres == ["Drama"]

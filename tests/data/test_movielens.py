@@ -34,10 +34,12 @@ CHILDRENS = "Children's"
 U_ITEM = [
     "1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|"
     + _flags("Animation", CHILDRENS, "Comedy"),
-    "2|Misérables, Les (1995)|15-Dec-1995||http://us.imdb.com/Title?Mis%E9rables|" + _flags("Drama", "Musical"),
+    "2|Misérables, Les (1995)|15-Dec-1995||http://us.imdb.com/Title?Mis%E9rables|"
+    + _flags("Drama", "Musical"),
     # No date, no URL, title "unknown" (as item 267 in the real file).
     "3|unknown||||" + _flags("unknown"),
-    "4|Nénette et Boni (1996)|29-Oct-1996||http://us.imdb.com/M/title-exact?N%E9nette|" + _flags("Drama"),
+    "4|Nénette et Boni (1996)|29-Oct-1996||http://us.imdb.com/M/title-exact?N%E9nette|"
+    + _flags("Drama"),
     "5|Never Rated (1994)|01-Jan-1994|||" + _flags("Western"),
 ]
 U_USER = "1|24|M|technician|85711\n2|53|F|other|94043\n3|23|M|writer|T8H1N\n"
@@ -84,7 +86,9 @@ def write_zip(path: Path, folder: str, files: dict[str, bytes]) -> Path:
 
 
 def ml1m_files() -> dict[str, bytes]:
-    ratings = "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n6::2::1::978237008\n"
+    ratings = (
+        "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n6::2::1::978237008\n"
+    )
     movies = (
         "2::Jumanji (1995)::Adventure|Children's|Fantasy\n"
         "661::James and the Giant Peach (1996)::Animation|Children's|Musical\n"
@@ -93,7 +97,11 @@ def ml1m_files() -> dict[str, bytes]:
         "3456::Cité des enfants perdus, La (1995)::Adventure|Sci-Fi\n"
     )
     users = "1::F::1::10::48067\n2::M::56::16::70072\n6::F::50::9::55117\n"
-    return {"ratings.dat": ratings.encode(), "movies.dat": movies.encode("latin-1"), "users.dat": users.encode()}
+    return {
+        "ratings.dat": ratings.encode(),
+        "movies.dat": movies.encode("latin-1"),
+        "users.dat": users.encode(),
+    }
 
 
 def ml10m_files() -> dict[str, bytes]:
@@ -103,7 +111,11 @@ def ml10m_files() -> dict[str, bytes]:
         "185::Net, The (1995)::Action|Crime|Thriller\n"
         "8606::Pull My Daisy (1958)::(no genres listed)\n"
     )
-    return {"ratings.dat": ratings.encode(), "movies.dat": movies.encode("utf-8"), "tags.dat": b"1::122::fun::1\n"}
+    return {
+        "ratings.dat": ratings.encode(),
+        "movies.dat": movies.encode("utf-8"),
+        "tags.dat": b"1::122::fun::1\n",
+    }
 
 
 MOVIES_CSV = (
@@ -111,7 +123,7 @@ MOVIES_CSV = (
     "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\r\n"
     '11,"American President, The (1995)",Comedy|Drama|Romance\r\n'
     '3,"""Great Performances"" Cats (1998)",Musical\r\n'
-    "4,\"Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)\",Comedy|Romance\r\n"
+    '4,"Amélie (Fabuleux destin d\'Amélie Poulain, Le) (2001)",Comedy|Romance\r\n'
     "5,Babylon 5,Sci-Fi\r\n"
     '6,"1984 (Nineteen Eighty-Four) (1984)",(no genres listed)\r\n'
     "7,Listed Only (2000),Drama\r\n"
@@ -176,7 +188,11 @@ def test_ml100k_item_metadata(ml100k: Path) -> None:
     assert meta_row(ds, 4)["title"] == "Nénette et Boni (1996)"
     unknown = meta_row(ds, 3)
     assert unknown["title"] == "unknown" and unknown["genres"] == ["unknown"]
-    assert pd.isna(unknown["year"]) and pd.isna(unknown["release_date"]) and pd.isna(unknown["imdb_url"])
+    assert (
+        pd.isna(unknown["year"])
+        and pd.isna(unknown["release_date"])
+        and pd.isna(unknown["imdb_url"])
+    )
     assert str(meta["year"].dtype) == "Int64"
 
 
@@ -184,7 +200,13 @@ def test_ml100k_user_metadata(ml100k: Path) -> None:
     ds = load_movielens(ml100k)
     assert ds.user_metadata is not None
     assert list(ds.user_metadata.columns) == ["id", "age", "gender", "occupation", "zip"]
-    assert user_row(ds, 1) == {"id": 1, "age": 24, "gender": "M", "occupation": "technician", "zip": "85711"}
+    assert user_row(ds, 1) == {
+        "id": 1,
+        "age": 24,
+        "gender": "M",
+        "occupation": "technician",
+        "zip": "85711",
+    }
     assert user_row(ds, 3)["zip"] == "T8H1N"  # Canadian postcode: zip codes are strings
     assert str(ds.user_metadata["age"].dtype) == "Int64"
 
@@ -192,7 +214,9 @@ def test_ml100k_user_metadata(ml100k: Path) -> None:
 def test_ml100k_genres_from_u_genre_and_fallback(tmp_path: Path) -> None:
     files = ml100k_files()
     ds = load_movielens(write_folder(tmp_path, "a", files))
-    assert sorted(ds.genres) == sorted(["Animation", "Children's", "Comedy", "Drama", "Musical", "unknown"])
+    assert sorted(ds.genres) == sorted(
+        ["Animation", "Children's", "Comedy", "Drama", "Musical", "unknown"]
+    )
     del files["u.genre"]
     ds2 = load_movielens(write_folder(tmp_path, "b", files))
     assert ds2.item_metadata is not None and ds.item_metadata is not None
@@ -223,7 +247,10 @@ def test_ml100k_without_metadata_files(tmp_path: Path) -> None:
 def test_ml100k_rating_off_scale(tmp_path: Path) -> None:
     rows = [*U_DATA[:2], (2, 1, 6, 888550871)]
     folder = write_folder(tmp_path, "ml-100k", {"u.data": _tsv(rows)})
-    with pytest.raises(DataError, match=r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 6 at line 3\)"):
+    with pytest.raises(
+        DataError,
+        match=r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 6 at line 3\)",
+    ):
         load_movielens(folder)
 
 
@@ -231,7 +258,9 @@ def test_ml100k_damaged_u_item(tmp_path: Path) -> None:
     files = ml100k_files(folds=False)
     files["u.item"] = files["u.item"].replace(b"|01-Jan-1994|", b"|01-Jan-1994|extra|")
     folder = write_folder(tmp_path, "ml-100k", files)
-    with pytest.raises(DataError, match=r"u\.item: 1 lines do not have 24 '\|'-separated fields \(first at line 5"):
+    with pytest.raises(
+        DataError, match=r"u\.item: 1 lines do not have 24 '\|'-separated fields \(first at line 5"
+    ):
         load_movielens(folder)
 
 
@@ -282,11 +311,16 @@ def test_folds_errors(tmp_path: Path, ml100k: Path) -> None:
     with pytest.raises(ValueError, match=r"which='c'"):
         movielens_folds(ds, ml100k, "c")
     (ml100k / "u3.test").unlink()
-    with pytest.raises(DataError, match=r"u3\.test: file not found; the ML-100K release ships u1\.\.u5"):
+    with pytest.raises(
+        DataError, match=r"u3\.test: file not found; the ML-100K release ships u1\.\.u5"
+    ):
         movielens_folds(ds, ml100k, "u")
     other = write_folder(tmp_path, "other", ml100k_files())
     (other / "ua.test").write_bytes(_tsv([(9, 1, 3, 1), (1, 2, 3, 1)]))
-    with pytest.raises(DataError, match=r"ua\.test: 1 user IDs are not in the dataset 'ml-100k' \(first 9 at line 1\)"):
+    with pytest.raises(
+        DataError,
+        match=r"ua\.test: 1 user IDs are not in the dataset 'ml-100k' \(first 9 at line 1\)",
+    ):
         movielens_folds(ds, other, "a")
     (other / "ub.test").write_bytes(_tsv([U_DATA[0]]))  # also in ub.base
     with pytest.raises(DataError, match=r"ub\.test: 1 \(user, item\) pairs are also in ub\.base"):
@@ -305,10 +339,21 @@ def test_ml1m(tmp_path: Path) -> None:
     assert ds.rating_scale == (1.0, 5.0) and ds.timestamp is not None
     assert list(ds.items) == [2, 661, 1193]
     cuckoo = meta_row(ds, 1193)
-    assert cuckoo == {"id": 1193, "title": "One Flew Over the Cuckoo's Nest (1975)", "genres": ["Drama"], "year": 1975}
+    assert cuckoo == {
+        "id": 1193,
+        "title": "One Flew Over the Cuckoo's Nest (1975)",
+        "genres": ["Drama"],
+        "year": 1975,
+    }
     assert meta_row(ds, 661)["genres"] == ["Animation", "Children's", "Musical"]
     # Occupation codes become the names the ML-1M README gives them (16 = self-employed).
-    assert user_row(ds, 2) == {"id": 2, "age": 56, "gender": "M", "occupation": "self-employed", "zip": "70072"}
+    assert user_row(ds, 2) == {
+        "id": 2,
+        "age": 56,
+        "gender": "M",
+        "occupation": "self-employed",
+        "zip": "70072",
+    }
 
 
 def test_ml1m_latin1_and_colon_titles(tmp_path: Path) -> None:
@@ -317,7 +362,10 @@ def test_ml1m_latin1_and_colon_titles(tmp_path: Path) -> None:
     ds = load_movielens(write_folder(tmp_path, "ml-1m", files))
     assert meta_row(ds, 3456)["title"] == "Cité des enfants perdus, La (1995)"
     star = meta_row(ds, 1260)
-    assert star["title"] == "Star Wars: Episode V - Empire Strikes Back, The (1980)" and star["year"] == 1980
+    assert (
+        star["title"] == "Star Wars: Episode V - Empire Strikes Back, The (1980)"
+        and star["year"] == 1980
+    )
 
 
 def test_ml1m_zip_with_crlf(tmp_path: Path) -> None:
@@ -335,7 +383,12 @@ def test_ml10m(tmp_path: Path) -> None:
     assert (len(ds), ds.n_users, ds.n_items, ds.name) == (4, 2, 3, "ml-10m")
     assert ds.rating_scale == (0.5, 5.0) and ds.user_metadata is None
     assert sorted(ds.rating.tolist()) == [0.5, 3.0, 4.5, 5.0]
-    assert meta_row(ds, 8606) == {"id": 8606, "title": "Pull My Daisy (1958)", "genres": [], "year": 1958}
+    assert meta_row(ds, 8606) == {
+        "id": 8606,
+        "title": "Pull My Daisy (1958)",
+        "genres": [],
+        "year": 1958,
+    }
     assert meta_row(ds, 185)["genres"] == ["Action", "Crime", "Thriller"]
 
 
@@ -361,7 +414,10 @@ def test_csv_release(tmp_path: Path, crlf: bool) -> None:
     assert meta_row(ds, 11)["title"] == "American President, The (1995)"
     assert meta_row(ds, 3)["title"] == '"Great Performances" Cats (1998)'
     amelie = meta_row(ds, 4)
-    assert amelie["title"] == "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)" and amelie["year"] == 2001
+    assert (
+        amelie["title"] == "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)"
+        and amelie["year"] == 2001
+    )
     assert pd.isna(meta_row(ds, 5)["year"])
     orwell = meta_row(ds, 6)
     assert orwell["genres"] == [] and orwell["year"] == 1984
@@ -371,8 +427,13 @@ def test_csv_release(tmp_path: Path, crlf: bool) -> None:
 
 @pytest.mark.parametrize(
     ("archive", "folder", "name"),
-    [("ml-25m.zip", "ml-25m", "ml-25m"), ("ml-32m.zip", "ml-32m", "ml-32m"), ("ml-20m.zip", "ml-20m", "ml-20m"),
-     ("mine.zip", "ml-latest", "ml-latest"), ("ratings.zip", "", "ratings")],
+    [
+        ("ml-25m.zip", "ml-25m", "ml-25m"),
+        ("ml-32m.zip", "ml-32m", "ml-32m"),
+        ("ml-20m.zip", "ml-20m", "ml-20m"),
+        ("mine.zip", "ml-latest", "ml-latest"),
+        ("ratings.zip", "", "ratings"),
+    ],
 )
 def test_csv_release_zip_names(tmp_path: Path, archive: str, folder: str, name: str) -> None:
     ds = load_movielens(write_zip(tmp_path / archive, folder, csv_files()))
@@ -383,14 +444,19 @@ def test_csv_release_bad_rating(tmp_path: Path) -> None:
     files = csv_files()
     files["ratings.csv"] += b"4,1,5.5,964982931\r\n"
     folder = write_folder(tmp_path, "ml-latest-small", files)
-    with pytest.raises(DataError, match=r"ratings\.csv: column 'rating' has 1 ratings outside the scale 0\.5\.\.5 \(first 5\.5 at line 8\)"):
+    with pytest.raises(
+        DataError,
+        match=r"ratings\.csv: column 'rating' has 1 ratings outside the scale 0\.5\.\.5 \(first 5\.5 at line 8\)",
+    ):
         load_movielens(folder)
 
 
 def test_csv_release_damaged_movies(tmp_path: Path) -> None:
     files = csv_files()
     files["movies.csv"] = b"movieId,name\r\n1,Toy Story\r\n"
-    with pytest.raises(DataError, match=r"movies\.csv: cannot read as a movieId,title,genres CSV file"):
+    with pytest.raises(
+        DataError, match=r"movies\.csv: cannot read as a movieId,title,genres CSV file"
+    ):
         load_movielens(write_folder(tmp_path, "ml-latest-small", files))
 
 
@@ -399,7 +465,10 @@ def test_csv_release_damaged_movies(tmp_path: Path) -> None:
 
 def test_not_movielens(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("x")
-    with pytest.raises(DataError, match=r"not a MovieLens dataset \(no u\.data, ratings\.dat or ratings\.csv \+ movies\.csv"):
+    with pytest.raises(
+        DataError,
+        match=r"not a MovieLens dataset \(no u\.data, ratings\.dat or ratings\.csv \+ movies\.csv",
+    ):
         load_movielens(tmp_path)
     with pytest.raises(DataError, match=r"not found; expected a MovieLens folder"):
         load_movielens(tmp_path / "missing")
@@ -425,7 +494,9 @@ def test_load_dispatches_movielens(tmp_path: Path) -> None:
     assert len(load(str(folder), duplicates="error")) == 6
     archive = write_zip(tmp_path / "ml-1m.zip", "ml-1m", ml1m_files())
     assert load(archive).name == "ml-1m"
-    with pytest.raises(DataError, match=r"is a MovieLens dataset, whose columns are known; user= only apply"):
+    with pytest.raises(
+        DataError, match=r"is a MovieLens dataset, whose columns are known; user= only apply"
+    ):
         load(folder, user="userId")
     # A single ratings file inside the folder still loads as a table.
     assert len(load(folder / "u.data")) == 6
@@ -440,7 +511,9 @@ def test_vocabulary_is_shared_with_metadata(tmp_path: Path) -> None:
 def test_several_datasets_in_one_folder_or_archive(tmp_path: Path) -> None:
     write_folder(tmp_path / "data", "ml-100k", ml100k_files(folds=False))
     write_folder(tmp_path / "data", "ml-latest-small", csv_files())
-    with pytest.raises(DataError, match=r"holds several MovieLens datasets \(ml-100k, ml-latest-small\); pass one"):
+    with pytest.raises(
+        DataError, match=r"holds several MovieLens datasets \(ml-100k, ml-latest-small\); pass one"
+    ):
         load_movielens(tmp_path / "data")
     with pytest.raises(DataError, match=r"holds several MovieLens datasets"):
         load(tmp_path / "data")

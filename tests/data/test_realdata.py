@@ -53,10 +53,18 @@ def test_ml100k_items(ml100k: Interactions, ml100k_dir: Path) -> None:
     assert toy["genres"] == ["Animation", "Children's", "Comedy"]
     assert toy["release_date"] == pd.Timestamp("1995-01-01")
     unknown = meta.iloc[ml100k.items.index(267)]
-    assert unknown["title"] == "unknown" and pd.isna(unknown["year"]) and pd.isna(unknown["release_date"])
+    assert (
+        unknown["title"] == "unknown"
+        and pd.isna(unknown["year"])
+        and pd.isna(unknown["release_date"])
+    )
     # Every title with the latin-1 byte 0xE9 ("é") comes back with the accent intact.
     raw = (ml100k_dir / "u.item").read_bytes().splitlines()
-    accented = {int(line.split(b"|")[0]): line.split(b"|")[1].decode("latin-1") for line in raw if b"\xe9" in line}
+    accented = {
+        int(line.split(b"|")[0]): line.split(b"|")[1].decode("latin-1")
+        for line in raw
+        if b"\xe9" in line
+    }
     assert len(accented) >= 5
     for item, title in accented.items():
         assert "é" in title and meta.iloc[ml100k.items.index(item)]["title"] == title
@@ -71,7 +79,12 @@ def test_ml100k_users(ml100k: Interactions) -> None:
     assert (int(users["age"].min()), int(users["age"].max())) == (7, 73)
     assert users["occupation"].nunique() == 21
     assert all(isinstance(z, str) for z in users["zip"])
-    assert users.iloc[ml100k.users.index(1)][["age", "gender", "occupation", "zip"]].tolist() == [24, "M", "technician", "85711"]
+    assert users.iloc[ml100k.users.index(1)][["age", "gender", "occupation", "zip"]].tolist() == [
+        24,
+        "M",
+        "technician",
+        "85711",
+    ]
     assert (~users["zip"].str.fullmatch(r"\d+")).sum() == 18  # Canadian postcodes stay strings
 
 
@@ -114,7 +127,10 @@ def test_mlsmall_counts(mlsmall: Interactions) -> None:
     assert (len(mlsmall), mlsmall.n_users, mlsmall.n_items) == (100_836, 610, 9_724)
     assert mlsmall.name == "ml-latest-small" and mlsmall.rating_scale == (0.5, 5.0)
     assert mlsmall.timestamp is not None
-    assert (int(mlsmall.timestamp.min()), int(mlsmall.timestamp.max())) == (828_124_615, 1_537_799_250)
+    assert (int(mlsmall.timestamp.min()), int(mlsmall.timestamp.max())) == (
+        828_124_615,
+        1_537_799_250,
+    )
     assert mlsmall.describe().rating_histogram == MLSMALL_HISTOGRAM
     assert mlsmall.user_metadata is None
 

@@ -23,11 +23,20 @@ def datasets(draw: st.DrawFn, *, timestamps: bool | None = None) -> Interactions
     n_users = draw(st.integers(1, 7))
     n_items = draw(st.integers(1, 7))
     cells = draw(
-        st.lists(st.tuples(st.integers(0, n_users - 1), st.integers(0, n_items - 1)), min_size=2, max_size=40, unique=True)
+        st.lists(
+            st.tuples(st.integers(0, n_users - 1), st.integers(0, n_items - 1)),
+            min_size=2,
+            max_size=40,
+            unique=True,
+        )
     )
     ratings = draw(st.lists(st.integers(1, 5), min_size=len(cells), max_size=len(cells)))
     with_ts = draw(st.booleans()) if timestamps is None else timestamps
-    ts = draw(st.lists(st.integers(0, 20), min_size=len(cells), max_size=len(cells))) if with_ts else None
+    ts = (
+        draw(st.lists(st.integers(0, 20), min_size=len(cells), max_size=len(cells)))
+        if with_ts
+        else None
+    )
     users = [f"u{u}" for u, _ in cells]
     items = [10 + i for _, i in cells]
     return Interactions.from_ids(users, items, ratings, ts, duplicates="error")
@@ -35,7 +44,15 @@ def datasets(draw: st.DrawFn, *, timestamps: bool | None = None) -> Interactions
 
 def rows(ds: Interactions) -> list[tuple]:
     ts = ds.timestamp if ds.timestamp is not None else np.zeros(len(ds), dtype=np.int64)
-    return sorted(zip(ds.user_index.tolist(), ds.item_index.tolist(), ds.rating.tolist(), ts.tolist(), strict=True))
+    return sorted(
+        zip(
+            ds.user_index.tolist(),
+            ds.item_index.tolist(),
+            ds.rating.tolist(),
+            ts.tolist(),
+            strict=True,
+        )
+    )
 
 
 def check_split(ds: Interactions, sp: Split) -> None:
@@ -88,7 +105,9 @@ def test_random_count(ds: Interactions, data: st.DataObject) -> None:
 
 
 @PROPS
-@given(ds=datasets(), n_test=st.integers(1, 3), min_train=st.integers(0, 2), seed=st.integers(0, 100))
+@given(
+    ds=datasets(), n_test=st.integers(1, 3), min_train=st.integers(0, 2), seed=st.integers(0, 100)
+)
 def test_user_holdout(ds: Interactions, n_test: int, min_train: int, seed: int) -> None:
     counts = ds.user_counts()
     held = np.clip(np.minimum(n_test, counts - min_train), 0, None)
@@ -97,7 +116,9 @@ def test_user_holdout(ds: Interactions, n_test: int, min_train: int, seed: int) 
         check_split(ds, sp)
         assert np.array_equal(sp.test.user_counts(), held)
         assert same(sp, split(ds, "user", n_test=n_test, min_train=min_train, seed=seed))
-        if ds.timestamp is not None:  # by time: nothing in train is newer than the user's test ratings
+        if (
+            ds.timestamp is not None
+        ):  # by time: nothing in train is newer than the user's test ratings
             for u in np.unique(sp.test.user_index):
                 tr = sp.train.timestamp[sp.train.user_index == u]
                 te = sp.test.timestamp[sp.test.user_index == u]
@@ -185,7 +206,13 @@ def _timed() -> Interactions:
 def test_user_last_n_takes_newest() -> None:
     ds = _timed()
     train, test = split(ds, "user", n_test=2)
-    got = sorted(zip(ds.users.ids()[test.user_index].tolist(), ds.items.ids()[test.item_index].tolist(), strict=True))
+    got = sorted(
+        zip(
+            ds.users.ids()[test.user_index].tolist(),
+            ds.items.ids()[test.item_index].tolist(),
+            strict=True,
+        )
+    )
     # user 1: items 10 (t=5) and 12 (t=4); user 2: keeps one in train (min_train=1), so item 11 (t=9);
     # user 3 has a single rating, which stays in train.
     assert got == [(1, 10), (1, 12), (2, 11)]
@@ -197,7 +224,9 @@ def test_user_min_train_zero_and_fraction() -> None:
     ds = _timed()
     _, test = split(ds, "user", n_test=1, min_train=0)
     assert sorted(test.timestamp.tolist()) == [5, 8, 9]
-    _, test = split(ds, "user", test_size=0.5)  # 5 -> 3 (2.5 rounds up, 5 - 1 allowed), 2 -> 1, 1 -> 0
+    _, test = split(
+        ds, "user", test_size=0.5
+    )  # 5 -> 3 (2.5 rounds up, 5 - 1 allowed), 2 -> 1, 1 -> 0
     assert test.user_counts().tolist() == [3, 1, 0]
 
 
@@ -226,7 +255,9 @@ def test_temporal_cutoff_date_string() -> None:
 
 
 def test_unseen_users_and_items() -> None:
-    ds = Interactions.from_ids(["a", "a", "b", "c", "c"], ["x", "y", "x", "z", "y"], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+    ds = Interactions.from_ids(
+        ["a", "a", "b", "c", "c"], ["x", "y", "x", "z", "y"], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5]
+    )
     sp = split(ds, "temporal", cutoff=4)  # test: (c, z), (c, y)
     assert sp.unseen_users == 1  # c
     assert sp.unseen_items == 1  # z; y is in train
@@ -304,7 +335,9 @@ def test_fold_errors() -> None:
         split([1, 2, 3])  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("method", "which"), [("ml-100k-u", "u"), ("ml-100k-a", "a"), ("ml-100k-b", "b")])
+@pytest.mark.parametrize(
+    ("method", "which"), [("ml-100k-u", "u"), ("ml-100k-a", "a"), ("ml-100k-b", "b")]
+)
 def test_movielens_folds_delegate(monkeypatch: pytest.MonkeyPatch, method: str, which: str) -> None:
     calls = []
     ds = _timed()
@@ -313,7 +346,9 @@ def test_movielens_folds_delegate(monkeypatch: pytest.MonkeyPatch, method: str, 
         calls.append((ds_arg, path, which_arg))
         return [Split(ds_arg, ds_arg, name=f"{which_arg}1")]
 
-    monkeypatch.setitem(sys.modules, "embedlab.data._movielens", types.SimpleNamespace(movielens_folds=fake))
+    monkeypatch.setitem(
+        sys.modules, "embedlab.data._movielens", types.SimpleNamespace(movielens_folds=fake)
+    )
     out = folds(ds, method, path="/data/ml-100k")
     assert calls == [(ds, "/data/ml-100k", which)]
     assert [f.name for f in out] == [f"{which}1"]

@@ -73,7 +73,9 @@ def test_popularity_is_skewed() -> None:
     # The most popular items by planted weight are the most rated.
     by_weight = np.argsort(truth.item_popularity)[::-1][:20]
     assert ds.item_counts()[by_weight].mean() > 10 * np.median(ds.item_counts())
-    flat, _ = synthetic_ratings(5000, 2000, 50_000, popularity_exponent=0.0, user_activity_sigma=0.0, seed=2)
+    flat, _ = synthetic_ratings(
+        5000, 2000, 50_000, popularity_exponent=0.0, user_activity_sigma=0.0, seed=2
+    )
     counts = np.sort(flat.item_counts())[::-1]
     assert counts[: len(counts) // 10].sum() / counts.sum() < 0.2
 
@@ -88,7 +90,11 @@ def test_planted_genres_cluster(medium) -> None:
     assert sim[same].mean() > sim[~same].mean() + 0.5
     # Users like items of their genre more than others (noise-free).
     u = np.arange(200)
-    liked = truth.expected_rating(u[:, None], np.arange(1000)[None, :]) - truth.user_bias[:200, None] - truth.item_bias
+    liked = (
+        truth.expected_rating(u[:, None], np.arange(1000)[None, :])
+        - truth.user_bias[:200, None]
+        - truth.item_bias
+    )
     mine = truth.item_genre[None, :] == truth.user_genres[:200, :1]
     assert liked[mine].mean() > liked[~mine].mean() + 0.5
 
@@ -135,7 +141,11 @@ def test_options_change_the_result() -> None:
     assert high.global_mean > base.global_mean + 0.5
     _, tt = synthetic_ratings(300, 100, 3000, genre_spread=0.0, seed=0)
     same_genre = tt.item_vectors[tt.item_genre == tt.item_genre[0]]
-    assert np.allclose(same_genre[tt.item_second_genre[tt.item_genre == tt.item_genre[0]] < 0], tt.genre_centres[tt.item_genre[0]], atol=1e-6)
+    assert np.allclose(
+        same_genre[tt.item_second_genre[tt.item_genre == tt.item_genre[0]] < 0],
+        tt.genre_centres[tt.item_genre[0]],
+        atol=1e-6,
+    )
     ranged, _ = synthetic_ratings(50, 20, 300, time_range=(0, 1000), seed=0)
     assert ranged.timestamp.min() >= 0 and ranged.timestamp.max() <= 1000
 
@@ -167,7 +177,10 @@ def test_full_matrix() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_users": 10, "n_items": 5, "n_ratings": 51}, r"n_ratings=51 exceeds n_users \* n_items = 10 \* 5 = 50"),
+        (
+            {"n_users": 10, "n_items": 5, "n_ratings": 51},
+            r"n_ratings=51 exceeds n_users \* n_items = 10 \* 5 = 50",
+        ),
         ({"n_users": 0}, r"n_users=0: expected an integer >= 1"),
         ({"n_ratings": 2.5}, r"n_ratings=2.5"),
         ({"n_genres": 0}, r"n_genres=0"),
@@ -208,7 +221,12 @@ def test_medium_size_runs_and_memory_stays_proportional() -> None:
     ds, truth = synthetic_ratings(20_000, 6_000, 2_000_000, seed=11)
     assert len(ds) == 2_000_000 and np.unique(pair_keys(ds)).size == 2_000_000
     assert ds.user_counts().min() >= 1 and ds.item_counts().min() >= 1
-    assert np.corrcoef(truth.expected_rating(ds.user_index[::50], ds.item_index[::50]), ds.rating[::50])[0, 1] > 0.6
+    assert (
+        np.corrcoef(
+            truth.expected_rating(ds.user_index[::50], ds.item_index[::50]), ds.rating[::50]
+        )[0, 1]
+        > 0.6
+    )
     # Peak memory grows linearly with the number of ratings (no n_users x n_items matrix):
     # well under 120 bytes per rating at both sizes (the ML-20M shape peaks near 1.1 GB RSS).
     small = _peak_bytes(2_000, 600, 200_000)
@@ -225,7 +243,9 @@ def test_medium_size_runs_and_memory_stays_proportional() -> None:
 def test_uniform_fill_adds_free_cells_exactly(n_cells: int, data: st.DataObject) -> None:
     from embedlab.data._synthetic import _fill_uniform
 
-    occupied = np.array(sorted(data.draw(st.sets(st.integers(0, n_cells - 1), max_size=n_cells))), dtype=np.int64)
+    occupied = np.array(
+        sorted(data.draw(st.sets(st.integers(0, n_cells - 1), max_size=n_cells))), dtype=np.int64
+    )
     need = data.draw(st.integers(0, n_cells - occupied.size))
     out = _fill_uniform(occupied, need, n_cells, np.random.default_rng(0))
     assert out.size == occupied.size + need

@@ -28,7 +28,9 @@ def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-
 
 def triples(ds: Interactions) -> list[tuple[object, object, float]]:
     frame = ds.to_pandas()
-    return sorted(zip(frame["user"].tolist(), frame["item"].tolist(), frame["rating"].tolist(), strict=True))
+    return sorted(
+        zip(frame["user"].tolist(), frame["item"].tolist(), frame["rating"].tolist(), strict=True)
+    )
 
 
 EXPECTED = [(1, 10, 4.0), (1, 20, 3.5), (2, 10, 5.0), (3, 30, 1.0)]
@@ -49,7 +51,9 @@ def test_csv_with_header_detects_columns(tmp_path: Path) -> None:
 def test_top_level_exports() -> None:
     assert embedlab.load_ratings is load_ratings
     assert embedlab.load_movielens is embedlab.data.load_movielens
-    assert {"load", "load_ratings", "load_movielens", "movielens_folds"} <= set(embedlab.data.__all__)
+    assert {"load", "load_ratings", "load_movielens", "movielens_folds"} <= set(
+        embedlab.data.__all__
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,7 +144,9 @@ def test_crlf_quotes_and_bom(tmp_path: Path) -> None:
 
 
 def test_latin1_file_with_encoding(tmp_path: Path) -> None:
-    path = write(tmp_path, "r.csv", "user,item,rating\nJosé,Café,4\nAnn,Café,5\n", encoding="latin-1")
+    path = write(
+        tmp_path, "r.csv", "user,item,rating\nJosé,Café,4\nAnn,Café,5\n", encoding="latin-1"
+    )
     ds = load_ratings(path, encoding="latin-1")
     assert list(ds.users) == ["Ann", "José"] and list(ds.items) == ["Café"]
 
@@ -203,14 +209,21 @@ def test_dataframe_with_integer_labels() -> None:
 
 def test_dataframe_datetime_timestamps() -> None:
     frame = pd.DataFrame(
-        {"user": [1, 2], "item": [1, 1], "rating": [4, 5], "time": pd.to_datetime(["1970-01-01 00:01", "1970-01-02 00:00"])}
+        {
+            "user": [1, 2],
+            "item": [1, 1],
+            "rating": [4, 5],
+            "time": pd.to_datetime(["1970-01-01 00:01", "1970-01-02 00:00"]),
+        }
     )
     ds = load_ratings(frame)
     assert ds.timestamp is not None and ds.timestamp.tolist() == [60, 86400]
 
 
 def test_arrow_table_input() -> None:
-    table = pa.table({"userId": [1, 1, 2, 3], "movieId": [10, 20, 10, 30], "rating": [4.0, 3.5, 5.0, 1.0]})
+    table = pa.table(
+        {"userId": [1, 1, 2, 3], "movieId": [10, 20, 10, 30], "rating": [4.0, 3.5, 5.0, 1.0]}
+    )
     assert triples(load_ratings(table)) == EXPECTED
     assert triples(load_ratings(table.to_batches()[0])) == EXPECTED
 
@@ -228,7 +241,10 @@ def _rating_of(ds: Interactions, user: int, item: int) -> list[float]:
 
 def test_duplicates_warn_keeps_last(tmp_path: Path) -> None:
     path = write(tmp_path, "dups.csv", DUPS)
-    with pytest.warns(DataWarning, match=r"dups\.csv: 1 duplicate \(user, item\) rows over 1 pairs \(first at line 2\)"):
+    with pytest.warns(
+        DataWarning,
+        match=r"dups\.csv: 1 duplicate \(user, item\) rows over 1 pairs \(first at line 2\)",
+    ):
         ds = load_ratings(path)
     assert len(ds) == 3 and _rating_of(ds, 1, 10) == [5.0]
 
@@ -241,7 +257,10 @@ def test_duplicate_policies(tmp_path: Path, policy: str, expected: float) -> Non
 
 
 def test_duplicates_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"dups\.csv: 1 duplicate \(user, item\) rows .*first at line 2.*duplicates="):
+    with pytest.raises(
+        DataError,
+        match=r"dups\.csv: 1 duplicate \(user, item\) rows .*first at line 2.*duplicates=",
+    ):
         load_ratings(write(tmp_path, "dups.csv", DUPS), duplicates="error")
 
 
@@ -264,13 +283,17 @@ def test_folder_is_not_a_file(tmp_path: Path) -> None:
 
 def test_missing_column_lists_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", "userId,title,rating\n1,x,4\n")
-    with raises(r"r\.csv: no item column found; columns present: \['userId', 'title', 'rating'\].*pass item="):
+    with raises(
+        r"r\.csv: no item column found; columns present: \['userId', 'title', 'rating'\].*pass item="
+    ):
         load_ratings(path)
 
 
 def test_unknown_named_column(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + ROWS)
-    with raises(r"r\.csv: no column 'stars' for rating; columns present: \['userId', 'movieId', 'rating', 'timestamp'\]"):
+    with raises(
+        r"r\.csv: no column 'stars' for rating; columns present: \['userId', 'movieId', 'rating', 'timestamp'\]"
+    ):
         load_ratings(path, rating="stars")
 
 
@@ -288,7 +311,9 @@ def test_name_in_headerless_file(tmp_path: Path) -> None:
 
 def test_ambiguous_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", "user_id,userId,item,rating\n1,1,10,4\n")
-    with raises(r"several columns could be the user column \(\['user_id', 'userId'\]\); pass user="):
+    with raises(
+        r"several columns could be the user column \(\['user_id', 'userId'\]\); pass user="
+    ):
         load_ratings(path)
 
 
@@ -315,7 +340,10 @@ def test_too_few_columns_headerless(tmp_path: Path) -> None:
     [
         (b"", r"e\.csv: the file is empty \(0 bytes\)"),
         (b"\n \n\n", r"e\.csv: the file holds only blank lines"),
-        (HEADER.encode(), r"e\.csv: the file has a header line \('userId,movieId,rating,timestamp'\) but no data rows"),
+        (
+            HEADER.encode(),
+            r"e\.csv: the file has a header line \('userId,movieId,rating,timestamp'\) but no data rows",
+        ),
     ],
 )
 def test_empty_inputs(tmp_path: Path, content: bytes, match: str) -> None:
@@ -327,15 +355,25 @@ def test_empty_dataframe_and_parquet(tmp_path: Path) -> None:
     with raises(r"DataFrame: no ratings \(empty input\)"):
         load_ratings(pd.DataFrame({"user": [], "item": [], "rating": []}))
     path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({"user": pa.array([], pa.int64()), "item": pa.array([], pa.int64()),
-                             "rating": pa.array([], pa.float64())}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "user": pa.array([], pa.int64()),
+                "item": pa.array([], pa.int64()),
+                "rating": pa.array([], pa.float64()),
+            }
+        ),
+        path,
+    )
     with raises(r"e\.parquet: the Parquet file has no rows"):
         load_ratings(path)
 
 
 def test_non_numeric_ratings_count_and_first_row(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,abc,101\n2,10,5,102\n2,20,x,103\n")
-    with raises(r"r\.csv: column 'rating' has 2 non-numeric values \(first 'abc' at line 3\); expected numbers"):
+    with raises(
+        r"r\.csv: column 'rating' has 2 non-numeric values \(first 'abc' at line 3\); expected numbers"
+    ):
         load_ratings(path)
 
 
@@ -366,13 +404,17 @@ def test_nan_in_dataframe_names_the_position() -> None:
 
 def test_ratings_outside_scale(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,7,101\n2,10,0,102\n")
-    with raises(r"r\.csv: column 'rating' has 2 ratings outside the scale 1\.\.5 \(first 7 at line 3\)"):
+    with raises(
+        r"r\.csv: column 'rating' has 2 ratings outside the scale 1\.\.5 \(first 7 at line 3\)"
+    ):
         load_ratings(path, rating_scale=(1, 5))
 
 
 def test_headerless_rows_are_line_numbers(tmp_path: Path) -> None:
     path = write(tmp_path, "u.data", "1\t10\t4\t1\n1\t20\t9\t2\n")
-    with raises(r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at line 2\)"):
+    with raises(
+        r"u\.data: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at line 2\)"
+    ):
         load_ratings(path, rating_scale=(1, 5))
 
 
@@ -387,13 +429,17 @@ def test_missing_ids(tmp_path: Path) -> None:
 
 def test_ragged_rows(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n1,20,3\n2,10,5,102\n2,20,1,103,9\n")
-    with raises(r"r\.csv: 2 row\(s\) have the wrong number of fields \(first at line 3: expected 4, found 3: '1,20,3'\)"):
+    with raises(
+        r"r\.csv: 2 row\(s\) have the wrong number of fields \(first at line 3: expected 4, found 3: '1,20,3'\)"
+    ):
         load_ratings(path)
 
 
 def test_ragged_double_colon_rows(tmp_path: Path) -> None:
     path = write(tmp_path, "ratings.dat", "1::10::4::100\n1::20::3\n")
-    with raises(r"ratings\.dat: 1 row\(s\) have the wrong number of fields \(first at line 2: expected 4, found 3"):
+    with raises(
+        r"ratings\.dat: 1 row\(s\) have the wrong number of fields \(first at line 2: expected 4, found 3"
+    ):
         load_ratings(path)
 
 
@@ -435,7 +481,9 @@ def test_unknown_encoding(tmp_path: Path) -> None:
 
 def test_bad_timestamps_suggest_false(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", HEADER + "1,10,4,100\n2,10,5,\n")
-    with raises(r"r\.csv: column 'timestamp' has 1 missing timestamps \(first at line 3\).*timestamp=False"):
+    with raises(
+        r"r\.csv: column 'timestamp' has 1 missing timestamps \(first at line 3\).*timestamp=False"
+    ):
         load_ratings(path)
     assert load_ratings(path, timestamp=False).timestamp is None
 
@@ -478,13 +526,21 @@ def test_missing_ids_in_dataframe_and_arrow() -> None:
     frame = pd.DataFrame({"user": [1.0, np.nan, 3.0], "item": [1, 1, 2], "rating": [4, 5, 3]})
     with raises(r"DataFrame: column 'user' has 1 missing user IDs \(first at row 1\)"):
         load_ratings(frame)
-    table = pa.table({"user": ["a", "b", "c"], "item": pa.array([1, None, None], pa.int64()), "rating": [4, 5, 3]})
+    table = pa.table(
+        {
+            "user": ["a", "b", "c"],
+            "item": pa.array([1, None, None], pa.int64()),
+            "rating": [4, 5, 3],
+        }
+    )
     with raises(r"Arrow table: column 'item' has 2 missing item IDs \(first at row 1\)"):
         load_ratings(table)
 
 
 def test_leading_zero_ids_stay_strings(tmp_path: Path) -> None:
-    path = write(tmp_path, "books.csv", "user,isbn,rating\n7,0195153448,5\n8,0002005018,3\n8,0195153448,4\n")
+    path = write(
+        tmp_path, "books.csv", "user,isbn,rating\n7,0195153448,5\n8,0002005018,3\n8,0195153448,4\n"
+    )
     ds = load_ratings(path)
     assert ds.items.kind == "str" and list(ds.items) == ["0002005018", "0195153448"]
     assert ds.users.kind == "int"
@@ -492,13 +548,17 @@ def test_leading_zero_ids_stay_strings(tmp_path: Path) -> None:
 
 def test_utf16_file(tmp_path: Path) -> None:
     path = write(tmp_path, "w.csv", HEADER + ROWS, encoding="utf-16")
-    with raises(r"w\.csv: not a delimited text file .*looks like UTF-16 text: pass encoding='utf-16'"):
+    with raises(
+        r"w\.csv: not a delimited text file .*looks like UTF-16 text: pass encoding='utf-16'"
+    ):
         load_ratings(path)
     assert triples(load_ratings(path, encoding="utf-16")) == EXPECTED
 
 
 def test_blank_lines_before_the_header(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", "\n\n" + HEADER + "1,10,4,100\n1,20,9,101\n")
-    with raises(r"r\.csv: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at line 5\)"):
+    with raises(
+        r"r\.csv: column 'rating' has 1 ratings outside the scale 1\.\.5 \(first 9 at line 5\)"
+    ):
         load_ratings(path, rating_scale=(1, 5))
     assert len(load_ratings(write(tmp_path, "s.csv", "\n" + HEADER + ROWS))) == 4

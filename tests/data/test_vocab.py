@@ -59,7 +59,9 @@ def test_type_forgiving_lookups() -> None:
 
 def test_unknown_ids_error_and_negative() -> None:
     v = Vocabulary([1, 2, 3], name="item")
-    with pytest.raises(UnknownIDError, match=r"1 unknown item ID \(first: 9\); the vocabulary has 3 item IDs"):
+    with pytest.raises(
+        UnknownIDError, match=r"1 unknown item ID \(first: 9\); the vocabulary has 3 item IDs"
+    ):
         v.index(9)
     with pytest.raises(UnknownIDError, match=r"2 unknown item IDs \(first: 7\)"):
         v.indices([1, 7, 8])
@@ -145,7 +147,11 @@ ids_strategy = st.one_of(
 def test_property_roundtrip(values: list) -> None:
     if not values:
         return
-    vocab, codes = Vocabulary.from_values(np.array(values, dtype=object) if isinstance(values[0], str) else np.array(values, dtype=np.int64))
+    vocab, codes = Vocabulary.from_values(
+        np.array(values, dtype=object)
+        if isinstance(values[0], str)
+        else np.array(values, dtype=np.int64)
+    )
     # decode(encode(x)) == x
     assert vocab.ids()[codes].tolist() == values
     # indices of the distinct IDs are 0..n-1 in order, and sorted

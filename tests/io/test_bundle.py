@@ -110,7 +110,10 @@ def test_round_trip_restores_everything(saved: Path, parts: dict[str, Any]) -> N
     assert bundle.format == BUNDLE_FORMAT
     assert bundle.library_version == embedlab.__version__
     created = pd.Timestamp(bundle.created)
-    assert created.tzinfo is not None and abs(pd.Timestamp.now(tz="UTC") - created).total_seconds() < 120
+    assert (
+        created.tzinfo is not None
+        and abs(pd.Timestamp.now(tz="UTC") - created).total_seconds() < 120
+    )
 
     assert set(bundle.tensors) == set(parts["tensors"])
     for name, arr in parts["tensors"].items():
@@ -131,9 +134,15 @@ def test_round_trip_restores_everything(saved: Path, parts: dict[str, Any]) -> N
 
     pd.testing.assert_frame_equal(bundle.item_metadata, parts["item_metadata"])
     pd.testing.assert_frame_equal(bundle.user_metadata, parts["user_metadata"])
-    assert bundle.item_metadata["genres"].tolist() == [["Animation", "Children's", "Comedy"], [], ["Action"]]
+    assert bundle.item_metadata["genres"].tolist() == [
+        ["Animation", "Children's", "Comedy"],
+        [],
+        ["Action"],
+    ]
     assert bundle.item_metadata["year"].dtype == "Int64"
-    assert pd.isna(bundle.item_metadata.loc[1, "title"]) and pd.isna(bundle.item_metadata.loc[1, "year"])
+    assert pd.isna(bundle.item_metadata.loc[1, "title"]) and pd.isna(
+        bundle.item_metadata.loc[1, "year"]
+    )
 
 
 def test_loaded_tensors_are_read_only(saved: Path) -> None:
@@ -190,7 +199,10 @@ def test_model_json_records_files_tensors_and_vocabularies(saved: Path) -> None:
         assert re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])
     assert doc["tensors"]["global_bias"] == {"shape": [], "dtype": "float32"}
     assert doc["tensors"]["user_embedding.weight"] == {"shape": [4, 5], "dtype": "float32"}
-    assert doc["vocab"] == {"users": {"size": 4, "kind": "int"}, "items": {"size": 3, "kind": "str"}}
+    assert doc["vocab"] == {
+        "users": {"size": 4, "kind": "int"},
+        "items": {"size": 3, "kind": "str"},
+    }
 
 
 def test_bundle_info_reads_model_json_only(saved: Path) -> None:
@@ -213,7 +225,11 @@ def test_extra_files_in_the_directory_are_ignored(saved: Path) -> None:
 def test_nan_and_unicode_survive_the_json(tmp_path: Path, parts: dict[str, Any]) -> None:
     path = save_bundle(
         tmp_path / "m",
-        **{**parts, "metrics": {"val_rmse": float("nan"), "sum": 0.1 + 0.2}, "config": {"note": "Amélie ✓"}},
+        **{
+            **parts,
+            "metrics": {"val_rmse": float("nan"), "sum": 0.1 + 0.2},
+            "config": {"note": "Amélie ✓"},
+        },
     )
     bundle = load_bundle(path)
     assert np.isnan(bundle.metrics["val_rmse"]) and bundle.metrics["sum"] == 0.1 + 0.2
@@ -231,7 +247,9 @@ def test_unjsonable_config_names_the_key(tmp_path: Path, parts: dict[str, Any]) 
 
 
 def test_bad_tensors_and_metadata_are_refused(tmp_path: Path, parts: dict[str, Any]) -> None:
-    with pytest.raises(BundleError, match=r"tensors\['w'\]: expected a NumPy array or torch tensor, got list"):
+    with pytest.raises(
+        BundleError, match=r"tensors\['w'\]: expected a NumPy array or torch tensor, got list"
+    ):
         save_bundle(tmp_path / "m", **{**parts, "tensors": {"w": [1, 2]}})
     with pytest.raises(BundleError, match=r"tensors\['w'\]: dtype object"):
         save_bundle(tmp_path / "m", **{**parts, "tensors": {"w": np.array(["a"], dtype=object)}})
@@ -277,7 +295,9 @@ def test_an_empty_directory_is_replaced(tmp_path: Path, parts: dict[str, Any]) -
     assert _siblings(tmp_path / "m") == ["m"]
 
 
-def test_refuses_to_replace_something_that_is_not_a_bundle(tmp_path: Path, parts: dict[str, Any]) -> None:
+def test_refuses_to_replace_something_that_is_not_a_bundle(
+    tmp_path: Path, parts: dict[str, Any]
+) -> None:
     (tmp_path / "file").write_text("precious")
     with pytest.raises(BundleError, match="exists and is not a directory"):
         save_bundle(tmp_path / "file", **parts)
@@ -302,7 +322,10 @@ def test_overwriting_through_a_symlink(tmp_path: Path, parts: dict[str, Any]) ->
 
 @pytest.mark.parametrize("exc_type", [OSError, KeyboardInterrupt])
 def test_a_failure_midway_keeps_the_old_bundle(
-    saved: Path, parts: dict[str, Any], monkeypatch: pytest.MonkeyPatch, exc_type: type[BaseException]
+    saved: Path,
+    parts: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    exc_type: type[BaseException],
 ) -> None:
     before = {p.relative_to(saved): p.read_bytes() for p in saved.rglob("*") if p.is_file()}
 
@@ -390,7 +413,9 @@ def test_an_edited_byte_in_the_weights(saved: Path) -> None:
 
 def test_missing_vocabulary(saved: Path) -> None:
     (saved / "vocab" / "items.parquet").unlink()
-    assert _error(saved).startswith("vocab/items.parquet: missing from the bundle (listed in model.json)")
+    assert _error(saved).startswith(
+        "vocab/items.parquet: missing from the bundle (listed in model.json)"
+    )
 
 
 def test_edited_metadata_table(saved: Path, parts: dict[str, Any]) -> None:
@@ -449,7 +474,9 @@ def test_older_format_version(saved: Path) -> None:
 
 def test_not_a_bundle_format(saved: Path) -> None:
     _rewrite_model_json(saved, lambda d: d.update(format="keras.model/3"))
-    assert _error(saved).startswith("model.json: format 'keras.model/3' is not an embedlab model bundle")
+    assert _error(saved).startswith(
+        "model.json: format 'keras.model/3' is not an embedlab model bundle"
+    )
     _rewrite_model_json(saved, lambda d: d.pop("format"))
     assert _error(saved).startswith("model.json: format None is not an embedlab model bundle")
 
@@ -460,7 +487,9 @@ def test_missing_field(saved: Path) -> None:
 
 
 def test_a_tensor_missing_from_the_weights(saved: Path) -> None:
-    _rewrite_model_json(saved, lambda d: d["tensors"].update({"mlp.0.weight": {"shape": [2], "dtype": "float32"}}))
+    _rewrite_model_json(
+        saved, lambda d: d["tensors"].update({"mlp.0.weight": {"shape": [2], "dtype": "float32"}})
+    )
     assert _error(saved) == (
         "weights.safetensors: tensors do not match model.json: missing keys ['mlp.0.weight']; re-save the model"
     )
@@ -492,7 +521,9 @@ def test_a_required_file_not_listed(saved: Path) -> None:
 
 
 def test_a_file_entry_outside_the_bundle(saved: Path) -> None:
-    _rewrite_model_json(saved, lambda d: d["files"].update({"../secret": {"size": 1, "sha256": "0"}}))
+    _rewrite_model_json(
+        saved, lambda d: d["files"].update({"../secret": {"size": 1, "sha256": "0"}})
+    )
     assert _error(saved).startswith("model.json: bad file entry '../secret'")
 
 
@@ -501,7 +532,10 @@ def test_weights_that_are_not_safetensors(saved: Path) -> None:
     (saved / "weights.safetensors").write_bytes(junk)
 
     def edit(doc: dict[str, Any]) -> None:
-        doc["files"]["weights.safetensors"] = {"size": 64, "sha256": hashlib.sha256(junk).hexdigest()}
+        doc["files"]["weights.safetensors"] = {
+            "size": 64,
+            "sha256": hashlib.sha256(junk).hexdigest(),
+        }
 
     _rewrite_model_json(saved, edit)
     assert _error(saved).startswith("weights.safetensors: not a readable safetensors file (")
@@ -511,7 +545,10 @@ def test_weights_that_are_not_safetensors(saved: Path) -> None:
 def test_a_directory_without_model_json(tmp_path: Path) -> None:
     (tmp_path / "weights.safetensors").write_bytes(b"")
     message = _error(tmp_path)
-    assert message == f"{tmp_path}: not a model bundle (model.json is missing); pass the directory save_bundle wrote"
+    assert (
+        message
+        == f"{tmp_path}: not a model bundle (model.json is missing); pass the directory save_bundle wrote"
+    )
     with pytest.raises(BundleError, match="not a model bundle"):
         bundle_info(tmp_path)
 
@@ -519,7 +556,9 @@ def test_a_directory_without_model_json(tmp_path: Path) -> None:
 def test_a_missing_path_and_a_file(tmp_path: Path) -> None:
     assert _error(tmp_path / "nope") == f"{tmp_path / 'nope'}: no such model bundle directory"
     (tmp_path / "model.json").write_text("{}")
-    assert _error(tmp_path / "model.json").endswith("is a file; a model bundle is a directory (with model.json)")
+    assert _error(tmp_path / "model.json").endswith(
+        "is a file; a model bundle is a directory (with model.json)"
+    )
 
 
 # ---------------------------------------------------------------------- no pickle

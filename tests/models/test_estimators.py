@@ -20,7 +20,9 @@ def data():
 def quick_models():
     return [
         MatrixFactorization(embedding_dim=8, epochs=15, random_state=0, n_threads=1),
-        MatrixFactorization(embedding_dim=8, epochs=3, engine="torch", batch_size=2048, random_state=0, device="cpu"),
+        MatrixFactorization(
+            embedding_dim=8, epochs=3, engine="torch", batch_size=2048, random_state=0, device="cpu"
+        ),
         NeuralEmbeddingModel(epochs=3, batch_size=2048, random_state=0, device="cpu"),
     ]
 
@@ -34,8 +36,15 @@ def test_fit_predict_evaluate_save_load(model, data, tmp_path) -> None:
     assert len(model.history_) >= 1 and model.history_[-1]["val_rmse"] is not None
     frame = test.to_pandas()
     batch = model.predict(frame["user"].to_numpy()[:50], frame["item"].to_numpy()[:50])
-    single = np.array([model.predict(u, i)[0] for u, i in zip(frame["user"][:50], frame["item"][:50], strict=True)])
-    np.testing.assert_allclose(batch, single, rtol=1e-6)  # batch and single agree (BLAS blocking: 1 ulp)
+    single = np.array(
+        [
+            model.predict(u, i)[0]
+            for u, i in zip(frame["user"][:50], frame["item"][:50], strict=True)
+        ]
+    )
+    np.testing.assert_allclose(
+        batch, single, rtol=1e-6
+    )  # batch and single agree (BLAS blocking: 1 ulp)
     metrics = model.evaluate(test)
     assert set(metrics) == {"rmse", "mae"} and 0 < metrics["mae"] < metrics["rmse"] < 2
     # Raw-ID path (another vocabulary object) gives the same numbers as the index path.
@@ -44,15 +53,22 @@ def test_fit_predict_evaluate_save_load(model, data, tmp_path) -> None:
     path = model.save(tmp_path / "model")
     back = load(path)
     assert type(back) is type(model) and back.get_params() == model.get_params()
-    np.testing.assert_array_equal(back.predict(frame["user"], frame["item"]), model.predict(frame["user"], frame["item"]))
+    np.testing.assert_array_equal(
+        back.predict(frame["user"], frame["item"]), model.predict(frame["user"], frame["item"])
+    )
     assert back.history_.to_list() == model.history_.to_list()
     assert el.load(path).evaluate(test) == pytest.approx(metrics)
 
 
 def test_unknown_ids_error_and_fallback(data) -> None:
     _, _, train, _ = data
-    mf = MatrixFactorization(embedding_dim=4, epochs=5, random_state=0, n_threads=1).fit(train, progress=False)
-    with pytest.raises(UnknownIDError, match=r"1 unknown user IDs \(first: 99999\); the model knows 300 users; pass unknown='fallback'"):
+    mf = MatrixFactorization(embedding_dim=4, epochs=5, random_state=0, n_threads=1).fit(
+        train, progress=False
+    )
+    with pytest.raises(
+        UnknownIDError,
+        match=r"1 unknown user IDs \(first: 99999\); the model knows 300 users; pass unknown='fallback'",
+    ):
         mf.predict([99999, 1], [1, 1])
     with pytest.raises(UnknownIDError, match="unknown item IDs"):
         mf.predict([1], ["nope"])
@@ -66,10 +82,16 @@ def test_unknown_ids_error_and_fallback(data) -> None:
         mf.predict([1], [1], unknown="skip")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("model", [
-    MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1),
-    NeuralEmbeddingModel(user_dim=16, item_dim=16, dropout=0.0, epochs=20, random_state=0, device="cpu"),
-], ids=["mf", "neural"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1),
+        NeuralEmbeddingModel(
+            user_dim=16, item_dim=16, dropout=0.0, epochs=20, random_state=0, device="cpu"
+        ),
+    ],
+    ids=["mf", "neural"],
+)
 def test_known_answer_noise_level_and_biases(model) -> None:
     from scipy.stats import spearmanr
 
@@ -78,7 +100,14 @@ def test_known_answer_noise_level_and_biases(model) -> None:
     model.fit(train, progress=False)
     # The planted noise level, measured as the error of the noise-free expected rating
     # (clipped to the scale): about what the best possible model scores.
-    floor = float(np.sqrt(np.mean((truth.expected_rating(test.user_index, test.item_index, clip=True) - test.rating) ** 2)))
+    floor = float(
+        np.sqrt(
+            np.mean(
+                (truth.expected_rating(test.user_index, test.item_index, clip=True) - test.rating)
+                ** 2
+            )
+        )
+    )
     assert model.evaluate(test)["rmse"] <= 1.10 * floor
     rho = spearmanr(model.item_biases().sort_values("id")["bias"], truth.item_bias).statistic
     assert rho >= 0.9
@@ -86,7 +115,9 @@ def test_known_answer_noise_level_and_biases(model) -> None:
 
 def test_inspection(data) -> None:
     _, _, train, _ = data
-    mf = MatrixFactorization(embedding_dim=4, epochs=5, random_state=0, n_threads=1).fit(train, progress=False)
+    mf = MatrixFactorization(embedding_dim=4, epochs=5, random_state=0, n_threads=1).fit(
+        train, progress=False
+    )
     biases = mf.item_biases()
     assert list(biases.columns) == ["id", "title", "bias", "n_ratings"]
     assert biases["bias"].is_monotonic_decreasing
@@ -100,7 +131,9 @@ def test_inspection(data) -> None:
 
 def test_fold_in_places_a_known_user_near_themselves(data) -> None:
     _, _, train, _ = data
-    mf = MatrixFactorization(embedding_dim=8, epochs=15, random_state=0, n_threads=1).fit(train, progress=False)
+    mf = MatrixFactorization(embedding_dim=8, epochs=15, random_state=0, n_threads=1).fit(
+        train, progress=False
+    )
     frame = train.to_pandas()
     mine = frame[frame["user"] == 5]
     folded = mf.fold_in(zip(mine["item"], mine["rating"], strict=True))
@@ -147,7 +180,11 @@ def test_load_errors(tmp_path, data) -> None:
     _, _, train, _ = data
     with pytest.raises(BundleError):
         load(tmp_path / "missing")
-    path = MatrixFactorization(embedding_dim=4, epochs=1, random_state=0, n_threads=1).fit(train, progress=False).save(tmp_path / "m")
+    path = (
+        MatrixFactorization(embedding_dim=4, epochs=1, random_state=0, n_threads=1)
+        .fit(train, progress=False)
+        .save(tmp_path / "m")
+    )
     with pytest.raises(el.DataError, match="not a NeuralEmbeddingModel"):
         NeuralEmbeddingModel.load(path)
     weights = path / "weights.safetensors"
@@ -158,28 +195,44 @@ def test_load_errors(tmp_path, data) -> None:
 
 def test_neural_dot_option_changes_the_model_and_round_trips(data, tmp_path) -> None:
     _, _, train, test = data
-    plain = NeuralEmbeddingModel(epochs=2, dot=False, random_state=0, device="cpu").fit(train, progress=False)
-    dotted = NeuralEmbeddingModel(epochs=2, dot=True, random_state=0, device="cpu").fit(train, progress=False)
+    plain = NeuralEmbeddingModel(epochs=2, dot=False, random_state=0, device="cpu").fit(
+        train, progress=False
+    )
+    dotted = NeuralEmbeddingModel(epochs=2, dot=True, random_state=0, device="cpu").fit(
+        train, progress=False
+    )
     assert plain.evaluate(test) != dotted.evaluate(test)
     back = load(dotted.save(tmp_path / "dot"))
     assert back.get_params()["dot"] is True
     frame = test.to_pandas()
-    np.testing.assert_array_equal(back.predict(frame["user"], frame["item"]), dotted.predict(frame["user"], frame["item"]))
+    np.testing.assert_array_equal(
+        back.predict(frame["user"], frame["item"]), dotted.predict(frame["user"], frame["item"])
+    )
     folded = dotted.fold_in({1: 5.0, 2: 1.0})
     assert dotted.score_items(folded, [1, 2]).shape == (2,)
 
 
 def test_neural_pretrain_starts_from_the_matrix_factorization(data) -> None:
     _, _, train, _ = data
-    mf = MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1).fit(train, progress=False)
+    mf = MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1).fit(
+        train, progress=False
+    )
     # A vanishing learning rate leaves the tables where pre-training put them.
     still = NeuralEmbeddingModel(
         user_dim=16, item_dim=16, epochs=1, learning_rate=1e-12, random_state=0, device="cpu"
     ).fit(train, progress=False)
-    np.testing.assert_allclose(still.item_embeddings().vectors, mf.item_embeddings().vectors, atol=1e-6)
-    np.testing.assert_allclose(still.item_biases()["bias"].sort_index(), mf.item_biases()["bias"].sort_index(), atol=1e-6)
-    scratch = NeuralEmbeddingModel(user_dim=16, item_dim=16, epochs=1, pretrain=None, random_state=0, device="cpu")
-    assert not np.allclose(scratch.fit(train, progress=False).item_embeddings().vectors, mf.item_embeddings().vectors)
+    np.testing.assert_allclose(
+        still.item_embeddings().vectors, mf.item_embeddings().vectors, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        still.item_biases()["bias"].sort_index(), mf.item_biases()["bias"].sort_index(), atol=1e-6
+    )
+    scratch = NeuralEmbeddingModel(
+        user_dim=16, item_dim=16, epochs=1, pretrain=None, random_state=0, device="cpu"
+    )
+    assert not np.allclose(
+        scratch.fit(train, progress=False).item_embeddings().vectors, mf.item_embeddings().vectors
+    )
     with pytest.raises(ValueError, match="user_dim == item_dim"):
         NeuralEmbeddingModel(user_dim=8, item_dim=4, dot=False, epochs=1).fit(train, progress=False)
     with pytest.raises(ValueError, match="pretrain='als'"):

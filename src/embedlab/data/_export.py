@@ -35,7 +35,9 @@ def _on_tenths(rating: np.ndarray) -> bool:
     for lo in range(0, rating.size, _CHUNK):
         r = rating[lo : lo + _CHUNK]
         tenths = np.rint(r.astype(np.float64) * 10.0)
-        if np.abs(tenths).max(initial=0.0) >= 1e17 or not np.array_equal((tenths / 10.0).astype(np.float32), r):
+        if np.abs(tenths).max(initial=0.0) >= 1e17 or not np.array_equal(
+            (tenths / 10.0).astype(np.float32), r
+        ):
             return False
     return True
 
@@ -54,7 +56,9 @@ def _needs_quotes(ids: np.ndarray) -> bool:
 def _write_ratings(ds: Interactions, path: Path) -> None:
     user_ids = ds.users.ids()
     item_ids = ds.items.ids()
-    quote = (ds.users.kind == "str" and _needs_quotes(user_ids)) or (ds.items.kind == "str" and _needs_quotes(item_ids))
+    quote = (ds.users.kind == "str" and _needs_quotes(user_ids)) or (
+        ds.items.kind == "str" and _needs_quotes(item_ids)
+    )
     tenths = _on_tenths(ds.rating)
     names = ["userId", "movieId", "rating"] + (["timestamp"] if ds.timestamp is not None else [])
     options = pcsv.WriteOptions(include_header=False, quoting_style="needed" if quote else "none")
@@ -64,7 +68,11 @@ def _write_ratings(ds: Interactions, path: Path) -> None:
         for lo in range(0, len(ds), _CHUNK):
             hi = min(lo + _CHUNK, len(ds))
             r = ds.rating[lo:hi]
-            rating = _decimal_tenths(np.rint(r.astype(np.float64) * 10.0).astype(np.int64)) if tenths else pa.array(r)
+            rating = (
+                _decimal_tenths(np.rint(r.astype(np.float64) * 10.0).astype(np.int64))
+                if tenths
+                else pa.array(r)
+            )
             cols = [
                 _id_column(user_ids[ds.user_index[lo:hi]], ds.users.kind),
                 _id_column(item_ids[ds.item_index[lo:hi]], ds.items.kind),
@@ -93,7 +101,13 @@ def _write_movies(ds: Interactions, path: Path) -> None:
     n = ds.n_items
     meta = ds.item_metadata
     if meta is not None and "title" in meta.columns:
-        title = meta["title"].astype(object).where(meta["title"].notna(), "").astype(str).to_numpy(dtype=object)
+        title = (
+            meta["title"]
+            .astype(object)
+            .where(meta["title"].notna(), "")
+            .astype(str)
+            .to_numpy(dtype=object)
+        )
     else:
         title = np.full(n, "", dtype=object)
     if meta is not None and "genres" in meta.columns:
@@ -101,14 +115,22 @@ def _write_movies(ds: Interactions, path: Path) -> None:
     else:
         genres = [_NO_GENRES] * n
     ids = ds.items.ids()
-    frame = pd.DataFrame({"movieId": ids.tolist() if ds.items.kind == "str" else ids, "title": title, "genres": genres})
+    frame = pd.DataFrame(
+        {
+            "movieId": ids.tolist() if ds.items.kind == "str" else ids,
+            "title": title,
+            "genres": genres,
+        }
+    )
     with open(path, "w", encoding="utf-8", newline="") as fh:
         frame.to_csv(fh, index=False, lineterminator="\n")
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def write_movielens_csv(ds: Interactions, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def write_movielens_csv(
+    ds: Interactions, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Write ``ratings.csv`` and ``movies.csv`` in the MovieLens 20M/25M/32M layout.
 
     ``ratings.csv`` has ``userId,movieId,rating,timestamp`` (no ``timestamp`` column
@@ -147,7 +169,9 @@ def write_movielens_csv(ds: Interactions, out_dir: str | os.PathLike[str], *, ov
     out = Path(out_dir)
     if not overwrite and out.exists() and not (out.is_dir() and not any(out.iterdir())):
         what = "a folder that is not empty" if out.is_dir() else "a file"
-        raise FileExistsError(f"{out} already exists and is {what}; pass overwrite=True to replace it")
+        raise FileExistsError(
+            f"{out} already exists and is {what}; pass overwrite=True to replace it"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -55,7 +55,15 @@ import numba as nb
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-__all__ = ["FastColumns", "NotEligible", "ascii_compatible", "encode_ids", "loaded", "parse_buffer", "read_numeric"]
+__all__ = [
+    "FastColumns",
+    "NotEligible",
+    "ascii_compatible",
+    "encode_ids",
+    "loaded",
+    "parse_buffer",
+    "read_numeric",
+]
 
 # Byte values.
 _LF, _CR, _TAB, _QUOTE, _MINUS, _PLUS, _DOT = 10, 13, 9, 34, 45, 43, 46
@@ -239,7 +247,11 @@ def _word_int(buf: np.ndarray, p: int) -> tuple[int, int, int]:  # pragma: no co
     v = _digits_value(w, 8)
     if n2 == 0:
         return 8, v, np.int64(w2 & _U(255))
-    return 8 + n2, v * _POW10_INT[n2] + _digits_value(w2, n2), np.int64((w2 >> _U(8 * n2)) & _U(255))
+    return (
+        8 + n2,
+        v * _POW10_INT[n2] + _digits_value(w2, n2),
+        np.int64((w2 >> _U(8 * n2)) & _U(255)),
+    )
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

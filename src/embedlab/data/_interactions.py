@@ -31,7 +31,9 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def align_metadata(meta: pd.DataFrame | None, vocab: Vocabulary, *, what: str) -> pd.DataFrame | None:
+def align_metadata(
+    meta: pd.DataFrame | None, vocab: Vocabulary, *, what: str
+) -> pd.DataFrame | None:
     """Reorder a metadata table (one row per raw ID, column ``id``) to vocabulary order.
 
     IDs of the vocabulary that the table lacks get empty rows (missing title, no
@@ -46,7 +48,9 @@ def align_metadata(meta: pd.DataFrame | None, vocab: Vocabulary, *, what: str) -
         raise DataError(f"{what} metadata: expected an 'id' column, found {list(meta.columns)}")
     if meta["id"].duplicated().any():
         dup = meta.loc[meta["id"].duplicated(), "id"].iloc[0]
-        raise DataError(f"{what} metadata: ID {dup!r} appears more than once; each ID needs one row")
+        raise DataError(
+            f"{what} metadata: ID {dup!r} appears more than once; each ID needs one row"
+        )
     pos = vocab.indices(meta["id"].to_numpy(), unknown="negative")
     keep = pos >= 0
     src = meta.loc[keep].drop(columns="id")
@@ -57,7 +61,9 @@ def align_metadata(meta: pd.DataFrame | None, vocab: Vocabulary, *, what: str) -
     out = src.reindex(pd.RangeIndex(len(vocab)))
     out.insert(0, "id", vocab.ids().tolist() if vocab.kind == "str" else vocab.ids())
     if "genres" in out.columns:
-        out["genres"] = [list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in out["genres"]]
+        out["genres"] = [
+            list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in out["genres"]
+        ]
     return out
 
 
@@ -89,7 +95,11 @@ class DatasetSummary:
         def dist(d: dict[str, float]) -> str:
             return ", ".join(f"{k} {v:g}" for k, v in d.items())
 
-        scale = f"{self.rating_scale[0]:g}..{self.rating_scale[1]:g}" if self.rating_scale else "unknown"
+        scale = (
+            f"{self.rating_scale[0]:g}..{self.rating_scale[1]:g}"
+            if self.rating_scale
+            else "unknown"
+        )
         lines = [
             f"{self.name}: {self.n_ratings:,} ratings, {self.n_users:,} users, {self.n_items:,} items "
             f"(density {self.density:.4%})",
@@ -129,7 +139,9 @@ def _histogram(ratings: np.ndarray) -> dict[str, int]:
         return {f"{v:g}": int(c) for v, c in zip(values.tolist(), counts.tolist(), strict=True)}
     edges = np.linspace(float(ratings.min()), float(ratings.max()), 11)
     hist, _ = np.histogram(ratings, bins=edges)
-    return {f"{lo:.3g}–{hi:.3g}": int(c) for lo, hi, c in zip(edges[:-1], edges[1:], hist, strict=True)}
+    return {
+        f"{lo:.3g}–{hi:.3g}": int(c) for lo, hi, c in zip(edges[:-1], edges[1:], hist, strict=True)
+    }
 
 
 class Interactions:
@@ -191,18 +203,31 @@ class Interactions:
         n = len(rating)
         for label, arr in (("user_index", user_index), ("item_index", item_index)):
             if len(arr) != n:
-                raise DataError(f"{label} has {len(arr)} rows but rating has {n}; the arrays must align")
+                raise DataError(
+                    f"{label} has {len(arr)} rows but rating has {n}; the arrays must align"
+                )
         if timestamp is not None and len(timestamp) != n:
-            raise DataError(f"timestamp has {len(timestamp)} rows but rating has {n}; the arrays must align")
+            raise DataError(
+                f"timestamp has {len(timestamp)} rows but rating has {n}; the arrays must align"
+            )
         ui = np.ascontiguousarray(user_index, dtype=np.int32)
         ii = np.ascontiguousarray(item_index, dtype=np.int32)
         if n and (ui.min() < 0 or ui.max() >= len(users)):
-            raise DataError(f"user_index must lie in 0..{len(users) - 1} (the user vocabulary), got {ui.min()}..{ui.max()}")
+            raise DataError(
+                f"user_index must lie in 0..{len(users) - 1} (the user vocabulary), got {ui.min()}..{ui.max()}"
+            )
         if n and (ii.min() < 0 or ii.max() >= len(items)):
-            raise DataError(f"item_index must lie in 0..{len(items) - 1} (the item vocabulary), got {ii.min()}..{ii.max()}")
-        for label, meta, vocab in (("item_metadata", item_metadata, items), ("user_metadata", user_metadata, users)):
+            raise DataError(
+                f"item_index must lie in 0..{len(items) - 1} (the item vocabulary), got {ii.min()}..{ii.max()}"
+            )
+        for label, meta, vocab in (
+            ("item_metadata", item_metadata, items),
+            ("user_metadata", user_metadata, users),
+        ):
             if meta is not None and len(meta) != len(vocab):
-                raise DataError(f"{label} has {len(meta)} rows but the vocabulary has {len(vocab)}; use align_metadata")
+                raise DataError(
+                    f"{label} has {len(meta)} rows but the vocabulary has {len(vocab)}; use align_metadata"
+                )
         r = np.ascontiguousarray(rating, dtype=np.float32)
         ts = None if timestamp is None else np.ascontiguousarray(timestamp, dtype=np.int64)
         if copy:  # never alias (and freeze) the caller's arrays
@@ -218,7 +243,9 @@ class Interactions:
         self.items = items
         self.item_metadata = item_metadata
         self.user_metadata = user_metadata
-        self.rating_scale = None if rating_scale is None else (float(rating_scale[0]), float(rating_scale[1]))
+        self.rating_scale = (
+            None if rating_scale is None else (float(rating_scale[0]), float(rating_scale[1]))
+        )
         self.name = name
 
     # ------------------------------------------------------------------ building
@@ -271,16 +298,30 @@ class Interactions:
         """
         n = len(ratings)
         if n == 0:
-            raise DataError(f"{source}: no ratings (empty input); expected at least one (user, item, rating) row")
+            raise DataError(
+                f"{source}: no ratings (empty input); expected at least one (user, item, rating) row"
+            )
         for label, col in ((columns[0], users), (columns[1], items)):
             if len(col) != n:
-                raise DataError(f"{source}: column {label!r} has {len(col)} rows but {columns[2]!r} has {n}")
-        rating = check_ratings(ratings, source=source, column=columns[2], rating_scale=rating_scale, row_offset=row_offset)
+                raise DataError(
+                    f"{source}: column {label!r} has {len(col)} rows but {columns[2]!r} has {n}"
+                )
+        rating = check_ratings(
+            ratings,
+            source=source,
+            column=columns[2],
+            rating_scale=rating_scale,
+            row_offset=row_offset,
+        )
         ts = None
         if timestamps is not None:
             if len(timestamps) != n:
-                raise DataError(f"{source}: column {columns[3]!r} has {len(timestamps)} rows but {columns[2]!r} has {n}")
-            ts = check_timestamps(timestamps, source=source, column=columns[3], row_offset=row_offset)
+                raise DataError(
+                    f"{source}: column {columns[3]!r} has {len(timestamps)} rows but {columns[2]!r} has {n}"
+                )
+            ts = check_timestamps(
+                timestamps, source=source, column=columns[3], row_offset=row_offset
+            )
         if user_vocab is None:
             user_vocab, ui = Vocabulary.from_values(users, name="user")
         else:
@@ -344,7 +385,11 @@ class Interactions:
             ts = None if ts is None else ts[keep]
             rating_range = None
         if rating_scale is None:
-            low, high = rating_range if rating_range is not None else (float(rating.min()), float(rating.max()))
+            low, high = (
+                rating_range
+                if rating_range is not None
+                else (float(rating.min()), float(rating.max()))
+            )
             rating_scale = (low, high) if low != high else None
         return cls(
             ui,
@@ -463,7 +508,9 @@ class Interactions:
         """Counts, density, rating histogram and the distribution of ratings per user and item."""
         time_range = None
         if self.timestamp is not None and len(self):
-            lo, hi = (pd.Timestamp(int(v), unit="s") for v in (self.timestamp.min(), self.timestamp.max()))
+            lo, hi = (
+                pd.Timestamp(int(v), unit="s") for v in (self.timestamp.min(), self.timestamp.max())
+            )
             time_range = (lo.isoformat(), hi.isoformat())
         return DatasetSummary(
             name=self.name,
@@ -479,8 +526,12 @@ class Interactions:
             ratings_per_item=_distribution(self.item_counts()),
             time_range=time_range,
             n_genres=len(self.genres) or None,
-            item_metadata=[c for c in self.item_metadata.columns if c != "id"] if self.item_metadata is not None else [],
-            user_metadata=[c for c in self.user_metadata.columns if c != "id"] if self.user_metadata is not None else [],
+            item_metadata=[c for c in self.item_metadata.columns if c != "id"]
+            if self.item_metadata is not None
+            else [],
+            user_metadata=[c for c in self.user_metadata.columns if c != "id"]
+            if self.user_metadata is not None
+            else [],
         )
 
     # ------------------------------------------------------------------ splits

@@ -59,8 +59,13 @@ _SCALES: dict[str, tuple[float, float]] = {
     "csv": (0.5, 5.0),
 }
 _NAME = re.compile(r"ml-?(100k|10m|1m|20m|25m|32m|latest-small|latest)", re.IGNORECASE)
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
 _NO_GENRES = "(no genres listed)"
 _FOLDS = {"u": ("u1", "u2", "u3", "u4", "u5"), "a": ("ua",), "b": ("ub",)}
 
@@ -104,7 +109,9 @@ class _Dataset:
             try:
                 return self.zf.read(self._member(name))
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise DataError(f"{self.display(name)}: cannot read from the archive ({exc})") from None
+                raise DataError(
+                    f"{self.display(name)}: cannot read from the archive ({exc})"
+                ) from None
         try:
             return (self.root / self.prefix / name).read_bytes()
         except OSError as exc:
@@ -117,7 +124,10 @@ class _Dataset:
     @property
     def name(self) -> str:
         """Canonical dataset name from the folder or archive name, else from the layout."""
-        candidates = [PurePosixPath(self.prefix).name, self.root.stem if self.zf else self.root.name]
+        candidates = [
+            PurePosixPath(self.prefix).name,
+            self.root.stem if self.zf else self.root.name,
+        ]
         if self.zf is None and self.prefix:
             candidates.append(self.root.name)
         for cand in candidates:
@@ -175,7 +185,9 @@ def _find(root: Path, *, display: str) -> _Dataset:
             "load a ratings file with load_ratings()"
         )
     if not zipfile.is_zipfile(root):
-        raise DataError(f"{display}: not a folder or a .zip archive; expected a MovieLens folder or archive")
+        raise DataError(
+            f"{display}: not a folder or a .zip archive; expected a MovieLens folder or archive"
+        )
     try:
         zf = zipfile.ZipFile(root)
         members = [n for n in zf.namelist() if not n.endswith("/")]
@@ -265,11 +277,15 @@ def _int_ids(values: pd.Series, source: str, what: str) -> np.ndarray:
     return ids.to_numpy(dtype=np.int64)
 
 
-def _split_lines(raw: bytes, sep: str, n_fields: int, source: str, *, from_right: bool = False) -> pd.DataFrame:
+def _split_lines(
+    raw: bytes, sep: str, n_fields: int, source: str, *, from_right: bool = False
+) -> pd.DataFrame:
     """Split each line into exactly ``n_fields`` fields (error naming the first bad line)."""
     lines = _lines(raw)
     if lines.empty:
-        raise DataError(f"{source}: the file is empty; expected {n_fields} {sep!r}-separated fields per line")
+        raise DataError(
+            f"{source}: the file is empty; expected {n_fields} {sep!r}-separated fields per line"
+        )
     if from_right:
         # id::title::genres where a title may hold the separator: split the id off the
         # left and the genres off the right.
@@ -406,8 +422,9 @@ def _movies_csv(ds: _Dataset) -> pd.DataFrame:
         table = pacsv.read_csv(
             src.arrow_input(),
             read_options=pacsv.ReadOptions(use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
-                                             newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True
+            ),
             convert_options=pacsv.ConvertOptions(
                 include_columns=["movieId", "title", "genres"],
                 column_types={"movieId": pa.int64(), "title": pa.string(), "genres": pa.string()},
@@ -424,7 +441,9 @@ def _movies_csv(ds: _Dataset) -> pd.DataFrame:
         {
             "id": table.column("movieId").to_numpy(),
             "title": titles,
-            "genres": _genre_lists(pd.Series(table.column("genres").to_numpy(zero_copy_only=False))),
+            "genres": _genre_lists(
+                pd.Series(table.column("genres").to_numpy(zero_copy_only=False))
+            ),
             "year": _year(titles),
         }
     )
@@ -443,7 +462,9 @@ def _ratings_columns(ds: _Dataset, name: str) -> RatingColumns:
     return read_text_columns(src, refs, sep=sep, header=False, quoting=False)
 
 
-def load_movielens(path: str | os.PathLike[str], *, duplicates: DuplicatePolicy = "warn") -> Interactions:
+def load_movielens(
+    path: str | os.PathLike[str], *, duplicates: DuplicatePolicy = "warn"
+) -> Interactions:
     """Load a MovieLens dataset from its folder or its ``.zip`` archive.
 
     Every GroupLens layout is recognised from its files: ML-100K (``u.data``), ML-1M
@@ -501,9 +522,7 @@ def load_movielens(path: str | os.PathLike[str], *, duplicates: DuplicatePolicy 
 # ---------------------------------------------------------------------------- ML-100K folds
 
 
-def _fold_part(
-    ds: Interactions, archive: _Dataset, file: str, *, name: str
-) -> Interactions:
+def _fold_part(ds: Interactions, archive: _Dataset, file: str, *, name: str) -> Interactions:
     archive.require(
         file,
         "the ML-100K release ships u1..u5, ua and ub .base/.test files; use the complete archive",
@@ -541,7 +560,9 @@ def _fold_part(
     )
 
 
-def movielens_folds(ds: Interactions, path: str | os.PathLike[str], which: str = "u") -> list[Split]:
+def movielens_folds(
+    ds: Interactions, path: str | os.PathLike[str], which: str = "u"
+) -> list[Split]:
     """The predefined ML-100K train/test folds, over the vocabularies of ``ds``.
 
     Args:
@@ -585,4 +606,3 @@ def movielens_folds(ds: Interactions, path: str | os.PathLike[str], which: str =
                 )
             out.append(Split(train=train, test=test, name=fold))
     return out
-

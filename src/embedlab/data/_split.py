@@ -116,7 +116,9 @@ def _check_seed(seed: Any) -> int | None:
     if seed is None:
         return None
     if not _is_int(seed) or int(seed) < 0:
-        raise DataError(f"seed={seed!r}: expected a non-negative integer (or None for a fresh random seed)")
+        raise DataError(
+            f"seed={seed!r}: expected a non-negative integer (or None for a fresh random seed)"
+        )
     return int(seed)
 
 
@@ -133,7 +135,9 @@ def _test_count(test_size: Any, n: int, *, what: str = "ratings") -> int:
     if isinstance(test_size, numbers.Real) and not isinstance(test_size, (bool, np.bool_)):
         frac = float(test_size)
         if not 0.0 < frac < 1.0:
-            raise DataError(f"test_size={test_size!r}: expected a fraction in (0, 1) or a count of {what}")
+            raise DataError(
+                f"test_size={test_size!r}: expected a fraction in (0, 1) or a count of {what}"
+            )
         count = int(np.floor(frac * n + 0.5))
         if count == 0:
             raise DataError(
@@ -144,15 +148,23 @@ def _test_count(test_size: Any, n: int, *, what: str = "ratings") -> int:
                 f"test_size={test_size!r} of {n} {what} leaves the training set empty; pass a smaller test_size"
             )
         return count
-    raise DataError(f"test_size={test_size!r}: expected a fraction in (0, 1) or an integer count of {what}")
+    raise DataError(
+        f"test_size={test_size!r}: expected a fraction in (0, 1) or an integer count of {what}"
+    )
 
 
 def _check_fraction(test_size: Any) -> float:
-    if isinstance(test_size, numbers.Real) and not isinstance(test_size, (bool, np.bool_)) and not _is_int(test_size):
+    if (
+        isinstance(test_size, numbers.Real)
+        and not isinstance(test_size, (bool, np.bool_))
+        and not _is_int(test_size)
+    ):
         frac = float(test_size)
         if 0.0 < frac < 1.0:
             return frac
-    raise DataError(f"test_size={test_size!r}: expected a fraction of each user's ratings in (0, 1)")
+    raise DataError(
+        f"test_size={test_size!r}: expected a fraction of each user's ratings in (0, 1)"
+    )
 
 
 def _cutoff_seconds(cutoff: Any) -> int:
@@ -164,18 +176,26 @@ def _cutoff_seconds(cutoff: Any) -> int:
         return int(cutoff)
     if isinstance(cutoff, numbers.Real) and not isinstance(cutoff, (bool, np.bool_)):
         if not np.isfinite(float(cutoff)):
-            raise DataError(f"cutoff={cutoff!r}: expected Unix seconds or a date such as '2015-01-01'")
+            raise DataError(
+                f"cutoff={cutoff!r}: expected Unix seconds or a date such as '2015-01-01'"
+            )
         return int(np.floor(float(cutoff)))
     if isinstance(cutoff, (str, _dt.date, _dt.datetime, pd.Timestamp, np.datetime64)):
         try:
             stamp = pd.Timestamp(cutoff)
         except (ValueError, TypeError) as exc:
-            raise DataError(f"cutoff={cutoff!r}: not a date ({exc}); expected e.g. '2015-01-01' or Unix seconds") from None
+            raise DataError(
+                f"cutoff={cutoff!r}: not a date ({exc}); expected e.g. '2015-01-01' or Unix seconds"
+            ) from None
         if stamp is pd.NaT:
-            raise DataError(f"cutoff={cutoff!r}: not a date; expected e.g. '2015-01-01' or Unix seconds")
+            raise DataError(
+                f"cutoff={cutoff!r}: not a date; expected e.g. '2015-01-01' or Unix seconds"
+            )
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         return int((stamp - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1))
-    raise DataError(f"cutoff={cutoff!r}: expected Unix seconds (int) or a date such as '2015-01-01'")
+    raise DataError(
+        f"cutoff={cutoff!r}: expected Unix seconds (int) or a date such as '2015-01-01'"
+    )
 
 
 def _iso(seconds: int) -> str:
@@ -185,9 +205,13 @@ def _iso(seconds: int) -> str:
 def _make(ds: Interactions, test_mask: np.ndarray, name: str) -> Split:
     n_test = int(test_mask.sum())
     if n_test == 0:
-        raise DataError(f"split {name}: the test set is empty; choose options that hold out some ratings")
+        raise DataError(
+            f"split {name}: the test set is empty; choose options that hold out some ratings"
+        )
     if n_test == len(ds):
-        raise DataError(f"split {name}: the training set is empty; choose options that keep some ratings in train")
+        raise DataError(
+            f"split {name}: the training set is empty; choose options that keep some ratings in train"
+        )
     return Split(ds.subset(~test_mask), ds.subset(test_mask), name=name)
 
 
@@ -220,17 +244,25 @@ def _user(
     seed: Any = 0,
 ) -> Split:
     if test_size is not None and n_test is not None:
-        raise DataError(f"pass test_size or n_test, not both (got test_size={test_size!r}, n_test={n_test!r})")
+        raise DataError(
+            f"pass test_size or n_test, not both (got test_size={test_size!r}, n_test={n_test!r})"
+        )
     if test_size is None and n_test is None:
         n_test = 1
     if n_test is not None and (not _is_int(n_test) or int(n_test) < 1):
-        raise DataError(f"n_test={n_test!r}: expected a positive integer (ratings held out per user)")
+        raise DataError(
+            f"n_test={n_test!r}: expected a positive integer (ratings held out per user)"
+        )
     frac = None if test_size is None else _check_fraction(test_size)
     if not _is_int(min_train) or int(min_train) < 0:
-        raise DataError(f"min_train={min_train!r}: expected a non-negative integer (ratings kept in train per user)")
+        raise DataError(
+            f"min_train={min_train!r}: expected a non-negative integer (ratings kept in train per user)"
+        )
     min_train = int(min_train)
     if by not in ("auto", "time", "random"):
-        raise DataError(f"by={by!r}: expected 'auto' (time when timestamps exist), 'time' or 'random'")
+        raise DataError(
+            f"by={by!r}: expected 'auto' (time when timestamps exist), 'time' or 'random'"
+        )
     if by == "auto":
         by = "time" if ds.timestamp is not None else "random"
     if by == "time" and ds.timestamp is None:
@@ -240,7 +272,11 @@ def _user(
     n = len(ds)
     user = ds.user_index
     counts = np.bincount(user, minlength=ds.n_users)
-    wanted = np.full(ds.n_users, int(n_test), dtype=np.int64) if frac is None else np.floor(frac * counts + 0.5).astype(np.int64)
+    wanted = (
+        np.full(ds.n_users, int(n_test), dtype=np.int64)
+        if frac is None
+        else np.floor(frac * counts + 0.5).astype(np.int64)
+    )
     held = np.clip(np.minimum(wanted, counts - min_train), 0, None)
     # Order rows by user, then oldest..newest (time) or a random key; the last `held[u]`
     # rows of each user's run go to test. Ties in time keep input order (a later row
@@ -350,7 +386,9 @@ def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
     ds = _check_dataset(ds)
     if method not in _SPLITS:
         hint = " (for folds use folds())" if method in FOLD_METHODS else ""
-        raise DataError(f"unknown split method {method!r}{hint}; expected one of {', '.join(map(repr, SPLIT_METHODS))}")
+        raise DataError(
+            f"unknown split method {method!r}{hint}; expected one of {', '.join(map(repr, SPLIT_METHODS))}"
+        )
     func, allowed = _SPLITS[method]
     _check_options(method, options, allowed)
     return func(ds, **options)
@@ -359,7 +397,9 @@ def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
 def _kfold(ds: Interactions, *, k: Any = 5, seed: Any = 0) -> list[Split]:
     n = len(ds)
     if not _is_int(k) or not 2 <= int(k) <= n:
-        raise DataError(f"k={k!r}: expected an integer number of folds in 2..{n} (the number of ratings)")
+        raise DataError(
+            f"k={k!r}: expected an integer number of folds in 2..{n} (the number of ratings)"
+        )
     k = int(k)
     seed = _check_seed(seed)
     perm = np.random.default_rng(seed).permutation(n)
@@ -420,4 +460,6 @@ def folds(ds: Interactions, method: str = "kfold", **options: Any) -> list[Split
         _check_options(method, options, ("path",))
         return _movielens(ds, method.rsplit("-", 1)[1], method, **options)
     hint = " (for a single split use split())" if method in SPLIT_METHODS else ""
-    raise DataError(f"unknown folds method {method!r}{hint}; expected one of {', '.join(map(repr, FOLD_METHODS))}")
+    raise DataError(
+        f"unknown folds method {method!r}{hint}; expected one of {', '.join(map(repr, FOLD_METHODS))}"
+    )

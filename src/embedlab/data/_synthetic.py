@@ -135,7 +135,9 @@ class SyntheticTruth:
         """Size of the planted vectors."""
         return int(self.item_vectors.shape[1])
 
-    def expected_rating(self, user_index: Any, item_index: Any, *, clip: bool = False) -> np.ndarray:
+    def expected_rating(
+        self, user_index: Any, item_index: Any, *, clip: bool = False
+    ) -> np.ndarray:
         """The noise-free rating ``μ + b_u + b_i + interaction_scale · p_u·q_i``.
 
         Args:
@@ -155,7 +157,12 @@ class SyntheticTruth:
             self.user_vectors[u].astype(np.float64),
             self.item_vectors[i].astype(np.float64),
         )
-        out = self.global_mean + self.user_bias[u].astype(np.float64) + self.item_bias[i] + self.interaction_scale * dot
+        out = (
+            self.global_mean
+            + self.user_bias[u].astype(np.float64)
+            + self.item_bias[i]
+            + self.interaction_scale * dot
+        )
         if clip:
             out = np.clip(out, *self.rating_scale)
         return np.asarray(out, dtype=np.float64)
@@ -163,7 +170,11 @@ class SyntheticTruth:
 
 # ---------------------------------------------------------------------- checks
 def _int_arg(name: str, value: Any, low: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or int(value) < low:
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, (bool, np.bool_))
+        or int(value) < low
+    ):
         raise DataError(f"{name}={value!r}: expected an integer >= {low}")
     return int(value)
 
@@ -184,9 +195,13 @@ def _scale_arg(rating_scale: Any, step: float) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in rating_scale)
     except (TypeError, ValueError):
-        raise DataError(f"rating_scale={rating_scale!r}: expected (low, high), e.g. (1, 5)") from None
+        raise DataError(
+            f"rating_scale={rating_scale!r}: expected (low, high), e.g. (1, 5)"
+        ) from None
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise DataError(f"rating_scale={rating_scale!r}: expected finite (low, high) with low < high")
+        raise DataError(
+            f"rating_scale={rating_scale!r}: expected finite (low, high) with low < high"
+        )
     stars = "half stars" if step == 0.5 else "whole stars"
     for v in (low, high):
         if v / step != np.round(v / step):
@@ -218,7 +233,9 @@ def _distinct_sorted(keys: np.ndarray) -> np.ndarray:
     return keys[keep]
 
 
-def _add_new(existing: np.ndarray, cand: np.ndarray, need: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def _add_new(
+    existing: np.ndarray, cand: np.ndarray, need: int, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
     """Merge distinct sorted ``cand`` into distinct sorted ``existing``, adding at most ``need``.
 
     Returns the new sorted key array and how many keys were added.
@@ -230,7 +247,9 @@ def _add_new(existing: np.ndarray, cand: np.ndarray, need: int, rng: np.random.G
     n_added = cand.size - int(repeat.sum())
     if n_added > need:
         # Repeated values are the candidates already present; the rest are new.
-        new = np.delete(cand, np.searchsorted(cand, merged[repeat])) if n_added < cand.size else cand
+        new = (
+            np.delete(cand, np.searchsorted(cand, merged[repeat])) if n_added < cand.size else cand
+        )
     union = merged[~repeat]
     del merged, repeat
     if n_added > need:
@@ -241,7 +260,9 @@ def _add_new(existing: np.ndarray, cand: np.ndarray, need: int, rng: np.random.G
     return union, n_added
 
 
-def _fill_uniform(existing: np.ndarray, need: int, n_cells: int, rng: np.random.Generator) -> np.ndarray:
+def _fill_uniform(
+    existing: np.ndarray, need: int, n_cells: int, rng: np.random.Generator
+) -> np.ndarray:
     """Add ``need`` keys drawn uniformly from the cells not in ``existing`` (exact)."""
     free = n_cells - existing.size
     ranks = np.sort(rng.choice(free, size=need, replace=False)).astype(np.int64)
@@ -278,7 +299,9 @@ def _sample_pairs(
             break
         draw = int(min(need / accept * 1.02 + 64, 4 * n_ratings + 64))
         users = np.repeat(np.arange(n_users, dtype=np.int64), rng.multinomial(draw, user_activity))
-        items = np.repeat(np.arange(n_items, dtype=np.int32), rng.multinomial(draw, item_popularity))
+        items = np.repeat(
+            np.arange(n_items, dtype=np.int32), rng.multinomial(draw, item_popularity)
+        )
         rng.shuffle(items)
         users *= n_items
         users += items
@@ -413,15 +436,21 @@ def synthetic_ratings(
     second = np.full(n_items, -1, dtype=np.int64)
     if n_genres > 1:
         has2 = rng.random(n_items) < _SECOND_GENRE_SHARE
-        second[has2] = (item_genre[has2] + rng.integers(1, n_genres, size=int(has2.sum()))) % n_genres
+        second[has2] = (
+            item_genre[has2] + rng.integers(1, n_genres, size=int(has2.sum()))
+        ) % n_genres
     item_vec = centres[item_genre] + spread * rng.standard_normal((n_items, dim)) / np.sqrt(dim)
     item_vec[second >= 0] += _SECOND_GENRE_PULL * centres[second[second >= 0]]
     user_genres = np.full((n_users, 2), -1, dtype=np.int64)
     user_genres[:, 0] = rng.choice(n_genres, size=n_users, p=genre_p)
     if n_genres > 1:
         two = rng.random(n_users) < _TWO_GENRE_USERS
-        user_genres[two, 1] = (user_genres[two, 0] + rng.integers(1, n_genres, size=int(two.sum()))) % n_genres
-    user_vec = centres[user_genres[:, 0]] + spread * rng.standard_normal((n_users, dim)) / np.sqrt(dim)
+        user_genres[two, 1] = (
+            user_genres[two, 0] + rng.integers(1, n_genres, size=int(two.sum()))
+        ) % n_genres
+    user_vec = centres[user_genres[:, 0]] + spread * rng.standard_normal((n_users, dim)) / np.sqrt(
+        dim
+    )
     has_second = user_genres[:, 1] >= 0
     user_vec[has_second] += _SECOND_TASTE_WEIGHT * centres[user_genres[has_second, 1]]
     user_bias = (bu_std * rng.standard_normal(n_users)).astype(np.float32)
@@ -433,7 +462,9 @@ def synthetic_ratings(
     ranks = rng.permutation(n_items) + 1.0
     popularity = ranks**-zipf
     popularity /= popularity.sum()
-    activity = rng.lognormal(0.0, activity_sigma, size=n_users) if activity_sigma > 0 else np.ones(n_users)
+    activity = (
+        rng.lognormal(0.0, activity_sigma, size=n_users) if activity_sigma > 0 else np.ones(n_users)
+    )
     activity /= activity.sum()
     keys = _sample_pairs(n_users, n_items, n_ratings, activity, popularity, rng)
 
@@ -480,7 +511,9 @@ def synthetic_ratings(
         users,
         items,
         timestamp=ts,
-        item_metadata=_item_metadata(n_items, item_genre, second, names, t1 if timestamps else None, rng),
+        item_metadata=_item_metadata(
+            n_items, item_genre, second, names, t1 if timestamps else None, rng
+        ),
         rating_scale=(low, high),
         name="synthetic",
     )
@@ -518,7 +551,9 @@ def _item_metadata(
 ) -> pd.DataFrame:
     """``id``, ``title``, ``genres`` (lists), ``year`` for items ``1..n_items``."""
     last_year = pd.Timestamp(end, unit="s").year if end is not None else 2015
-    year = np.clip(last_year - np.floor(rng.exponential(12.0, size=n_items)), 1915, last_year).astype(np.int64)
+    year = np.clip(
+        last_year - np.floor(rng.exponential(12.0, size=n_items)), 1915, last_year
+    ).astype(np.int64)
     ids = np.arange(1, n_items + 1, dtype=np.int64)
     name_arr = np.asarray(names, dtype=object)
     title = (

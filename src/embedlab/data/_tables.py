@@ -251,7 +251,9 @@ def resolve_columns(
             if ref in names:
                 pos = names.index(ref)
             else:
-                folded = [i for i, n in enumerate(names) if n.strip().lower() == ref.strip().lower()]
+                folded = [
+                    i for i, n in enumerate(names) if n.strip().lower() == ref.strip().lower()
+                ]
                 if len(folded) != 1:
                     raise DataError(
                         f"{source}: no column {ref!r} for {role}; columns present: {names}; "
@@ -291,7 +293,9 @@ def resolve_columns(
     if len(set(positions)) != len(positions):
         dup = next(p for p in positions if positions.count(p) > 1)
         roles = [r for r, p in chosen.items() if p == dup]
-        raise DataError(f"{source}: column {shown[dup]!r} is used for both {roles[0]} and {roles[1]}")
+        raise DataError(
+            f"{source}: column {shown[dup]!r} is used for both {roles[0]} and {roles[1]}"
+        )
     return chosen
 
 
@@ -302,7 +306,9 @@ def _decode_sample(raw: bytes, encoding: str, *, final: bool, source: str) -> st
     try:
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     except LookupError:
-        raise DataError(f"encoding={encoding!r} is not a known text encoding (try 'utf-8' or 'latin-1')") from None
+        raise DataError(
+            f"encoding={encoding!r} is not a known text encoding (try 'utf-8' or 'latin-1')"
+        ) from None
     try:
         return decoder.decode(raw, final=final)
     except UnicodeDecodeError as exc:
@@ -556,7 +562,9 @@ def read_text_columns(
         raise DataError(
             f"{source}: the file is empty (0 bytes); expected a ratings table with (user, item, rating) rows"
         )
-    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) if _known(encoding) else False
+    wide = (
+        codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) if _known(encoding) else False
+    )
     if b"\x00" in raw[:8192] and not wide:
         hint = (
             "; it looks like UTF-16 text: pass encoding='utf-16'"
@@ -591,7 +599,9 @@ def read_text_columns(
         sample = [r[3] for r in data_rows if len(r) > 3 and r[3].strip()]
         if sample and all(_INTEGER.match(v) for v in sample):
             default_ts = 3
-    positions = resolve_columns(names, refs, named=bool(header), source=source, default_timestamp=default_ts)
+    positions = resolve_columns(
+        names, refs, named=bool(header), source=source, default_timestamp=default_ts
+    )
 
     physical = [f"c{j}" for j in range(k * (len(names) - 1) + 1)]
     wanted = {role: f"c{pos * k}" for role, pos in positions.items() if pos is not None}
@@ -600,17 +610,31 @@ def read_text_columns(
         for role, pos in positions.items()
         if pos is not None
     }
-    labels = {role: (names[pos] if header else role) for role, pos in positions.items() if pos is not None}
+    labels = {
+        role: (names[pos] if header else role) for role, pos in positions.items() if pos is not None
+    }
     row_offset = lead + (2 if header else 1)
     fast = _read_fast(
-        src, positions, types, wanted, ncols=len(names), sep=sep, skip_lines=lead + (1 if header else 0),
-        encoding=encoding, quoting=quoting and k == 1,
+        src,
+        positions,
+        types,
+        wanted,
+        ncols=len(names),
+        sep=sep,
+        skip_lines=lead + (1 if header else 0),
+        encoding=encoding,
+        quoting=quoting and k == 1,
     )
     if fast is not None:
         arrays: dict[str, np.ndarray | None] = {
-            "user": fast.user, "item": fast.item, "rating": fast.rating, "timestamp": fast.timestamp,
+            "user": fast.user,
+            "item": fast.item,
+            "rating": fast.rating,
+            "timestamp": fast.timestamp,
         }
-        return RatingColumns(source=source, labels=labels, arrays=arrays, row_offset=row_offset, fast=fast)
+        return RatingColumns(
+            source=source, labels=labels, arrays=arrays, row_offset=row_offset, fast=fast
+        )
     read_options = pacsv.ReadOptions(
         use_threads=True,
         block_size=_BLOCK_SIZE,
@@ -635,7 +659,9 @@ def read_text_columns(
         )
         try:
             table = pacsv.read_csv(
-                src.arrow_input(), read_options=read_options, parse_options=parse_options,
+                src.arrow_input(),
+                read_options=read_options,
+                parse_options=parse_options,
                 convert_options=convert_options,
             )
             break
@@ -653,7 +679,9 @@ def read_text_columns(
                     types[col] = pa.string()  # the validators name the bad rows
                     continue
             if "Expected" in message and "columns" in message:
-                count, line, expected, actual, row_text = _find_bad_rows(src, read_options, parse_options, k)
+                count, line, expected, actual, row_text = _find_bad_rows(
+                    src, read_options, parse_options, k
+                )
                 if count:
                     where = f"line {line}" if line is not None else "a row"
                     raise DataError(
@@ -661,7 +689,9 @@ def read_text_columns(
                         f"expected {expected}, found {actual}: {row_text[:80]!r}); every row needs the "
                         f"same fields separated by {sep!r}: fix or drop those rows, or pass the right sep="
                     ) from None
-            raise DataError(f"{source}: cannot parse as a {sep!r}-separated table ({message}); check the file") from None
+            raise DataError(
+                f"{source}: cannot parse as a {sep!r}-separated table ({message}); check the file"
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{source}: cannot read the file ({exc})") from None
     if table is None:  # pragma: no cover - the loop either breaks or raises
@@ -748,11 +778,15 @@ def build_interactions(
         # load_ratings(timestamp=None) means "detect"; False is how to leave the column out.
         message = str(exc)
         if "pass timestamp=None" in message:
-            raise DataError(message.replace("pass timestamp=None", "pass timestamp=False to ignore the column")) from None
+            raise DataError(
+                message.replace("pass timestamp=None", "pass timestamp=False to ignore the column")
+            ) from None
         raise
 
 
-def _vocabulary(values: np.ndarray, id_range: tuple[int, int], name: str) -> tuple[Vocabulary, np.ndarray]:
+def _vocabulary(
+    values: np.ndarray, id_range: tuple[int, int], name: str
+) -> tuple[Vocabulary, np.ndarray]:
     """Vocabulary and int32 indices of parsed integer IDs (in place when the range is compact)."""
     from embedlab.data._fastcsv import encode_ids
 
@@ -784,7 +818,9 @@ def _interactions_from_fast(
     source, offset = cols.source, cols.row_offset
     rating = fast.rating
     if rating_scale is not None:
-        check_scale(rating, rating_scale, source=source, column=cols.labels["rating"], row_offset=offset)
+        check_scale(
+            rating, rating_scale, source=source, column=cols.labels["rating"], row_offset=offset
+        )
     users, ui = _vocabulary(fast.user, fast.user_range, "user")
     items, ii = _vocabulary(fast.item, fast.item_range, "item")
     return Interactions._from_indices(
@@ -806,9 +842,7 @@ def _interactions_from_fast(
     )
 
 
-def _frame_columns(
-    frame: pd.DataFrame, refs: Mapping[str, Any], source: str
-) -> RatingColumns:
+def _frame_columns(frame: pd.DataFrame, refs: Mapping[str, Any], source: str) -> RatingColumns:
     labels_raw = list(frame.columns)
     names = [str(c) for c in labels_raw]
     # A DataFrame read with header=None has integer labels: a given int is then a label.
@@ -870,11 +904,17 @@ def _parquet_columns(path: Path, refs: Mapping[str, Any], source: str) -> Rating
         wanted = sorted({pos for pos in positions.values() if pos is not None})
         table = pfile.read(columns=[names[p] for p in wanted], use_threads=True)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise DataError(f"{source}: cannot read as Parquet ({exc}); expected a Parquet file") from None
+        raise DataError(
+            f"{source}: cannot read as Parquet ({exc}); expected a Parquet file"
+        ) from None
     if table.num_rows == 0:
-        raise DataError(f"{source}: the Parquet file has no rows; expected (user, item, rating) rows")
-    remapped = {role: (table.column_names.index(names[pos]) if pos is not None else False)
-                for role, pos in positions.items()}
+        raise DataError(
+            f"{source}: the Parquet file has no rows; expected (user, item, rating) rows"
+        )
+    remapped = {
+        role: (table.column_names.index(names[pos]) if pos is not None else False)
+        for role, pos in positions.items()
+    }
     return _arrow_columns(table, remapped, source)
 
 
@@ -965,7 +1005,9 @@ def load_ratings(
         path = Path(source).expanduser()
         display = str(source)
         if not path.exists():
-            raise DataError(f"{display}: file not found; expected a CSV/TSV or Parquet ratings file")
+            raise DataError(
+                f"{display}: file not found; expected a CSV/TSV or Parquet ratings file"
+            )
         if path.is_dir():
             raise DataError(
                 f"{display}: is a folder; pass a ratings file, or use embedlab.data.load() / "
@@ -982,7 +1024,11 @@ def load_ratings(
             if sep is not None:
                 sep = _normalise_sep(sep, display)
             cols = read_text_columns(
-                TextSource(display=display, path=path), refs, sep=sep, header=header, encoding=encoding
+                TextSource(display=display, path=path),
+                refs,
+                sep=sep,
+                header=header,
+                encoding=encoding,
             )
         default_name = _source_name(path)
     else:
@@ -992,4 +1038,3 @@ def load_ratings(
     return build_interactions(
         cols, rating_scale=rating_scale, duplicates=duplicates, name=name or default_name
     )
-

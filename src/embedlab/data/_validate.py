@@ -39,7 +39,10 @@ def _to_numpy(values: Any) -> np.ndarray:
     if isinstance(values, (pd.Series, pd.Index)):
         if values.dtype.kind in "iuf":
             return values.to_numpy()
-        if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iufb":
+        if (
+            isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
+            and values.dtype.kind in "iufb"
+        ):
             return values.to_numpy(dtype="float64", na_value=np.nan)
         return values.to_numpy(dtype=object)
     return np.asarray(values)
@@ -80,7 +83,9 @@ def check_ratings(
     if arr.dtype.kind == "b":
         raise DataError(f"{source}: column {column!r} holds booleans; expected numeric ratings")
     if arr.dtype.kind not in "iuf":
-        numeric = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+        numeric = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64
+        )
         bad = np.isnan(numeric) & ~pd.isna(arr)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
@@ -100,7 +105,11 @@ def check_ratings(
     if not finite.all():
         bad_idx = np.flatnonzero(~finite)
         n_nan = int(np.isnan(arr).sum())
-        what = "NaN or missing" if n_nan == bad_idx.size else ("infinite" if n_nan == 0 else "NaN or infinite")
+        what = (
+            "NaN or missing"
+            if n_nan == bad_idx.size
+            else ("infinite" if n_nan == 0 else "NaN or infinite")
+        )
         first = int(bad_idx[0])
         raise DataError(
             f"{source}: column {column!r} has {bad_idx.size} {what} values "
@@ -142,7 +151,9 @@ def _seconds(dt: pd.Series) -> np.ndarray:
     return ((dt - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
-def check_timestamps(values: Any, *, source: str = "data", column: str = "timestamp", row_offset: int = 0) -> np.ndarray:
+def check_timestamps(
+    values: Any, *, source: str = "data", column: str = "timestamp", row_offset: int = 0
+) -> np.ndarray:
     """Return timestamps as int64 seconds since the epoch.
 
     Accepts integers, integral floats, datetimes (converted to seconds) and
@@ -165,7 +176,9 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
     if series.dtype.kind == "M":
         if series.isna().any():
             first = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise DataError(missing_msg.format(n=int(series.isna().sum()), row=row_label(first, row_offset)))
+            raise DataError(
+                missing_msg.format(n=int(series.isna().sum()), row=row_label(first, row_offset))
+            )
         return _seconds(series)
     if series.dtype.kind in "iu":
         return series.to_numpy(dtype=np.int64)
@@ -173,7 +186,9 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
     unparsed = numeric.isna() & series.notna()
     if unparsed.any():
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we parse per element
+            warnings.simplefilter(
+                "ignore", UserWarning
+            )  # "could not infer format": we parse per element
             parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
         bad = (unparsed & parsed.isna()).to_numpy()
         if bad.any():
@@ -190,12 +205,16 @@ def check_timestamps(values: Any, *, source: str = "data", column: str = "timest
             )
         if parsed.isna().any():
             first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise DataError(missing_msg.format(n=int(parsed.isna().sum()), row=row_label(first, row_offset)))
+            raise DataError(
+                missing_msg.format(n=int(parsed.isna().sum()), row=row_label(first, row_offset))
+            )
         return _seconds(parsed)
     arr = numeric.to_numpy(dtype=np.float64)
     if not np.isfinite(arr).all():
         bad_idx = np.flatnonzero(~np.isfinite(arr))
-        raise DataError(missing_msg.format(n=bad_idx.size, row=row_label(int(bad_idx[0]), row_offset)))
+        raise DataError(
+            missing_msg.format(n=bad_idx.size, row=row_label(int(bad_idx[0]), row_offset))
+        )
     return arr.astype(np.int64)
 
 
@@ -213,7 +232,9 @@ def _user_stacklevel() -> int:
 def check_duplicate_policy(policy: str) -> None:
     """Raise ValueError unless ``policy`` is a known duplicates policy."""
     if policy not in _POLICIES:
-        raise ValueError(f"duplicates={policy!r}; expected one of {', '.join(map(repr, _POLICIES))}")
+        raise ValueError(
+            f"duplicates={policy!r}; expected one of {', '.join(map(repr, _POLICIES))}"
+        )
 
 
 def resolve_duplicates(
@@ -270,7 +291,9 @@ def resolve_duplicates(
     n_dup, n_pairs, first_row = int(superseded.sum()), int(dup_keys.size), int(rows[0])
     where = f"{n_dup} duplicate (user, item) rows over {n_pairs} pairs (first at {row_label(first_row, row_offset)})"
     if policy == "error":
-        raise DataError(f"{source}: {where}; pass duplicates='last', 'first' or 'mean' to resolve them")
+        raise DataError(
+            f"{source}: {where}; pass duplicates='last', 'first' or 'mean' to resolve them"
+        )
     if policy == "warn":
         warnings.warn(
             f"{source}: {where}; kept the last rating of each pair. "
@@ -285,6 +308,11 @@ def resolve_duplicates(
     if rating is None:
         raise ValueError("resolve_duplicates(policy='mean') needs the ratings")
     averaged = np.array(rating, dtype=np.float32, copy=True)
-    means = pd.Series(rating[rows].astype(np.float64)).groupby(sub.to_numpy()).transform("mean").to_numpy()
+    means = (
+        pd.Series(rating[rows].astype(np.float64))
+        .groupby(sub.to_numpy())
+        .transform("mean")
+        .to_numpy()
+    )
     averaged[rows] = means.astype(np.float32)
     return keep, averaged

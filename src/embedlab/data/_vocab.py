@@ -53,7 +53,9 @@ def _kind_of_array(values: np.ndarray, what: str) -> IDKind:
             types |= set(pd.Series(values).map(type).unique())
         if types <= {str}:
             return "str"
-        if types and all(issubclass(t, (int, np.integer)) and not issubclass(t, bool) for t in types):
+        if types and all(
+            issubclass(t, (int, np.integer)) and not issubclass(t, bool) for t in types
+        ):
             return "int"
         nulls = pd.isna(values)
         if nulls.any():
@@ -85,14 +87,20 @@ def _as_id_array(values: Any, what: str) -> tuple[np.ndarray, IDKind]:
                 f"{what}: {int(values.isna().sum())} missing IDs (first at row {bad}); "
                 "every row needs an ID, drop those rows first"
             )
-        values = values.to_numpy(dtype=object) if values.dtype == "string" or values.dtype.kind == "O" else values.to_numpy()
+        values = (
+            values.to_numpy(dtype=object)
+            if values.dtype == "string" or values.dtype.kind == "O"
+            else values.to_numpy()
+        )
     arr = np.asarray(values)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
     kind = _kind_of_array(arr, what)
     if kind == "int":
         if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
-            raise DataError(f"{what}: integer IDs above 2**63-1 are not supported; pass them as strings")
+            raise DataError(
+                f"{what}: integer IDs above 2**63-1 are not supported; pass them as strings"
+            )
         return arr.astype(np.int64, copy=False), "int"
     return arr.astype(object, copy=False), "str"
 
@@ -127,7 +135,9 @@ class Vocabulary:
     __slots__ = ("_ids", "_index", "_kind", "name")
 
     def __init__(self, ids: Iterable[Any], *, name: str = "id") -> None:
-        if not isinstance(ids, (np.ndarray, pd.Series, pd.Index, pa.Array, pa.ChunkedArray, list, tuple)):
+        if not isinstance(
+            ids, (np.ndarray, pd.Series, pd.Index, pa.Array, pa.ChunkedArray, list, tuple)
+        ):
             ids = list(ids)
         arr, kind = _as_id_array(ids, f"{name} vocabulary")
         index = pd.Index(arr, dtype=np.int64 if kind == "int" else object, copy=False)
@@ -165,9 +175,9 @@ class Vocabulary:
         """
         arr, kind = _as_id_array(values, f"{name} IDs")
         if arr.size == 0:
-            return cls(np.array([], dtype=np.int64 if kind == "int" else object), name=name), np.array(
-                [], dtype=np.int32
-            )
+            return cls(
+                np.array([], dtype=np.int64 if kind == "int" else object), name=name
+            ), np.array([], dtype=np.int32)
         if kind == "int":
             lo, hi = int(arr.min()), int(arr.max())
             span = hi - lo + 1
@@ -212,7 +222,9 @@ class Vocabulary:
         if not isinstance(other, Vocabulary):
             return NotImplemented
         return self is other or (
-            self._kind == other._kind and len(self) == len(other) and bool(np.array_equal(self._ids, other._ids))
+            self._kind == other._kind
+            and len(self) == len(other)
+            and bool(np.array_equal(self._ids, other._ids))
         )
 
     def __hash__(self) -> int:
@@ -221,7 +233,9 @@ class Vocabulary:
     def __repr__(self) -> str:
         head = ", ".join(repr(v) for v in self._ids[:3].tolist())
         more = ", …" if len(self) > 3 else ""
-        return f"Vocabulary(name={self.name!r}, kind={self._kind!r}, {len(self)} IDs: [{head}{more}])"
+        return (
+            f"Vocabulary(name={self.name!r}, kind={self._kind!r}, {len(self)} IDs: [{head}{more}])"
+        )
 
     # ------------------------------------------------------------------ lookups
     def _coerce(self, id_: object) -> Any:
@@ -271,7 +285,9 @@ class Vocabulary:
         if unknown not in ("error", "negative"):
             raise ValueError(f"unknown={unknown!r}; expected 'error' or 'negative'")
         if isinstance(ids, (str, bytes)) or np.isscalar(ids):
-            raise TypeError(f"ids must be a sequence of IDs, got the single value {ids!r}; use index() for one ID")
+            raise TypeError(
+                f"ids must be a sequence of IDs, got the single value {ids!r}; use index() for one ID"
+            )
         if isinstance(ids, (pa.Array, pa.ChunkedArray)):
             ids = ids.to_numpy(zero_copy_only=False)
         if isinstance(ids, (list, tuple)):
@@ -310,8 +326,10 @@ class Vocabulary:
             return None
         if kind in "UT":
             return pd.Index(arr.astype(object))
-        if kind == "O" and all(isinstance(v, str) for v in arr[:1000].tolist()) and (
-            arr.size <= 1000 or all(isinstance(v, str) for v in arr.tolist())
+        if (
+            kind == "O"
+            and all(isinstance(v, str) for v in arr[:1000].tolist())
+            and (arr.size <= 1000 or all(isinstance(v, str) for v in arr.tolist()))
         ):
             return pd.Index(arr, dtype=object)
         if kind in "iu":
@@ -340,7 +358,9 @@ class Vocabulary:
             IndexError: If ``index`` is not in ``0..len-1``.
         """
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an int row number, got {type(index).__name__} {index!r}")
+            raise TypeError(
+                f"index must be an int row number, got {type(index).__name__} {index!r}"
+            )
         if not 0 <= index < len(self):
             raise IndexError(f"{self.name} index {index} is out of range 0..{len(self) - 1}")
         return self._ids[int(index)].item() if self._kind == "int" else self._ids[int(index)]
@@ -359,7 +379,9 @@ class Vocabulary:
         if idx.size and idx.dtype.kind not in "iu":
             raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
-            raise IndexError(f"{self.name} indices must be in 0..{len(self) - 1}, got {int(idx.min())}..{int(idx.max())}")
+            raise IndexError(
+                f"{self.name} indices must be in 0..{len(self) - 1}, got {int(idx.min())}..{int(idx.max())}"
+            )
         out = self._ids[idx]
         out.flags.writeable = False
         return out
@@ -380,10 +402,14 @@ class Vocabulary:
         """
         raw = (table.schema.metadata or {}).get(b"embedlab")
         if raw is None or "id" not in table.column_names:
-            raise DataError(f"{source}: not an embedlab vocabulary (expected an 'id' column and embedlab metadata)")
+            raise DataError(
+                f"{source}: not an embedlab vocabulary (expected an 'id' column and embedlab metadata)"
+            )
         meta = json.loads(raw)
         if meta.get("format") != _FORMAT:
-            raise DataError(f"{source}: vocabulary format {meta.get('format')!r} is not supported; expected {_FORMAT!r}")
+            raise DataError(
+                f"{source}: vocabulary format {meta.get('format')!r} is not supported; expected {_FORMAT!r}"
+            )
         col = table.column("id").to_numpy()
         if meta["kind"] == "str":
             col = np.asarray(col, dtype=object)

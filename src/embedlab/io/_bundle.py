@@ -105,7 +105,9 @@ class Bundle:
         """The tensors as a dict of (writable, CPU) torch tensors for ``load_state_dict``."""
         import torch
 
-        return {name: torch.from_numpy(np.array(arr, copy=True)) for name, arr in self.tensors.items()}
+        return {
+            name: torch.from_numpy(np.array(arr, copy=True)) for name, arr in self.tensors.items()
+        }
 
     def __repr__(self) -> str:
         return (
@@ -145,7 +147,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _canonical(doc: Mapping[str, Any]) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _content_checksum(doc: Mapping[str, Any]) -> str:
@@ -284,9 +288,13 @@ def save_bundle(
     if not isinstance(users, Vocabulary) or not isinstance(items, Vocabulary):
         raise BundleError("users, items: expected embedlab Vocabulary objects")
     if data_fingerprint is not None and not isinstance(data_fingerprint, str):
-        raise BundleError(f"data_fingerprint: expected a str or None, got {type(data_fingerprint).__name__}")
+        raise BundleError(
+            f"data_fingerprint: expected a str or None, got {type(data_fingerprint).__name__}"
+        )
     if not isinstance(tensors, Mapping):
-        raise BundleError(f"tensors: expected a mapping of name -> array, got {type(tensors).__name__}")
+        raise BundleError(
+            f"tensors: expected a mapping of name -> array, got {type(tensors).__name__}"
+        )
     arrays = {name: _as_numpy(name, value) for name, value in tensors.items()}
     config_json = _jsonable(dict(config), "config")
     metrics_json = _jsonable(dict(metrics or {}), "metrics")
@@ -302,7 +310,9 @@ def save_bundle(
         if not overwrite:
             raise BundleError(f"{target}: already exists; pass overwrite=True to replace it")
         if not target.is_dir():
-            raise BundleError(f"{target}: exists and is not a directory; refusing to replace it with a bundle")
+            raise BundleError(
+                f"{target}: exists and is not a directory; refusing to replace it with a bundle"
+            )
         if not (target / MODEL_JSON).is_file() and any(target.iterdir()):
             raise BundleError(
                 f"{target}: a non-empty directory that is not a model bundle (no {MODEL_JSON}); "
@@ -378,7 +388,8 @@ def _write_contents(
             "items": {"size": len(items), "kind": items.kind},
         },
         "tensors": {
-            name: {"shape": list(arr.shape), "dtype": str(arr.dtype)} for name, arr in sorted(arrays.items())
+            name: {"shape": list(arr.shape), "dtype": str(arr.dtype)}
+            for name, arr in sorted(arrays.items())
         },
         "files": files,
     }
@@ -426,7 +437,9 @@ def _parse_format(fmt: Any) -> int:
         )
     tail = fmt.rsplit("/", 1)[1]
     if not tail.isdigit():
-        raise BundleError(f"{MODEL_JSON}: format {fmt!r} has no version number (expected {BUNDLE_FORMAT!r})")
+        raise BundleError(
+            f"{MODEL_JSON}: format {fmt!r} has no version number (expected {BUNDLE_FORMAT!r})"
+        )
     return int(tail)
 
 
@@ -444,9 +457,13 @@ def _interrupted_hint(directory: Path) -> str:
 def _read_model_json(directory: Path) -> dict[str, Any]:
     """Read and validate ``model.json`` (format, fields, content checksum); no other file is read."""
     if not directory.exists():
-        raise BundleError(f"{directory}: no such model bundle directory{_interrupted_hint(directory)}")
+        raise BundleError(
+            f"{directory}: no such model bundle directory{_interrupted_hint(directory)}"
+        )
     if not directory.is_dir():
-        raise BundleError(f"{directory}: is a file; a model bundle is a directory (with {MODEL_JSON})")
+        raise BundleError(
+            f"{directory}: is a file; a model bundle is a directory (with {MODEL_JSON})"
+        )
     meta_path = directory / MODEL_JSON
     if not meta_path.is_file():
         raise BundleError(
@@ -464,7 +481,9 @@ def _read_model_json(directory: Path) -> dict[str, Any]:
             f"the file is damaged, {_RESAVE}"
         ) from None
     if not isinstance(doc, dict):
-        raise BundleError(f"{MODEL_JSON}: expected a JSON object, found {type(doc).__name__}; {_RESAVE}")
+        raise BundleError(
+            f"{MODEL_JSON}: expected a JSON object, found {type(doc).__name__}; {_RESAVE}"
+        )
     version = _parse_format(doc.get("format"))
     if version != _FORMAT_VERSION:
         wrote = doc.get("library_version", "unknown")
@@ -487,7 +506,9 @@ def _read_model_json(directory: Path) -> dict[str, Any]:
         if key not in doc:
             raise BundleError(f"{MODEL_JSON}: field {key!r} is missing; {_RESAVE}")
         if not isinstance(doc[key], kind):
-            raise BundleError(f"{MODEL_JSON}: field {key!r} has the wrong type ({type(doc[key]).__name__}); {_RESAVE}")
+            raise BundleError(
+                f"{MODEL_JSON}: field {key!r} has the wrong type ({type(doc[key]).__name__}); {_RESAVE}"
+            )
     if _content_checksum(doc) != doc["checksum"]:
         raise BundleError(
             f"{MODEL_JSON}: content checksum mismatch (the file was edited after saving); {_RESAVE}"
@@ -499,7 +520,9 @@ def _verify_files(directory: Path, files: dict[str, Any]) -> None:
     """Check that every listed file exists with the recorded size and sha256."""
     for rel in _REQUIRED_FILES:
         if rel not in files:
-            raise BundleError(f"{MODEL_JSON}: does not list {rel}; the bundle is incomplete, {_RESAVE}")
+            raise BundleError(
+                f"{MODEL_JSON}: does not list {rel}; the bundle is incomplete, {_RESAVE}"
+            )
     for rel, entry in files.items():
         pure = PurePosixPath(rel)
         if pure.is_absolute() or ".." in pure.parts or not isinstance(entry, dict):
@@ -510,12 +533,16 @@ def _verify_files(directory: Path, files: dict[str, Any]) -> None:
         size = full.stat().st_size
         want_size = entry.get("size")
         if size != want_size:
-            what = "truncated" if isinstance(want_size, int) and size < want_size else "the wrong size"
+            what = (
+                "truncated" if isinstance(want_size, int) and size < want_size else "the wrong size"
+            )
             raise BundleError(
                 f"{rel}: {size} bytes but {MODEL_JSON} records {want_size} (the file is {what}); {_RESAVE}"
             )
         if _sha256(full) != entry.get("sha256"):
-            raise BundleError(f"{rel}: sha256 mismatch (the file was modified after saving); {_RESAVE}")
+            raise BundleError(
+                f"{rel}: sha256 mismatch (the file was modified after saving); {_RESAVE}"
+            )
 
 
 def _read_tensors(path: Path, expected: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -536,7 +563,9 @@ def _read_tensors(path: Path, expected: dict[str, Any]) -> dict[str, np.ndarray]
                 )
             arrays = {name: fh.get_tensor(name) for name in sorted(names)}
     except SafetensorError as exc:
-        raise BundleError(f"{WEIGHTS}: not a readable safetensors file ({exc}); {_RESAVE}") from None
+        raise BundleError(
+            f"{WEIGHTS}: not a readable safetensors file ({exc}); {_RESAVE}"
+        ) from None
     for name, arr in arrays.items():
         spec = expected[name]
         shape = list(spec.get("shape", [])) if isinstance(spec, dict) else None
@@ -577,11 +606,17 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     tensors = _read_tensors(directory / WEIGHTS, doc["tensors"])
     users = _read_vocab(directory, USERS_VOCAB)
     items = _read_vocab(directory, ITEMS_VOCAB)
-    item_meta = _read_metadata(directory / ITEM_METADATA, ITEM_METADATA) if ITEM_METADATA in files else None
-    user_meta = _read_metadata(directory / USER_METADATA, USER_METADATA) if USER_METADATA in files else None
+    item_meta = (
+        _read_metadata(directory / ITEM_METADATA, ITEM_METADATA) if ITEM_METADATA in files else None
+    )
+    user_meta = (
+        _read_metadata(directory / USER_METADATA, USER_METADATA) if USER_METADATA in files else None
+    )
     for rel, meta, vocab in ((ITEM_METADATA, item_meta, items), (USER_METADATA, user_meta, users)):
         if meta is not None and len(meta) != len(vocab):
-            raise BundleError(f"{rel}: {len(meta)} rows but the vocabulary has {len(vocab)} IDs; {_RESAVE}")
+            raise BundleError(
+                f"{rel}: {len(meta)} rows but the vocabulary has {len(vocab)} IDs; {_RESAVE}"
+            )
     history = doc.get("history")
     fingerprint = doc.get("data_fingerprint")
     return Bundle(
@@ -617,4 +652,3 @@ def bundle_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     info = {k: v for k, v in doc.items() if k != "checksum"}
     info["path"] = str(Path(path))
     return info
-

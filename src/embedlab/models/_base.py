@@ -82,7 +82,9 @@ class EmbeddingModel:
         names = self._param_names()
         for key, value in params.items():
             if key not in names:
-                raise ValueError(f"{key!r} is not a parameter of {type(self).__name__}; parameters: {', '.join(names)}")
+                raise ValueError(
+                    f"{key!r} is not a parameter of {type(self).__name__}; parameters: {', '.join(names)}"
+                )
             setattr(self, key, value)
         return self
 
@@ -102,7 +104,9 @@ class EmbeddingModel:
                 f"this {type(self).__name__} is not fitted yet; call fit(dataset) or load a saved model first"
             )
 
-    def _build_module(self, n_users: int, n_items: int, generator: torch.Generator) -> torch.nn.Module:
+    def _build_module(
+        self, n_users: int, n_items: int, generator: torch.Generator
+    ) -> torch.nn.Module:
         raise NotImplementedError
 
     def _train(
@@ -161,7 +165,9 @@ class EmbeddingModel:
         """
         data = _check_interactions(dataset, "dataset")
         epochs = getattr(self, "epochs", None)
-        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+        if epochs is not None and (
+            isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1
+        ):
             raise ValueError(f"epochs={epochs!r}: expected an integer >= 1")
         if validation is not None and validation_split is not None:
             raise ValueError("pass validation= or validation_split=, not both")
@@ -169,19 +175,33 @@ class EmbeddingModel:
         val_arrays = None
         if validation_split is not None:
             if not (isinstance(validation_split, (int, float)) and 0 < validation_split < 1):
-                raise ValueError(f"validation_split={validation_split!r}: expected a fraction in (0, 1)")
+                raise ValueError(
+                    f"validation_split={validation_split!r}: expected a fraction in (0, 1)"
+                )
             n_val = math.floor(len(data) * validation_split)
             if n_val == 0 or n_val == len(data):
-                raise ValueError(f"validation_split={validation_split} leaves an empty train or validation set")
+                raise ValueError(
+                    f"validation_split={validation_split} leaves an empty train or validation set"
+                )
             train_rows, val_rows = train_rows[: len(data) - n_val], train_rows[len(data) - n_val :]
-            val_arrays = (data.user_index[val_rows], data.item_index[val_rows], data.rating[val_rows])
+            val_arrays = (
+                data.user_index[val_rows],
+                data.item_index[val_rows],
+                data.rating[val_rows],
+            )
             data = data.subset(train_rows)
         elif validation is not None:
-            val_arrays = self._encode_other(_check_interactions(validation, "validation"), data.users, data.items)
+            val_arrays = self._encode_other(
+                _check_interactions(validation, "validation"), data.users, data.items
+            )
         if len(data) == 0:
             raise DataError("dataset: no ratings to train on")
 
-        seed = self.random_state if self.random_state is not None else int(np.random.SeedSequence().entropy % 2**63)
+        seed = (
+            self.random_state
+            if self.random_state is not None
+            else int(np.random.SeedSequence().entropy % 2**63)
+        )
         generator = torch.Generator().manual_seed(int(seed))
         module = self._build_module(data.n_users, data.n_items, generator)
         mean = data.global_mean
@@ -240,14 +260,19 @@ class EmbeddingModel:
         users_arr = [users] if isinstance(users, (str, int, np.integer)) else users
         items_arr = [items] if isinstance(items, (str, int, np.integer)) else items
         if len(users_arr) != len(items_arr):
-            raise ValueError(f"users has {len(users_arr)} IDs but items has {len(items_arr)}; pass one pair per row")
+            raise ValueError(
+                f"users has {len(users_arr)} IDs but items has {len(items_arr)}; pass one pair per row"
+            )
         ui = self.users_.indices(users_arr, unknown="negative")
         ii = self.items_.indices(items_arr, unknown="negative")
         if unknown == "error":
             for vocab, idx, given in ((self.users_, ui, users_arr), (self.items_, ii, items_arr)):
                 bad = idx < 0
                 if bad.any():
-                    first = [np.asarray(given, dtype=object)[bad][k] for k in range(min(3, int(bad.sum())))]
+                    first = [
+                        np.asarray(given, dtype=object)[bad][k]
+                        for k in range(min(3, int(bad.sum())))
+                    ]
                     raise UnknownIDError(
                         f"{int(bad.sum())} unknown {vocab.name} IDs (first: {', '.join(map(repr, first))}); "
                         f"the model knows {len(vocab)} {vocab.name}s; pass unknown='fallback' to score them "
@@ -263,7 +288,9 @@ class EmbeddingModel:
         gb = getattr(self.module_, "global_bias", None)
         return 0.0 if gb is None else float(gb.detach())
 
-    def predict(self, users: Any, items: Any, *, unknown: Literal["error", "fallback"] = "error") -> np.ndarray:
+    def predict(
+        self, users: Any, items: Any, *, unknown: Literal["error", "fallback"] = "error"
+    ) -> np.ndarray:
         """Predicted ratings for pairs of raw IDs (``users[k]``, ``items[k]``).
 
         Args:
@@ -302,7 +329,9 @@ class EmbeddingModel:
             out[~known] = score.astype(np.float32)
         return out
 
-    def evaluate(self, dataset: Interactions, *, unknown: Literal["error", "fallback"] = "error") -> dict[str, float]:
+    def evaluate(
+        self, dataset: Interactions, *, unknown: Literal["error", "fallback"] = "error"
+    ) -> dict[str, float]:
         """RMSE and MAE on ``dataset`` (raw IDs are matched to the model's).
 
         Raises:
@@ -316,7 +345,9 @@ class EmbeddingModel:
 
             return evaluate_indices(self.module_, (data.user_index, data.item_index, data.rating))
         frame = data.to_pandas()
-        pred = self.predict(frame["user"].to_numpy(), frame["item"].to_numpy(), unknown=unknown).astype(np.float64)
+        pred = self.predict(
+            frame["user"].to_numpy(), frame["item"].to_numpy(), unknown=unknown
+        ).astype(np.float64)
         err = pred - data.rating.astype(np.float64)
         return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}
 
@@ -329,16 +360,25 @@ class EmbeddingModel:
     def item_embeddings(self) -> KeyedEmbeddings:
         """Item vectors keyed by raw item ID, labelled with titles when known."""
         self._check_fitted()
-        meta = None if self.item_metadata_ is None else self.item_metadata_.assign(n_ratings=self.item_counts_)
+        meta = (
+            None
+            if self.item_metadata_ is None
+            else self.item_metadata_.assign(n_ratings=self.item_counts_)
+        )
         return KeyedEmbeddings(
-            self.module_.item_embedding.weight.detach().numpy(), self.items_, labels=self._labels(self.item_metadata_), metadata=meta
+            self.module_.item_embedding.weight.detach().numpy(),
+            self.items_,
+            labels=self._labels(self.item_metadata_),
+            metadata=meta,
         )
 
     def user_embeddings(self) -> KeyedEmbeddings:
         """User vectors keyed by raw user ID."""
         self._check_fitted()
         return KeyedEmbeddings(
-            self.module_.user_embedding.weight.detach().numpy(), self.users_, metadata=self.user_metadata_
+            self.module_.user_embedding.weight.detach().numpy(),
+            self.users_,
+            metadata=self.user_metadata_,
         )
 
     def item_biases(self) -> pd.DataFrame:
@@ -365,7 +405,11 @@ class EmbeddingModel:
 
     # ----------------------------------------------------------------- fold-in
     def fold_in(
-        self, ratings: Mapping[Any, float] | Iterable[tuple[Any, float]], *, l2: float = 0.1, steps: int = 200
+        self,
+        ratings: Mapping[Any, float] | Iterable[tuple[Any, float]],
+        *,
+        l2: float = 0.1,
+        steps: int = 200,
     ) -> FoldedUser:
         """Place a new user in the model from a few ``(item ID, rating)`` pairs.
 
@@ -396,18 +440,26 @@ class EmbeddingModel:
         for _ in range(int(steps)):
             opt.zero_grad()
             pred = self._score_with_user(p.expand(len(idx), dim), b if has_bias else None, idx)
-            loss = ((pred - r) ** 2).mean() + l2 * (p.square().sum() + (b.square().sum() if has_bias else 0))
+            loss = ((pred - r) ** 2).mean() + l2 * (
+                p.square().sum() + (b.square().sum() if has_bias else 0)
+            )
             loss.backward()
             opt.step()
         vec = p.detach().numpy()[0].copy()
         vec.flags.writeable = False
-        return FoldedUser(vector=vec, bias=float(b.detach()) if has_bias else 0.0, n_ratings=len(pairs))
+        return FoldedUser(
+            vector=vec, bias=float(b.detach()) if has_bias else 0.0, n_ratings=len(pairs)
+        )
 
-    def _score_with_user(self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+    def _score_with_user(
+        self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
+    ) -> torch.Tensor:
         """Scores of a user given as a vector (and bias) against item indices."""
         raise NotImplementedError
 
-    def _finish_scores(self, raw: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+    def _finish_scores(
+        self, raw: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
+    ) -> torch.Tensor:
         """Add the user bias ``b``, the item biases and ``μ`` to ``raw``, then squash."""
         m = self.module_
         if b is not None:
@@ -426,9 +478,19 @@ class EmbeddingModel:
         self._check_fitted()
         idx = np.arange(len(self.items_)) if items is None else self.items_.indices(items)
         with torch.inference_mode():
-            p = torch.tensor(np.array(user.vector), dtype=torch.float32)[None, :].expand(len(idx), -1)
-            b = torch.tensor([user.bias], dtype=torch.float32) if getattr(self.module_, "user_bias", None) is not None else None
-            return self._score_with_user(p, b, torch.as_tensor(idx, dtype=torch.long)).numpy().astype(np.float32)
+            p = torch.tensor(np.array(user.vector), dtype=torch.float32)[None, :].expand(
+                len(idx), -1
+            )
+            b = (
+                torch.tensor([user.bias], dtype=torch.float32)
+                if getattr(self.module_, "user_bias", None) is not None
+                else None
+            )
+            return (
+                self._score_with_user(p, b, torch.as_tensor(idx, dtype=torch.long))
+                .numpy()
+                .astype(np.float32)
+            )
 
     # ----------------------------------------------------------------- recommend
     def _score_users(self, users: np.ndarray) -> np.ndarray:
@@ -687,7 +749,9 @@ class EmbeddingModel:
 
         self._check_fitted()
         last = self.history_[-1] if len(self.history_) else {}
-        metrics = {k: last.get(k) for k in ("train_loss", "val_rmse", "val_mae") if last.get(k) is not None}
+        metrics = {
+            k: last.get(k) for k in ("train_loss", "val_rmse", "val_mae") if last.get(k) is not None
+        }
         return save_bundle(
             path,
             model_class=self.model_class,
@@ -720,7 +784,9 @@ class EmbeddingModel:
                 params[key] = tuple(value)
         model = cls(**params)
         tensors = bundle.torch_state_dict()
-        module = model._build_module(len(bundle.users), len(bundle.items), torch.Generator().manual_seed(0))
+        module = model._build_module(
+            len(bundle.users), len(bundle.items), torch.Generator().manual_seed(0)
+        )
         extras = ("item_counts", "user_counts", *SEEN_TENSORS)
         state = {k: v for k, v in tensors.items() if k not in extras}
         missing, unexpected = module.load_state_dict(state, strict=False)
@@ -758,7 +824,11 @@ class EmbeddingModel:
         bundle = load_bundle(path)
         target = MODEL_CLASSES.get(bundle.model_class)
         if target is None:
-            raise DataError(f"{path}: model class {bundle.model_class!r} is not one this embedlab knows")
+            raise DataError(
+                f"{path}: model class {bundle.model_class!r} is not one this embedlab knows"
+            )
         if cls is not EmbeddingModel and not issubclass(target, cls):
-            raise DataError(f"{path}: holds a {bundle.model_class}, not a {cls.__name__}; use embedlab.load(path)")
+            raise DataError(
+                f"{path}: holds a {bundle.model_class}, not a {cls.__name__}; use embedlab.load(path)"
+            )
         return target._from_bundle(bundle)

@@ -195,7 +195,11 @@ class MatrixFactorization(EmbeddingModel):
             )
         engine = ("torch" if torch_only else "sgd") if self.engine == "auto" else self.engine
         if engine == "torch" and self.bias_damping:
-            because = f" (because of {', '.join(torch_only)})" if torch_only and self.engine == "auto" else ""
+            because = (
+                f" (because of {', '.join(torch_only)})"
+                if torch_only and self.engine == "auto"
+                else ""
+            )
             raise ValueError(
                 f"bias_damping={self.bias_damping!r} exists only in the compiled SGD engine, but the torch "
                 f"engine would train this model{because}; drop bias_damping or those options"
@@ -221,7 +225,9 @@ class MatrixFactorization(EmbeddingModel):
             generator=generator,
         )
 
-    def _train(self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress) -> History:  # type: ignore[override]
+    def _train(
+        self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress
+    ) -> History:  # type: ignore[override]
         engine = self._fit_engine
         if engine == "torch":
             trainer = Trainer(
@@ -240,14 +246,24 @@ class MatrixFactorization(EmbeddingModel):
                 random_state=self.random_state,
                 device=self.device,
             )
-            return trainer.fit(module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume)
+            return trainer.fit(
+                module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume
+            )
         from embedlab.training._cpu_mf import fit_mf_sgd
 
         if resume:
             raise ValueError("resume=True needs checkpoint_dir= (the torch engine)")
-        cbs = [] if callbacks is None else (list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks])
+        cbs = (
+            []
+            if callbacks is None
+            else (list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks])
+        )
         wrapped = [
-            (lambda record, params, cb=cb: (cb.on_epoch_end if hasattr(cb, "on_epoch_end") else cb)(record["epoch"], record))
+            (
+                lambda record, params, cb=cb: (
+                    cb.on_epoch_end if hasattr(cb, "on_epoch_end") else cb
+                )(record["epoch"], record)
+            )
             for cb in cbs
         ]
         params, records = fit_mf_sgd(
@@ -278,13 +294,17 @@ class MatrixFactorization(EmbeddingModel):
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
         return History(records)
 
-    def _score_with_user(self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+    def _score_with_user(
+        self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
+    ) -> torch.Tensor:
         m = self.module_
         return self._finish_scores((p * m.item_embedding(items)).sum(-1), b, items)
 
     def fit(self, dataset, **options: Any) -> MatrixFactorization:  # type: ignore[override]
         """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``."""
-        self._fit_engine = self.resolved_engine(options.get("checkpoint_dir"))  # fails fast on a bad choice
+        self._fit_engine = self.resolved_engine(
+            options.get("checkpoint_dir")
+        )  # fails fast on a bad choice
         try:
             super().fit(dataset, **options)
         finally:

@@ -183,7 +183,9 @@ class NeuralEmbeddingModel(EmbeddingModel):
             for name, value in params.items():
                 state[name].copy_(torch.from_numpy(np.array(value)).reshape(state[name].shape))
 
-    def _train(self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress) -> History:  # type: ignore[override]
+    def _train(
+        self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress
+    ) -> History:  # type: ignore[override]
         self._check_pretrain()
         if self.pretrain == "mf":
             self._pretrain_mf(module, train)
@@ -203,9 +205,13 @@ class NeuralEmbeddingModel(EmbeddingModel):
             random_state=self.random_state,
             device=self.device,
         )
-        return trainer.fit(module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume)
+        return trainer.fit(
+            module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume
+        )
 
-    def _score_with_user(self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor) -> torch.Tensor:
+    def _score_with_user(
+        self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
+    ) -> torch.Tensor:
         m = self.module_
         q = m.item_embedding(items)
         raw = m.output(m.mlp(torch.cat((p, q), dim=-1))).squeeze(-1)

@@ -121,7 +121,9 @@ class NeuralModule(nn.Module):
                 f"dropout={dropout!r} acts after hidden layers, but hidden=(); add a layer or set dropout=0"
             )
         self.dropout = float(dropout)
-        add_embedding_tables(self, self.user_dim, self.item_dim, init, init_std, squash, sparse, generator)
+        add_embedding_tables(
+            self, self.user_dim, self.item_dim, init, init_std, squash, sparse, generator
+        )
         layers: list[nn.Module] = []
         width = self.user_dim + self.item_dim
         for h in self.hidden:
