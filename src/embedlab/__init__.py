@@ -38,6 +38,7 @@ from embedlab.exceptions import (
 if TYPE_CHECKING:  # pragma: no cover
     from embedlab import evaluation
     from embedlab.evaluation import compare, cross_validate, summarize
+    from embedlab.features import EmbeddingEncoder
     from embedlab.models import MatrixFactorization, NeuralEmbeddingModel, load
 
 #: Public names loaded on first access: name -> (module, attribute or None for the module).
@@ -50,6 +51,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "compare": ("embedlab.evaluation", "compare"),
     "summarize": ("embedlab.evaluation", "summarize"),
     "viz": ("embedlab.viz", None),
+    "EmbeddingEncoder": ("embedlab.features", "EmbeddingEncoder"),
 }
 
 
@@ -73,6 +75,7 @@ __all__ = [
     "DatasetNotFoundError",
     "DatasetSummary",
     "DownloadError",
+    "EmbeddingEncoder",
     "EmbedlabError",
     "Interactions",
     "KeyedEmbeddings",
