@@ -197,6 +197,20 @@ def test_unknown_error_names_column_values_and_fix():
         enc.transform(bad)
 
 
+def test_rare_values_are_known_with_handle_unknown_error(tmp_path):
+    X, y = _small()
+    X.loc[:2, "zip"] = "rare"
+    enc = EmbeddingEncoder(epochs=1, random_state=0, min_frequency=5).fit(X, y)
+    assert list(enc.infrequent_categories_[0]) == ["rare"]
+    d = enc.embedding_dims_[0]
+    out = enc.transform(X.head(3))
+    np.testing.assert_array_equal(out[:, :d], np.repeat(enc.embeddings_[0][-1:], 3, axis=0))
+    with pytest.raises(ValueError, match=r"1 unknown categories.*'never'"):
+        enc.transform(X.head(3).assign(zip=["rare", "never", "a"]))
+    back = EmbeddingEncoder.load(enc.save(tmp_path / "e"))
+    np.testing.assert_array_equal(back.transform(X.head(3)), out)
+
+
 def test_bucket_for_unknown_and_rare_values():
     X, y = _small()
     X.loc[:2, "zip"] = "rare"

@@ -241,6 +241,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         categorical_columns_: The categorical columns (names, or positions for arrays).
         numeric_columns_: The numeric columns passed through (empty without passthrough).
         categories_: Per categorical column, the kept categories (array, table order).
+        infrequent_categories_: Per categorical column, the values folded into the bucket
+            (fewer than ``min_frequency`` rows): known, so never an "unknown" error.
         embedding_dims_: Per categorical column, its embedding width.
         embeddings_: Per categorical column, its ``[n_categories + 1, dim]`` table (bucket last).
         task_: ``"regression"`` or ``"classification"``; ``classes_`` for classification.
@@ -432,6 +434,12 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             idx = pd.Index(self.categories_[j]).get_indexer(query)
             bucket = len(self.categories_[j])
             unseen = idx < 0
+            if unseen.any() and unknown == "error" and len(self.infrequent_categories_[j]):
+                # values folded into the bucket in fit (rare) are known: not an error
+                rare = pd.Index(self.infrequent_categories_[j]).get_indexer(query[unseen]) >= 0
+                unseen[np.flatnonzero(unseen)[rare]] = False
+                idx[idx < 0] = bucket
+                idx[unseen] = -1
             if unseen.any():
                 if unknown == "error":
                     bad = pd.unique(values[unseen])
@@ -504,7 +512,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
 
         self.categorical_columns_ = cats
         self.numeric_columns_ = rest
-        self.kinds_, self.categories_, self.counts_ = [], [], []
+        self.kinds_, self.categories_, self.counts_, self.infrequent_categories_ = [], [], [], []
         for col in cats:
             values = np.asarray(frame[col].to_numpy())
             kind = _value_kind(values, col)
@@ -513,6 +521,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             self.kinds_.append(kind)
             self.categories_.append(uniq[keep])
             self.counts_.append(counts[keep])
+            self.infrequent_categories_.append(uniq[~keep])
         self.embedding_dims_ = self._dims()
         codes = self._codes(frame, unknown="bucket")
         num = self._numeric(frame)
@@ -694,6 +703,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                 _plain(c, k) for c, k in zip(self.categories_, self.kinds_, strict=True)
             ],
             "counts": [[int(v) for v in c] for c in self.counts_],
+            "infrequent_categories": [
+                _plain(c, k) for c, k in zip(self.infrequent_categories_, self.kinds_, strict=True)
+            ],
             "embedding_dims": list(self.embedding_dims_),
             "numeric_mean": [float(v) for v in self.numeric_mean_],
             "numeric_scale": [float(v) for v in self.numeric_scale_],
@@ -750,6 +762,10 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             for c, k in zip(config["categories"], enc.kinds_, strict=True)
         ]
         enc.counts_ = [np.asarray(c, dtype=np.int64) for c in config["counts"]]
+        enc.infrequent_categories_ = [
+            _cast(np.asarray(c, dtype=object), k) if c else np.asarray(c)
+            for c, k in zip(config["infrequent_categories"], enc.kinds_, strict=True)
+        ]
         enc.embedding_dims_ = list(config["embedding_dims"])
         enc.numeric_mean_ = np.asarray(config["numeric_mean"], dtype=np.float64)
         enc.numeric_scale_ = np.asarray(config["numeric_scale"], dtype=np.float64)
