@@ -94,32 +94,32 @@ def _baselines(train: Any, test: Any) -> list[dict[str, Any]]:
     sums = np.bincount(train.item_index, weights=train.rating, minlength=train.n_items)
     counts = np.bincount(train.item_index, minlength=train.n_items)
     item_mean = np.where(counts > 0, sums / np.maximum(counts, 1), mu)
-    out = []
-    for name, pred in (
-        ("global mean", np.full(len(test.rating), mu)),
-        ("item mean", item_mean[test.item_index]),
-    ):
-        err = pred - test.rating.astype(np.float64)
-        out.append(
-            {
-                "model": name,
-                "rmse": float(np.sqrt(np.mean(err**2))),
-                "mae": float(np.mean(np.abs(err))),
-                "fit_seconds": 0.0,
-            }
+    from embedlab.evaluation import mae, rmse
+
+    return [
+        {
+            "model": name,
+            "rmse": rmse(test.rating, pred),
+            "mae": mae(test.rating, pred),
+            "fit_seconds": 0.0,
+        }
+        for name, pred in (
+            ("global mean", np.full(len(test.rating), mu)),
+            ("item mean", item_mean[test.item_index]),
         )
-    return out
+    ]
 
 
 def _obscurity(model: Any, name: str, test: Any) -> dict[str, Any]:
+    from embedlab.evaluation import obscure_share, recommended_popularity
+
     recs = model.recommend_batch(n=10)
-    counts = np.asarray(model.item_counts_)
-    n = counts[model.items_.indices(recs["item"].to_numpy())]
+    counts = pd.Series(np.asarray(model.item_counts_), index=model.items_.ids())
     return {
         "model": name,
         "rmse": model.evaluate(test, unknown="fallback")["rmse"],
-        "obscure_share": float(np.mean(n < OBSCURE_BELOW)),
-        "median_count": float(np.median(n)),
+        "obscure_share": obscure_share(recs, counts, min_count=OBSCURE_BELOW),
+        "median_count": recommended_popularity(recs, counts)["median"],
     }
 
 
