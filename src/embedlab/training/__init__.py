@@ -5,6 +5,12 @@ The compiled CPU engine for matrix factorization lives beside it (``_cpu_mf``).
 
 from embedlab.training._callbacks import Callback, StopAfter
 from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
+from embedlab.training._distributed import (
+    get_rank,
+    get_world_size,
+    is_main_process,
+    shard_batches,
+)
 from embedlab.training._history import History
 from embedlab.training._optim import OPTIMIZERS, SCHEDULES, LazyAdam
 from embedlab.training._trainer import L2_MODES, Trainer, evaluate, predict, resolve_device
@@ -21,6 +27,10 @@ __all__ = [
     "evaluate",
     "fit_mf_als",
     "fit_mf_sgd",
+    "get_rank",
+    "get_world_size",
+    "is_main_process",
     "predict",
     "resolve_device",
+    "shard_batches",
 ]

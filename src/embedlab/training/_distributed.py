@@ -1,0 +1,347 @@
+"""Data-parallel training with ``torch.distributed``: process group, sharding, gradient sums.
+
+The :class:`~embedlab.training.Trainer` trains data-parallel when the process runs under
+``torchrun`` with ``WORLD_SIZE > 1`` (or a process group is already initialized) and
+``distributed`` is ``"auto"`` or ``True``. Every rank holds the whole training data (all
+ranks load the same dataset, so vocabularies and indices agree) and the same weights
+(broadcast from rank 0 before the first step). Per epoch:
+
+* one permutation of the training rows, the same on every rank (drawn from a generator
+  seeded by ``(seed, epoch)``, not from shared state, so it never drifts and resumes
+  exactly);
+* the permutation is walked in *global* batches of ``world_size × batch_size`` rows; rank
+  ``r`` takes rows ``r, r + world_size, …`` of each global batch (:func:`shard_batches`).
+  Every rank therefore runs the same number of steps, and each row is seen exactly once
+  per epoch across the ranks;
+* each rank's loss is its share of the global batch's mean squared error (its squared
+  errors divided by the global batch size), so the *sum* of the ranks' gradients is the
+  gradient of the global batch. Gradients are summed with collectives after every
+  backward pass (:func:`all_reduce_gradients`): dense ones with one ``all_reduce``,
+  the sparse rows of the embedding and bias tables by an ``all_gather`` of their
+  ``(row, value)`` pairs, so the lazy optimizers stay lazy. One step of ``W`` ranks is
+  one step of a single process with batch ``W × batch_size``.
+
+``torch.nn.parallel.DistributedDataParallel`` is not used: its reducer needs the wrapped
+module's ``forward`` (the trainer calls ``forward_rows``) and sparse gradients need the
+gloo backend (NCCL has no sparse collectives); summing by hand works with both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+__all__ = [
+    "DISTRIBUTED_MODES",
+    "DistributedContext",
+    "all_reduce_gradients",
+    "epoch_permutation",
+    "get_rank",
+    "get_world_size",
+    "is_main_process",
+    "launched_by_torchrun",
+    "resolve_distributed",
+    "shard_batches",
+]
+
+#: Values of the ``distributed`` option.
+DISTRIBUTED_MODES = ("auto", True, False)
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands in a data-parallel run.
+
+    Attributes:
+        rank: This process's rank, ``0 … world_size - 1``.
+        world_size: Number of processes.
+        backend: The process group's backend (``"gloo"``, ``"nccl"``).
+    """
+
+    rank: int
+    world_size: int
+    backend: str
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this is rank 0 (the rank that shows progress and writes files)."""
+        return self.rank == 0
+
+
+def launched_by_torchrun() -> bool:
+    """Whether ``torchrun`` (or another launcher setting ``RANK``) started more than one process."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return False
+    return world > 1 and "RANK" in os.environ
+
+
+def get_rank() -> int:
+    """This process's rank in the initialized process group, ``0`` without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return 0
+
+
+def get_world_size() -> int:
+    """Number of processes in the initialized process group, ``1`` without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def is_main_process() -> bool:
+    """``True`` on rank 0 or without a process group: the process that should save files.
+
+    Under ``torchrun`` the process group is initialized by the first distributed
+    ``fit``; before that, the ``RANK`` environment variable decides.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return os.environ.get("RANK", "0") == "0"
+
+
+def check_mode(distributed: Any) -> None:
+    """Validate a ``distributed`` option.
+
+    Raises:
+        ValueError: For anything but ``"auto"``, ``True`` or ``False``.
+    """
+    if not (distributed is True or distributed is False or distributed == "auto"):
+        raise ValueError(
+            f"distributed={distributed!r}: expected 'auto' (data-parallel when launched by torchrun "
+            "with WORLD_SIZE > 1), True or False"
+        )
+
+
+def resolve_distributed(distributed: Any, device: torch.device) -> DistributedContext | None:
+    """The data-parallel context to train in, initializing the process group if needed.
+
+    * ``False``: ``None`` (this process trains alone, even under ``torchrun``).
+    * ``"auto"``: a context when a process group with more than one rank is initialized,
+      or when ``torchrun`` launched several processes (``WORLD_SIZE > 1``, ``RANK`` set),
+      in which case the process group is initialized here from the environment
+      (backend ``gloo`` on the CPU, ``nccl`` on CUDA); otherwise ``None``.
+    * ``True``: as ``"auto"``, but a missing launcher is an error, and an initialized
+      group of one rank still counts.
+
+    Args:
+        distributed: ``"auto"``, ``True`` or ``False``.
+        device: The device the trainer uses (chooses the backend).
+
+    Returns:
+        The context, or ``None`` for single-process training.
+
+    Raises:
+        ValueError: For a bad ``distributed``, or ``True`` without a launcher or process group.
+    """
+    check_mode(distributed)
+    if distributed is False:
+        return None
+    if not dist.is_available():
+        if distributed is True:
+            raise ValueError(
+                "distributed=True, but this torch build has no torch.distributed; use distributed='auto'"
+            )
+        return None
+    if not dist.is_initialized():
+        if not launched_by_torchrun():
+            if distributed is True:
+                raise ValueError(
+                    "distributed=True, but no process group is initialized and WORLD_SIZE/RANK are not set; "
+                    "launch with `torchrun --nproc-per-node N script.py` or call "
+                    "torch.distributed.init_process_group() first"
+                )
+            return None
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+    world = dist.get_world_size()
+    if world == 1 and distributed == "auto":
+        return None
+    return DistributedContext(rank=dist.get_rank(), world_size=world, backend=dist.get_backend())
+
+
+def cuda_device_for_rank(device: torch.device) -> torch.device:
+    """On CUDA under a launcher, ``cuda:LOCAL_RANK`` (one GPU per process); else ``device``."""
+    if device.type != "cuda" or "LOCAL_RANK" not in os.environ:
+        return device
+    local = int(os.environ["LOCAL_RANK"])
+    if local >= torch.cuda.device_count():
+        return device
+    torch.cuda.set_device(local)
+    return torch.device("cuda", local)
+
+
+# ------------------------------------------------------------------ sharding
+def _mix(*values: int) -> int:
+    """A 63-bit seed from several integers (NumPy's SeedSequence hashing)."""
+    state = np.random.SeedSequence([int(v) for v in values]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
+
+
+def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device) -> torch.Tensor:
+    """The permutation of ``n`` training rows for 0-based ``epoch``: the same on every rank."""
+    gen = torch.Generator(device=device).manual_seed(_mix(seed, epoch))
+    return torch.randperm(n, generator=gen, device=device)
+
+
+def dropout_seed(seed: int, epoch: int, rank: int) -> int:
+    """Seed of rank ``rank``'s dropout masks in ``epoch`` (different per rank and epoch)."""
+    return _mix(seed, epoch, rank + 1, 0x5EED)
+
+
+def shard_batches(
+    perm: torch.Tensor, batch_size: int, rank: int, world_size: int
+) -> list[tuple[torch.Tensor, int]]:
+    """This rank's batches of one epoch: ``(rows, global batch size)`` per step.
+
+    ``perm`` is cut in global batches of ``world_size × batch_size`` rows (the last one
+    shorter); rank ``rank`` takes every ``world_size``-th row of each, starting at
+    ``rank``. Every rank gets the same number of steps; in the last step a rank may get
+    fewer rows, or none.
+
+    Args:
+        perm: The epoch's row order (the same on every rank).
+        batch_size: Rows per rank per step.
+        rank: This rank.
+        world_size: Number of ranks.
+
+    Returns:
+        One ``(row indices, rows in the global batch)`` pair per step.
+
+    Raises:
+        ValueError: For a rank outside ``0 … world_size - 1`` or a batch size below 1.
+    """
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank={rank!r}: expected 0 <= rank < world_size={world_size}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r}: expected an integer >= 1")
+    step = batch_size * world_size
+    n = len(perm)
+    return [(perm[s : s + step][rank::world_size], min(step, n - s)) for s in range(0, n, step)]
+
+
+# --------------------------------------------------------------- collectives
+def broadcast_module(module: torch.nn.Module) -> None:
+    """Copy rank 0's parameters and buffers into every rank's ``module``."""
+    with torch.no_grad():
+        for tensor in module.state_dict().values():
+            dist.broadcast(tensor, src=0)
+
+
+def broadcast_seed(seed: int | None, device: torch.device) -> int:
+    """Rank 0's seed (drawn there when ``seed`` is ``None``) on every rank."""
+    value = seed if seed is not None else int(np.random.SeedSequence().entropy % (1 << 62))
+    t = torch.tensor([value], dtype=torch.int64, device=device)
+    dist.broadcast(t, src=0)
+    return int(t.item())
+
+
+def same_on_all_ranks(values: list[float], device: torch.device) -> bool:
+    """Whether every rank passed the same ``values`` (float64 comparison)."""
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    lo, hi = t.clone(), t.clone()
+    dist.all_reduce(lo, op=dist.ReduceOp.MIN)
+    dist.all_reduce(hi, op=dist.ReduceOp.MAX)
+    return bool(torch.equal(lo, hi))
+
+
+def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
+    """Element-wise sum over ranks of ``values`` (float64)."""
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def all_reduce_max(values: list[float], device: torch.device) -> list[float]:
+    """Element-wise maximum over ranks of ``values`` (float64)."""
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.tolist()
+
+
+def all_reduce_gradients(params: list[torch.Tensor], sparse_ids: set[int]) -> None:
+    """Replace every gradient in ``params`` by its sum over the ranks.
+
+    Dense gradients travel in one flat ``all_reduce``. Sparse gradients (the parameters
+    whose ``id`` is in ``sparse_ids``) are gathered, not reduced: each rank sends its
+    ``(row, value)`` pairs, padded to the longest rank's, in one ``all_gather`` of rows and
+    one of values, and every rank rebuilds the same uncoalesced sparse gradient (pairs in
+    rank order), whose duplicate rows the optimizers sum. This needs no sparse support in
+    the backend (NCCL has none) and keeps the optimizers' lazy row updates. A missing
+    gradient counts as zero, so every rank makes the same calls.
+
+    Args:
+        params: The trainable parameters, in the same order on every rank.
+        sparse_ids: ``id`` of the parameters whose gradients are sparse.
+    """
+    dense = [p for p in params if id(p) not in sparse_ids]
+    sparse = [p for p in params if id(p) in sparse_ids]
+    if dense:
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in dense]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        offset = 0
+        for p, g in zip(dense, grads, strict=True):
+            size = g.numel()
+            p.grad = flat[offset : offset + size].view_as(p)
+            offset += size
+    if not sparse:
+        return
+    device = sparse[0].device
+    world = dist.get_world_size()
+    rows: list[torch.Tensor] = []
+    values: list[torch.Tensor] = []
+    for p in sparse:
+        g = p.grad
+        if g is None:
+            rows.append(torch.empty(0, dtype=torch.long, device=device))
+            values.append(torch.empty(0, dtype=p.dtype, device=device))
+            continue
+        if not g.is_sparse:
+            raise RuntimeError("a table's gradient is dense where a sparse one was expected")
+        rows.append(g._indices()[0])
+        values.append(g._values().reshape(-1))
+    counts = torch.tensor([len(r) for r in rows], dtype=torch.long, device=device)
+    all_counts = [torch.empty_like(counts) for _ in range(world)]
+    dist.all_gather(all_counts, counts)
+    counts_by_rank = torch.stack(all_counts).cpu()  # [world, n_sparse] rows per table
+    widths = [int(np.prod(p.shape[1:])) for p in sparse]
+    n_rows = int(counts_by_rank.sum(1).max())
+    n_vals = int(
+        max(sum(int(c) * w for c, w in zip(r, widths, strict=True)) for r in counts_by_rank)
+    )
+    send_rows = torch.cat(rows)
+    send_vals = torch.cat(values)
+    send_rows = torch.nn.functional.pad(send_rows, (0, n_rows - len(send_rows)))
+    send_vals = torch.nn.functional.pad(send_vals, (0, n_vals - len(send_vals)))
+    got_rows = [torch.empty_like(send_rows) for _ in range(world)]
+    got_vals = [torch.empty_like(send_vals) for _ in range(world)]
+    dist.all_gather(got_rows, send_rows)
+    dist.all_gather(got_vals, send_vals)
+    pieces_rows: list[list[torch.Tensor]] = [[] for _ in sparse]
+    pieces_vals: list[list[torch.Tensor]] = [[] for _ in sparse]
+    for r in range(world):
+        ro = vo = 0
+        for k, w in enumerate(widths):
+            c = int(counts_by_rank[r, k])
+            pieces_rows[k].append(got_rows[r][ro : ro + c])
+            pieces_vals[k].append(got_vals[r][vo : vo + c * w])
+            ro += c
+            vo += c * w
+    for k, p in enumerate(sparse):
+        idx = torch.cat(pieces_rows[k]).unsqueeze(0)
+        val = torch.cat(pieces_vals[k]).reshape(-1, *p.shape[1:])
+        p.grad = torch.sparse_coo_tensor(idx, val, p.shape, check_invariants=False)
+
+
+def barrier() -> None:
+    """Wait for every rank (no-op without a process group)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
