@@ -253,19 +253,6 @@ class MatrixFactorization(EmbeddingModel):
 
         if resume:
             raise ValueError("resume=True needs checkpoint_dir= (the torch engine)")
-        cbs = (
-            []
-            if callbacks is None
-            else (list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks])
-        )
-        wrapped = [
-            (
-                lambda record, params, cb=cb: (
-                    cb.on_epoch_end if hasattr(cb, "on_epoch_end") else cb
-                )(record["epoch"], record)
-            )
-            for cb in cbs
-        ]
         params, records = fit_mf_sgd(
             train[0],
             train[1],
@@ -288,7 +275,7 @@ class MatrixFactorization(EmbeddingModel):
             patience=self.patience,
             random_state=self.random_state,
             n_threads=self.n_threads,
-            callbacks=wrapped,
+            callbacks=callbacks,
             progress=progress,
         )
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
