@@ -9,7 +9,8 @@ import torch
 
 from embedlab.models._base import EmbeddingModel
 from embedlab.nn import NeuralModule
-from embedlab.training import History, Trainer
+from embedlab.training import History, Trainer, resolve_device
+from embedlab.training._distributed import resolve_distributed
 
 __all__ = ["NeuralEmbeddingModel"]
 
@@ -67,6 +68,14 @@ class NeuralEmbeddingModel(EmbeddingModel):
             ``user_dim == item_dim``); ``None``: from the initializer.
         random_state: Seed; the same seed, data and settings give identical weights on CPU.
         device: ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``.
+        distributed: ``"auto"`` (data-parallel over the processes when launched by
+            ``torchrun`` with ``WORLD_SIZE > 1``), ``True`` (the same; an error without a
+            launcher) or ``False`` (each process trains alone); see
+            :class:`~embedlab.training.Trainer`. Every rank must fit the same dataset;
+            ``batch_size`` is per process, so a step sees ``world_size × batch_size``
+            ratings. With ``pretrain="mf"`` only rank 0 pre-trains (the compiled engine's
+            threads race, so two ranks would not agree bit for bit) and the trainer
+            broadcasts rank 0's weights; the other ranks wait meanwhile.
     """
 
     model_class = "NeuralEmbeddingModel"
@@ -98,6 +107,7 @@ class NeuralEmbeddingModel(EmbeddingModel):
         pretrain: str | None = "mf",
         random_state: int | None = None,
         device: str = "auto",
+        distributed: bool | str = "auto",
     ) -> None:
         self.dot = dot
         self.pretrain = pretrain
@@ -123,6 +133,7 @@ class NeuralEmbeddingModel(EmbeddingModel):
         self.patience = patience
         self.random_state = random_state
         self.device = device
+        self.distributed = distributed
 
     def _build_module(self, n_users: int, n_items: int, generator: torch.Generator) -> NeuralModule:
         return NeuralModule(
@@ -158,26 +169,32 @@ class NeuralEmbeddingModel(EmbeddingModel):
         from embedlab.training import fit_mf_sgd
 
         d = ENGINE_DEFAULTS["sgd"]
-        params, _ = fit_mf_sgd(
-            train[0],
-            train[1],
-            train[2],
-            module.n_users,
-            module.n_items,
-            embedding_dim=self.user_dim,
-            epochs=d["epochs"],
-            learning_rate=d["learning_rate"],
-            learning_rate_decay=d["learning_rate_decay"],
-            l2_user=d["l2_user"],
-            l2_item=d["l2_item"],
-            l2_bias=d["l2_bias"],
-            bias_damping=d["bias_damping"],
-            user_bias=self.user_bias,
-            item_bias=self.item_bias,
-            global_bias=self.global_bias,
-            init_std=d["init_std"],
-            random_state=self.random_state,
-        )
+        # numba's OpenMP layer shares the runtime with torch and leaves torch's thread
+        # count at numba's; put it back (under torchrun: 1 thread per process).
+        threads = torch.get_num_threads()
+        try:
+            params, _ = fit_mf_sgd(
+                train[0],
+                train[1],
+                train[2],
+                module.n_users,
+                module.n_items,
+                embedding_dim=self.user_dim,
+                epochs=d["epochs"],
+                learning_rate=d["learning_rate"],
+                learning_rate_decay=d["learning_rate_decay"],
+                l2_user=d["l2_user"],
+                l2_item=d["l2_item"],
+                l2_bias=d["l2_bias"],
+                bias_damping=d["bias_damping"],
+                user_bias=self.user_bias,
+                item_bias=self.item_bias,
+                global_bias=self.global_bias,
+                init_std=d["init_std"],
+                random_state=self.random_state,
+            )
+        finally:
+            torch.set_num_threads(threads)
         state = module.state_dict()
         with torch.no_grad():
             for name, value in params.items():
@@ -187,7 +204,8 @@ class NeuralEmbeddingModel(EmbeddingModel):
         self, module, train, validation, *, checkpoint_dir, resume, callbacks, progress
     ) -> History:  # type: ignore[override]
         self._check_pretrain()
-        if self.pretrain == "mf":
+        ctx = resolve_distributed(self.distributed, resolve_device(self.device))
+        if self.pretrain == "mf" and (ctx is None or ctx.is_main):
             self._pretrain_mf(module, train)
         trainer = Trainer(
             epochs=self.epochs,
@@ -204,6 +222,7 @@ class NeuralEmbeddingModel(EmbeddingModel):
             progress=progress,
             random_state=self.random_state,
             device=self.device,
+            distributed=self.distributed,
         )
         return trainer.fit(
             module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume

@@ -15,11 +15,11 @@ ranks load the same dataset, so vocabularies and indices agree) and the same wei
   per epoch across the ranks;
 * each rank's loss is its share of the global batch's mean squared error (its squared
   errors divided by the global batch size), so the *sum* of the ranks' gradients is the
-  gradient of the global batch. Gradients are summed with collectives after every
-  backward pass (:func:`all_reduce_gradients`): dense ones with one ``all_reduce``,
-  the sparse rows of the embedding and bias tables by an ``all_gather`` of their
-  ``(row, value)`` pairs, so the lazy optimizers stay lazy. One step of ``W`` ranks is
-  one step of a single process with batch ``W × batch_size``.
+  gradient of the global batch. Gradients are summed after every backward pass
+  (:func:`all_reduce_gradients`): the sparse rows of the embedding and bias tables by
+  an ``all_gather`` of their ``(row, value)`` pairs (so the lazy optimizers stay lazy),
+  the small dense gradients of the layers in the same buffer: one collective per step.
+  One step of ``W`` ranks is one step of a single process with batch ``W × batch_size``.
 
 ``torch.nn.parallel.DistributedDataParallel`` is not used: its reducer needs the wrapped
 module's ``forward`` (the trainer calls ``forward_rows``) and sparse gradients need the
@@ -266,79 +266,111 @@ def all_reduce_max(values: list[float], device: torch.device) -> list[float]:
     return t.tolist()
 
 
-def all_reduce_gradients(params: list[torch.Tensor], sparse_ids: set[int]) -> None:
+#: Dense gradients up to this many elements travel inside the sparse gather (one
+#: collective per step instead of two); larger ones (dense tables) are all-reduced.
+_PACK_DENSE_MAX = 1 << 16
+
+
+def all_reduce_gradients(params: list[torch.Tensor], sparse_ids: set[int], max_rows: int) -> None:
     """Replace every gradient in ``params`` by its sum over the ranks.
 
-    Dense gradients travel in one flat ``all_reduce``. Sparse gradients (the parameters
-    whose ``id`` is in ``sparse_ids``) are gathered, not reduced: each rank sends its
-    ``(row, value)`` pairs, padded to the longest rank's, in one ``all_gather`` of rows and
-    one of values, and every rank rebuilds the same uncoalesced sparse gradient (pairs in
-    rank order), whose duplicate rows the optimizers sum. This needs no sparse support in
-    the backend (NCCL has none) and keeps the optimizers' lazy row updates. A missing
-    gradient counts as zero, so every rank makes the same calls.
+    Sparse gradients (the parameters whose ``id`` is in ``sparse_ids``: the embedding
+    and bias tables) are gathered, not reduced: every rank sends its ``(row, value)``
+    pairs, and every rank rebuilds the same uncoalesced sparse gradient (pairs in rank
+    order), whose duplicate rows the optimizers sum; the lazy optimizers stay lazy, and
+    no sparse support is needed in the backend (NCCL has none). Rows and values share
+    one buffer (rows bit-cast to the values' dtype) of a size every rank knows in
+    advance, so one ``all_gather`` carries a step: a table is looked up once per rating,
+    so its gradient has at most ``max_rows`` pairs. Small dense gradients (the MLP,
+    ``μ``) ride in the same buffer and are summed in rank order; large ones (dense
+    tables) take one flat ``all_reduce``. A missing gradient counts as zero, so every
+    rank makes the same calls, and every rank ends with bitwise the same gradients.
 
     Args:
         params: The trainable parameters, in the same order on every rank.
         sparse_ids: ``id`` of the parameters whose gradients are sparse.
+        max_rows: The most ratings any rank has in this step's batch.
+
+    Raises:
+        RuntimeError: When a table's gradient has more than ``max_rows`` pairs (a module
+            that looks a table up more than once per rating; build it with dense tables).
     """
     dense = [p for p in params if id(p) not in sparse_ids]
     sparse = [p for p in params if id(p) in sparse_ids]
-    if dense:
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in dense]
-        flat = torch.cat([g.reshape(-1) for g in grads])
+    dense_grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in dense]
+    n_dense = sum(g.numel() for g in dense_grads)
+    pack_dense = bool(sparse) and n_dense <= _PACK_DENSE_MAX
+    if dense and not pack_dense:
+        flat = torch.cat([g.reshape(-1) for g in dense_grads])
         dist.all_reduce(flat)
-        offset = 0
-        for p, g in zip(dense, grads, strict=True):
-            size = g.numel()
-            p.grad = flat[offset : offset + size].view_as(p)
-            offset += size
+        _unflatten_into(dense, flat)
     if not sparse:
         return
-    device = sparse[0].device
+    dtype, device = sparse[0].dtype, sparse[0].device
     world = dist.get_world_size()
+    index_width = torch.empty(0, dtype=torch.long).view(dtype).element_size()
+    per_index = 8 // index_width  # buffer elements per int64 row index
+    widths = [int(np.prod(p.shape[1:])) for p in sparse]
+    counts: list[int] = []
     rows: list[torch.Tensor] = []
     values: list[torch.Tensor] = []
-    for p in sparse:
+    for p, w in zip(sparse, widths, strict=True):
         g = p.grad
         if g is None:
-            rows.append(torch.empty(0, dtype=torch.long, device=device))
-            values.append(torch.empty(0, dtype=p.dtype, device=device))
-            continue
-        if not g.is_sparse:
+            idx = torch.empty(0, dtype=torch.long, device=device)
+            val = torch.empty(0, dtype=dtype, device=device)
+        elif not g.is_sparse:
             raise RuntimeError("a table's gradient is dense where a sparse one was expected")
-        rows.append(g._indices()[0])
-        values.append(g._values().reshape(-1))
-    counts = torch.tensor([len(r) for r in rows], dtype=torch.long, device=device)
-    all_counts = [torch.empty_like(counts) for _ in range(world)]
-    dist.all_gather(all_counts, counts)
-    counts_by_rank = torch.stack(all_counts).cpu()  # [world, n_sparse] rows per table
-    widths = [int(np.prod(p.shape[1:])) for p in sparse]
-    n_rows = int(counts_by_rank.sum(1).max())
-    n_vals = int(
-        max(sum(int(c) * w for c, w in zip(r, widths, strict=True)) for r in counts_by_rank)
-    )
-    send_rows = torch.cat(rows)
-    send_vals = torch.cat(values)
-    send_rows = torch.nn.functional.pad(send_rows, (0, n_rows - len(send_rows)))
-    send_vals = torch.nn.functional.pad(send_vals, (0, n_vals - len(send_vals)))
-    got_rows = [torch.empty_like(send_rows) for _ in range(world)]
-    got_vals = [torch.empty_like(send_vals) for _ in range(world)]
-    dist.all_gather(got_rows, send_rows)
-    dist.all_gather(got_vals, send_vals)
+        else:
+            idx, val = g._indices()[0], g._values().reshape(-1)
+        if len(idx) > max_rows:
+            raise RuntimeError(
+                f"a table's sparse gradient has {len(idx)} rows for a batch of at most {max_rows} "
+                "ratings; data-parallel training needs each table looked up once per rating "
+                "(or dense tables: l2_mode='table')"
+            )
+        counts.append(len(idx))
+        rows.append(torch.nn.functional.pad(idx, (0, max_rows - len(idx))))
+        values.append(torch.nn.functional.pad(val, (0, (max_rows - len(idx)) * w)))
+    header = torch.tensor(counts, dtype=torch.long, device=device)
+    parts = [header.view(dtype), torch.cat(rows).view(dtype), torch.cat(values)]
+    if pack_dense and dense:
+        parts.append(torch.cat([g.reshape(-1).to(dtype) for g in dense_grads]))
+    send = torch.cat(parts)
+    got = [torch.empty_like(send) for _ in range(world)]
+    dist.all_gather(got, send)
+    n_sparse = len(sparse)
+    rows_at = n_sparse * per_index
+    values_at = rows_at + n_sparse * max_rows * per_index
+    dense_at = values_at + max_rows * sum(widths)
     pieces_rows: list[list[torch.Tensor]] = [[] for _ in sparse]
     pieces_vals: list[list[torch.Tensor]] = [[] for _ in sparse]
-    for r in range(world):
-        ro = vo = 0
+    for buf in got:
+        their_counts = buf[:rows_at].view(torch.long).tolist()
+        their_rows = buf[rows_at:values_at].view(torch.long)
+        offset = values_at
         for k, w in enumerate(widths):
-            c = int(counts_by_rank[r, k])
-            pieces_rows[k].append(got_rows[r][ro : ro + c])
-            pieces_vals[k].append(got_vals[r][vo : vo + c * w])
-            ro += c
-            vo += c * w
+            c = their_counts[k]
+            pieces_rows[k].append(their_rows[k * max_rows : k * max_rows + c])
+            pieces_vals[k].append(buf[offset : offset + c * w])
+            offset += max_rows * w
     for k, p in enumerate(sparse):
         idx = torch.cat(pieces_rows[k]).unsqueeze(0)
         val = torch.cat(pieces_vals[k]).reshape(-1, *p.shape[1:])
         p.grad = torch.sparse_coo_tensor(idx, val, p.shape, check_invariants=False)
+    if pack_dense and dense:
+        total = got[0][dense_at:].clone()
+        for buf in got[1:]:
+            total += buf[dense_at:]
+        _unflatten_into(dense, total)
+
+
+def _unflatten_into(params: list[torch.Tensor], flat: torch.Tensor) -> None:
+    offset = 0
+    for p in params:
+        size = p.numel()
+        p.grad = flat[offset : offset + size].view_as(p).to(p.dtype)
+        offset += size
 
 
 def barrier() -> None:

@@ -20,6 +20,7 @@ from torch import nn
 from embedlab._io import atomic_write_text
 from embedlab.exceptions import DataError, TrainingDivergedError
 from embedlab.nn._neural import GeneratorDropout
+from embedlab.training import _distributed as ddp
 from embedlab.training._callbacks import Callback, as_callbacks
 from embedlab.training._history import History
 from embedlab.training._optim import (
@@ -29,6 +30,7 @@ from embedlab.training._optim import (
     build_optimizer,
     flatten_optimizer_state,
     learning_rate_at,
+    sparse_parameters,
     unflatten_optimizer_state,
 )
 
@@ -156,6 +158,27 @@ def _metrics(pred: torch.Tensor, r: torch.Tensor) -> dict[str, float]:
     return {"rmse": float(err.square().mean().sqrt()), "mae": float(err.abs().mean())}
 
 
+def _check_same_data(
+    u: np.ndarray,
+    i: np.ndarray,
+    r: np.ndarray,
+    val: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    device: torch.device,
+) -> None:
+    """Raise unless every data-parallel rank passed the same training and validation data."""
+    summary = [float(len(r)), float(u.sum()), float(i.sum()), float(r.astype(np.float64).sum())]
+    if val is not None:
+        summary += [float(len(val[2])), float(val[0].sum()), float(val[1].sum())]
+        summary.append(float(val[2].astype(np.float64).sum()))
+    else:
+        summary += [-1.0, 0.0, 0.0, 0.0]
+    if not ddp.same_on_all_ranks(summary, device):
+        raise DataError(
+            f"distributed training: the ranks passed different data (this rank: {len(r)} training "
+            "ratings); every rank must load the same dataset and split it the same way (same seed)"
+        )
+
+
 def _positive_int(name: str, value: Any) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name}={value!r}: expected an integer >= 1")
@@ -213,6 +236,19 @@ class Trainer:
     Same data, settings, initial module and ``random_state`` give identical
     weights on the CPU (GPU kernels may add in a different order).
 
+    Data-parallel training (``distributed``; see :mod:`embedlab.training._distributed`):
+    under ``torchrun --nproc-per-node W`` (``WORLD_SIZE > 1``), or in a process group
+    initialized beforehand, :meth:`fit` trains on ``W`` processes. Every rank must pass
+    the same data (all ranks load the same dataset); rank 0's weights are broadcast
+    first; each epoch's permutation (seeded by ``random_state`` and the epoch) is cut in
+    global batches of ``W × batch_size`` rows of which each rank takes every ``W``-th, and
+    gradients are summed over the ranks every step, so one step equals a single-process
+    step with batch ``W × batch_size`` at the same learning rate (scale
+    ``learning_rate`` yourself if you want the single-process schedule per row).
+    Validation is scored on a shard per rank and summed; the history, early stopping
+    and the final weights are identical on every rank; only rank 0 shows progress and
+    writes checkpoints (``checkpoint_dir`` must be visible to every rank on resume).
+
     Args:
         epochs: Number of passes over the training data.
         batch_size: Ratings per step.
@@ -237,12 +273,19 @@ class Trainer:
             ratings gain little from a second thread, and on a busy machine threads
             that wait on each other can slow an epoch down several times, so ``1``
             is the robust choice when other work shares the cores.
+        distributed: ``"auto"``: data-parallel when launched by ``torchrun`` with
+            ``WORLD_SIZE > 1`` or inside an initialized process group of several
+            ranks (the group is initialized from the environment when needed:
+            ``gloo`` on the CPU, ``nccl`` on CUDA); ``True``: the same, and an error
+            without a launcher; ``False``: every process trains alone.
 
     Attributes (after :meth:`fit`):
         history_: The :class:`History`.
         best_epoch_: Best epoch by ``val_rmse`` (1-based), or ``None`` without validation.
         stopped_early_: Whether early stopping or a callback ended training.
         device_: The device trained on.
+        rank_: This process's rank (``0`` when not data-parallel).
+        world_size_: Number of data-parallel processes (``1`` when not data-parallel).
 
     Raises:
         ValueError: For a bad option (at construction).
@@ -270,6 +313,7 @@ class Trainer:
         device: str | torch.device = "auto",
         eval_batch_size: int = 1 << 16,
         num_threads: int | None = None,
+        distributed: bool | str = "auto",
     ) -> None:
         self.epochs = _positive_int("epochs", epochs)
         self.batch_size = _positive_int("batch_size", batch_size)
@@ -316,6 +360,13 @@ class Trainer:
         self.num_threads = (
             None if num_threads is None else _positive_int("num_threads", num_threads)
         )
+        ddp.check_mode(distributed)
+        self.distributed = distributed
+        # A device without an index ("auto", "cuda") follows LOCAL_RANK under a launcher.
+        self._device_pinned = not (
+            (isinstance(device, str) and device in ("auto", "cuda"))
+            or (isinstance(device, torch.device) and device.index is None)
+        )
 
     # ------------------------------------------------------------------ helpers
     def _config(self) -> dict[str, Any]:
@@ -348,8 +399,10 @@ class Trainer:
         )
 
     def _penalty(
-        self, module: nn.Module, rows: dict[str, torch.Tensor], b: int
+        self, module: nn.Module, rows: dict[str, torch.Tensor], b: int, world_size: int = 1
     ) -> torch.Tensor | None:
+        # Data-parallel: ``b`` is the global batch, and each of the ``world_size`` ranks
+        # adds 1/world_size of the whole-table penalty, so the summed gradients match.
         terms: list[torch.Tensor] = []
         if self.l2_mode == "batch":
             for key, lam in (
@@ -369,7 +422,7 @@ class Trainer:
             ):
                 table = getattr(module, name, None)
                 if lam > 0 and table is not None:
-                    terms.append(table.weight.square().sum() * lam)
+                    terms.append(table.weight.square().sum() * (lam / world_size))
         return sum(terms[1:], terms[0]) if terms else None
 
     # --------------------------------------------------------------------- fit
@@ -421,7 +474,12 @@ class Trainer:
             )
 
         device = self.device
+        ctx = ddp.resolve_distributed(self.distributed, device)
+        if ctx is not None and not self._device_pinned:
+            device = ddp.cuda_device_for_rank(device)
+        rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
         self.device_ = device
+        self.rank_, self.world_size_ = rank, world
         module.to(device)
         dense_tables = self.l2_mode == "table"
         opt = build_optimizer(module, self.optimizer, self.learning_rate, dense_tables=dense_tables)
@@ -430,6 +488,11 @@ class Trainer:
             gen.seed()
         else:
             gen.manual_seed(int(self.random_state))
+        seed = 0
+        if ctx is not None:
+            _check_same_data(u_np, i_np, r_np, val, device)
+            seed = ddp.broadcast_seed(self.random_state, device)
+            ddp.broadcast_module(module)
         dropouts = [m for m in module.modules() if isinstance(m, GeneratorDropout)]
         for d in dropouts:
             d.generator = gen
@@ -453,25 +516,33 @@ class Trainer:
                         "continue it or choose an empty folder"
                     )
                 start, history, best = self._load_checkpoint(ckpt, module, opt, gen, len(r_np))
+        if ctx is not None and not ddp.same_on_all_ranks([float(start)], device):
+            raise ValueError(
+                f"checkpoint_dir={str(ckpt)!r}: the ranks found different checkpoints (this rank: epoch "
+                f"{start}); put checkpoints on a folder every rank sees"
+            )
 
         U = _tensor(u_np, torch.long, device)
         Ii = _tensor(i_np, torch.long, device)
         R = _tensor(r_np, torch.float32, device)
         if val is not None:
+            # Data-parallel: every rank scores its stride of the validation rows.
             Uv, Iv, Rv = (
-                _tensor(val[0], torch.long, device),
-                _tensor(val[1], torch.long, device),
-                _tensor(val[2], torch.float32, device),
+                _tensor(val[0][rank::world], torch.long, device),
+                _tensor(val[1][rank::world], torch.long, device),
+                _tensor(val[2][rank::world], torch.float32, device),
             )
+            n_val = len(val[2])
         n, bs = len(R), self.batch_size
-        n_batches = (n + bs - 1) // bs
+        n_batches = (n + bs * world - 1) // (bs * world)
         params = [p for p in module.parameters() if p.requires_grad]
+        sparse_ids = set() if dense_tables else sparse_parameters(module)
         # A run that early stopping or a callback ended stays ended when resumed.
         self.stopped_early_ = bool(best["stopped"])
         if self.stopped_early_:
             start = self.epochs
 
-        progress = _progress(self.progress)
+        progress = _progress(self.progress and rank == 0)
         threads_before = torch.get_num_threads()
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
@@ -486,27 +557,48 @@ class Trainer:
                     lr = self.learning_rate_at(epoch)
                     opt.set_learning_rate(lr)
                     module.train()
-                    perm = torch.randperm(n, generator=gen, device=device)
-                    Us, Is, Rs = U[perm], Ii[perm], R[perm]
+                    if ctx is None:
+                        perm = torch.randperm(n, generator=gen, device=device)
+                        steps = [(perm[s : s + bs], 0) for s in range(0, n, bs)]
+                    else:
+                        gen.manual_seed(ddp.dropout_seed(seed, epoch, rank))
+                        perm = ddp.epoch_permutation(n, seed, epoch, device)
+                        steps = ddp.shard_batches(perm, bs, rank, world)
                     total = torch.zeros((), dtype=torch.float64, device=device)
                     progress.update(task, description=f"epoch {epoch + 1}/{self.epochs}")
-                    for s in range(0, n, bs):
-                        ub, ib, rb = Us[s : s + bs], Is[s : s + bs], Rs[s : s + bs]
+                    for rows_idx, b_global in steps:
+                        ub, ib, rb = U[rows_idx], Ii[rows_idx], R[rows_idx]
                         b = len(rb)
                         pred, rows = module.forward_rows(ub, ib)
-                        mse = (pred - rb).square().mean()
-                        penalty = self._penalty(module, rows, b)
-                        loss = mse if penalty is None else mse + penalty
+                        if ctx is None:
+                            mse = (pred - rb).square().mean()
+                            penalty = self._penalty(module, rows, b)
+                            loss = mse if penalty is None else mse + penalty
+                        else:
+                            # This rank's share of the global batch's mean (summed over ranks).
+                            sse = (pred - rb).square().sum()
+                            penalty = self._penalty(module, rows, b_global, world)
+                            loss = sse / b_global if penalty is None else sse / b_global + penalty
                         opt.zero_grad()
                         loss.backward()
                         if dense_tables:
                             for p in params:
                                 if p.grad is not None and p.grad.is_sparse:
                                     p.grad = p.grad.to_dense()
+                        if ctx is not None:
+                            ddp.all_reduce_gradients(
+                                params, sparse_ids, (b_global + world - 1) // world
+                            )
                         opt.step()
-                        total += mse.detach().double() * b
+                        if ctx is None:
+                            total += mse.detach().double() * b
+                        else:
+                            total += sse.detach().double()
                         progress.advance(task)
-                    train_loss = float(total) / n
+                    if ctx is None:
+                        train_loss = float(total) / n
+                    else:
+                        train_loss = ddp.all_reduce_sum([float(total)], device)[0] / n
                     record: dict[str, Any] = {
                         "epoch": epoch + 1,
                         "train_loss": train_loss,
@@ -519,15 +611,28 @@ class Trainer:
                             f"(optimizer={self.optimizer!r}, learning_rate={lr:g}); lower learning_rate "
                             "(e.g. by 10x) or raise the L2 strengths"
                         )
-                    if val is not None and len(Rv):
-                        m = _metrics(_predict_tensors(module, Uv, Iv, self.eval_batch_size), Rv)
+                    if val is not None and n_val:
+                        if ctx is None:
+                            m = _metrics(_predict_tensors(module, Uv, Iv, self.eval_batch_size), Rv)
+                        else:
+                            err = (
+                                _predict_tensors(module, Uv, Iv, self.eval_batch_size) - Rv
+                            ).double()
+                            sq, ab = ddp.all_reduce_sum(
+                                [float(err.square().sum()), float(err.abs().sum())], device
+                            )
+                            m = {"rmse": math.sqrt(sq / n_val), "mae": ab / n_val}
                         if not math.isfinite(m["rmse"]):
                             raise TrainingDivergedError(
                                 f"the validation RMSE became {m['rmse']} in epoch {epoch + 1}; "
                                 f"lower learning_rate (now {lr:g})"
                             )
                         record["val_rmse"], record["val_mae"] = m["rmse"], m["mae"]
-                    record["seconds"] = time.perf_counter() - t0
+                    seconds = time.perf_counter() - t0
+                    if ctx is not None:
+                        # The slowest rank's time, so the history is the same on every rank.
+                        seconds = ddp.all_reduce_max([seconds], device)[0]
+                    record["seconds"] = seconds
                     record["learning_rate"] = lr
                     history.append(record)
 
@@ -546,8 +651,11 @@ class Trainer:
                         logs = dict(record)
                         for cb in self.callbacks:
                             stop = bool(cb.on_epoch_end(epoch + 1, logs)) or stop
+                    if ctx is not None:
+                        # Any rank's callback stopping stops every rank.
+                        stop = bool(ddp.all_reduce_max([float(stop)], device)[0])
                     best["stopped"] = stop
-                    if ckpt is not None:
+                    if ckpt is not None and rank == 0:
                         self._save_checkpoint(ckpt, epoch + 1, module, opt, gen, history, best, n)
                     desc = f"epoch {epoch + 1}/{self.epochs} loss {train_loss:.4f}"
                     if record["val_rmse"] is not None:
@@ -560,6 +668,9 @@ class Trainer:
             for d in dropouts:
                 d.generator = None
             torch.set_num_threads(threads_before)
+        if ctx is not None:
+            # When fit returns on any rank, rank 0's last checkpoint is complete.
+            ddp.barrier()
         if self.patience is not None and best["state"] is not None:
             module.load_state_dict(best["state"])
         module.eval()
