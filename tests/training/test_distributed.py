@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -43,11 +42,9 @@ def _checksum(module: torch.nn.Module) -> str:
 
 def _worker(argv: list[str]) -> None:
     import embedlab as el
-    from embedlab.training import get_rank, is_main_process
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
-    parser.add_argument("--model", choices=("neural", "mf"), default="neural")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=512)
     args = parser.parse_args(argv)
@@ -62,14 +59,20 @@ def _worker(argv: list[str]) -> None:
         "random_state": 0,
         "device": "cpu",
     }
-    if args.model == "neural":
-        model = el.NeuralEmbeddingModel(
+    models = {
+        "neural": el.NeuralEmbeddingModel(
             user_dim=16, item_dim=16, hidden=(16, 4), learning_rate=1e-3, **common
-        )
-    else:
-        model = el.MatrixFactorization(
+        ),
+        "mf": el.MatrixFactorization(
             embedding_dim=16, engine="torch", learning_rate=0.01, **common
-        )
+        ),
+    }
+    for name, model in models.items():
+        _fit_and_report(model, train, test, out / name)
+
+
+def _fit_and_report(model, train, test, out: Path) -> None:  # type: ignore[no-untyped-def]
+    from embedlab.training import get_rank, is_main_process
 
     saved: list[int] = []
     original = Trainer._save_checkpoint
@@ -80,7 +83,10 @@ def _worker(argv: list[str]) -> None:
 
     Trainer._save_checkpoint = counting  # type: ignore[method-assign]
     t0 = time.perf_counter()
-    model.fit(train, validation=test, checkpoint_dir=out / "ckpt", progress=False)
+    try:
+        model.fit(train, validation=test, checkpoint_dir=out / "ckpt", progress=False)
+    finally:
+        Trainer._save_checkpoint = original  # type: ignore[method-assign]
     seconds = time.perf_counter() - t0
     rank = get_rank()
     result = {
@@ -113,7 +119,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(out: Path, nproc: int, *extra: str) -> list[dict]:
+def _run(out: Path, nproc: int, *extra: str) -> dict[str, list[dict]]:
     if nproc == 1:
         cmd = [sys.executable, str(HERE), "--out", str(out), *extra]
     else:
@@ -132,13 +138,26 @@ def _run(out: Path, nproc: int, *extra: str) -> list[dict]:
         ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [
-        json.loads((out / f"rank{r}.json").read_text(encoding="utf-8")) for r in range(nproc)
-    ]
+    return {
+        name: [
+            json.loads((out / name / f"rank{r}.json").read_text(encoding="utf-8"))
+            for r in range(nproc)
+        ]
+        for name in ("neural", "mf")
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """One single-process run and one 2-process gloo run of the worker (both models)."""
+    root = tmp_path_factory.mktemp("distributed")
+    return root, _run(root / "single", 1), _run(root / "ddp", 2)
 
 
 # ------------------------------------------------------------------------------ tests
-@pytest.mark.parametrize("n,batch_size,world", [(10, 3, 2), (1000, 64, 2), (1001, 64, 3), (7, 5, 4)])
+@pytest.mark.parametrize(
+    "n,batch_size,world", [(10, 3, 2), (1000, 64, 2), (1001, 64, 3), (7, 5, 4)]
+)
 def test_every_row_once_per_epoch_and_equal_step_counts(n, batch_size, world) -> None:
     perm = epoch_permutation(n, seed=3, epoch=1, device=torch.device("cpu"))
     shards = [shard_batches(perm, batch_size, r, world) for r in range(world)]
@@ -181,36 +200,36 @@ def test_single_process_stays_single(monkeypatch) -> None:
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
-    single = _run(tmp_path / "single", 1)[0]
-    both = _run(tmp_path / "ddp", 2)
-    r0, r1 = both
+def test_two_gloo_processes_match_one_process(runs) -> None:
+    root, single, ddp = runs
+    r0, r1 = ddp["neural"]
     # both ranks end with the same weights and the same history
     assert r0["checksum"] == r1["checksum"]
     assert r0["history"] == r1["history"]
     # the same accuracy as one process with the same settings (within 2 %)
-    assert r0["rmse"] == pytest.approx(single["rmse"], rel=0.02)
+    assert r0["rmse"] == pytest.approx(single["neural"][0]["rmse"], rel=0.02)
     assert r0["rmse"] < 1.0  # it learned (noise std of the planted data is 0.7)
     # only rank 0 writes the checkpoints and the bundle
     assert (r0["checkpoints_written"], r1["checkpoints_written"]) == (6, 0)
-    assert (tmp_path / "ddp" / "model" / "model.json").exists()
-    assert sorted(p.name for p in (tmp_path / "ddp" / "ckpt").iterdir()) == [
+    assert sorted(p.name for p in (root / "ddp" / "neural" / "ckpt").iterdir()) == [
         "epoch-0006",
         "latest.json",
     ]
     # the bundle rank 0 saved holds the weights both ranks trained
     import embedlab as el
 
-    back = el.load(tmp_path / "ddp" / "model")
+    back = el.load(root / "ddp" / "neural" / "model")
     assert _checksum(back.module_) == r0["checksum"]
 
 
 @pytest.mark.slow
-def test_matrix_factorization_torch_engine_trains_data_parallel(tmp_path: Path) -> None:
-    single = _run(tmp_path / "single", 1, "--model", "mf", "--epochs", "4")[0]
-    r0, r1 = _run(tmp_path / "ddp", 2, "--model", "mf", "--epochs", "4")
+def test_matrix_factorization_torch_engine_trains_data_parallel(runs) -> None:
+    _, single, ddp = runs
+    r0, r1 = ddp["mf"]
     assert r0["checksum"] == r1["checksum"]
-    assert r0["rmse"] == pytest.approx(single["rmse"], rel=0.02)
+    assert r0["history"] == r1["history"]
+    assert r0["rmse"] == pytest.approx(single["mf"][0]["rmse"], rel=0.02)
+    assert (r0["checkpoints_written"], r1["checkpoints_written"]) == (6, 0)
 
 
 if __name__ == "__main__":
