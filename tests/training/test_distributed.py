@@ -69,6 +69,42 @@ def _worker(argv: list[str]) -> None:
     }
     for name, model in models.items():
         _fit_and_report(model, train, test, out / name)
+    if launched_by_torchrun():
+        _edge_cases(out / "edge")
+
+
+def _edge_cases(out: Path) -> None:
+    """Small fits through the other code paths; each rank writes the weights' checksums."""
+    import embedlab as el
+    from embedlab.training import get_rank
+
+    # 2049 training ratings: the last global batch of 2 × 512 holds one row, so rank 1
+    # runs its last step on an empty batch.
+    data, _ = el.synthetic_ratings(n_users=200, n_items=100, n_ratings=2277, seed=1)
+    train, test = data.split("random", test_size=0.1, seed=0)
+    assert len(train) == 2049, len(train)
+    mf = {"embedding_dim": 8, "engine": "torch", "batch_size": 512, "random_state": 0}
+    fits = {
+        "dropout+patience": el.NeuralEmbeddingModel(
+            8, 8, hidden=(8,), pretrain=None, epochs=6, patience=1, batch_size=512, random_state=0
+        ),
+        "table-l2": el.MatrixFactorization(l2_mode="table", l2_user=1e-4, epochs=2, **mf),
+        "adagrad": el.MatrixFactorization(optimizer="adagrad", epochs=2, **mf),
+        "sgd": el.MatrixFactorization(optimizer="sgd", learning_rate=0.05, epochs=2, **mf),
+        "uninterrupted": el.MatrixFactorization(epochs=4, **mf),
+    }
+    result = {}
+    for name, model in fits.items():
+        model.fit(train, validation=test, progress=False)
+        result[name] = [_checksum(model.module_), model.evaluate(test)["rmse"]]
+    result["epochs dropout+patience"] = len(fits["dropout+patience"].history_)
+    # resume: 2 epochs, then the same model continued to 4, equals 4 uninterrupted
+    el.MatrixFactorization(epochs=2, **mf).fit(train, checkpoint_dir=out / "ckpt", progress=False)
+    resumed = el.MatrixFactorization(epochs=4, **mf)
+    resumed.fit(train, validation=test, checkpoint_dir=out / "ckpt", resume=True, progress=False)
+    result["resumed"] = [_checksum(resumed.module_), resumed.evaluate(test)["rmse"]]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"rank{get_rank()}.json").write_text(json.dumps(result), encoding="utf-8")
 
 
 def _fit_and_report(model, train, test, out: Path) -> None:  # type: ignore[no-untyped-def]
@@ -230,6 +266,21 @@ def test_matrix_factorization_torch_engine_trains_data_parallel(runs) -> None:
     assert r0["history"] == r1["history"]
     assert r0["rmse"] == pytest.approx(single["mf"][0]["rmse"], rel=0.02)
     assert (r0["checkpoints_written"], r1["checkpoints_written"]) == (6, 0)
+
+
+@pytest.mark.slow
+def test_other_paths_agree_across_ranks(runs) -> None:
+    """Empty last shard, dropout, early stopping, dense tables, Adagrad, SGD, resume."""
+    root, _, _ = runs
+    r0, r1 = (
+        json.loads((root / "ddp" / "edge" / f"rank{r}.json").read_text(encoding="utf-8"))
+        for r in range(2)
+    )
+    assert r0 == r1
+    for name in ("dropout+patience", "table-l2", "adagrad", "sgd", "uninterrupted"):
+        assert r0[name][1] < 1.2, name
+    # a resumed data-parallel run ends exactly where an uninterrupted one does
+    assert r0["resumed"] == r0["uninterrupted"]
 
 
 if __name__ == "__main__":
