@@ -44,7 +44,30 @@ ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
         "batch_size": 1024,
         "optimizer": "adam",
     },
+    # Biased ALS (weighted-λ, the same objective as "sgd"). Grid on a 10% validation
+    # split of ML-100K u1.base (never a test fold), dims 32-256 x L2 0.05-0.3: L2 0.1-0.12
+    # is best at every width from 64 up (val RMSE 0.917 at 64, 128 and 256; 0.923 at
+    # 32), converged by 10 alternations.
+    "als": {
+        "epochs": 10,
+        "l2_user": 0.12,
+        "l2_item": 0.12,
+        "l2_bias": 0.01,
+        "init_std": 0.1,
+    },
+    # pyspark.ml ALS on the residual of damped biases; tuned lightly, see "spark" below.
+    "spark": {
+        "epochs": 15,
+        "l2_user": 0.1,
+        "l2_item": 0.1,
+        "l2_bias": 0.0,
+        "bias_damping": 5.0,
+        "init_std": 0.1,
+    },
 }
+
+#: Engines :class:`MatrixFactorization` accepts.
+ENGINES = ("auto", "sgd", "torch", "als", "spark")
 
 
 class MatrixFactorization(EmbeddingModel):
@@ -180,30 +203,49 @@ class MatrixFactorization(EmbeddingModel):
         return [name for name, used in options.items() if used]
 
     def resolved_engine(self, checkpoint_dir: Any = None) -> str:
-        """The engine :meth:`fit` uses with these settings (``"sgd"`` or ``"torch"``).
+        """The engine :meth:`fit` uses with these settings (``"sgd"``, ``"torch"``,
+        ``"als"`` or ``"spark"``).
 
         Raises:
-            ValueError: For an unknown engine, or ``engine="sgd"`` with an option only
-                the torch engine has.
+            ValueError: For an unknown engine, or an engine other than ``"torch"``
+                with an option only the torch engine has, or ``bias_damping`` with an
+                engine that does not have it.
         """
-        if self.engine not in ("auto", "sgd", "torch"):
-            raise ValueError(f"engine={self.engine!r}: expected 'auto', 'sgd' or 'torch'")
-        torch_only = self._torch_only_options(checkpoint_dir)
-        if self.engine == "sgd" and torch_only:
+        if self.engine not in ENGINES:
             raise ValueError(
-                f"engine='sgd' does not support {', '.join(torch_only)}; use engine='torch' (or 'auto')"
+                f"engine={self.engine!r}: expected one of {', '.join(map(repr, ENGINES))}"
+            )
+        torch_only = self._torch_only_options(checkpoint_dir)
+        if self.engine in ("als", "spark") and self.device == "auto":
+            torch_only = [name for name in torch_only if name != "device"]
+        if self.engine in ("sgd", "als", "spark") and torch_only:
+            raise ValueError(
+                f"engine={self.engine!r} does not support {', '.join(torch_only)}; "
+                "use engine='torch' (or 'auto')"
             )
         engine = ("torch" if torch_only else "sgd") if self.engine == "auto" else self.engine
-        if engine == "torch" and self.bias_damping:
+        if engine in ("torch", "als") and self.bias_damping:
             because = (
                 f" (because of {', '.join(torch_only)})"
                 if torch_only and self.engine == "auto"
                 else ""
             )
             raise ValueError(
-                f"bias_damping={self.bias_damping!r} exists only in the compiled SGD engine, but the torch "
-                f"engine would train this model{because}; drop bias_damping or those options"
+                f"bias_damping={self.bias_damping!r} exists only in the 'sgd' and 'spark' engines, "
+                f"but the {engine} engine would train this model{because}; drop bias_damping"
+                + (" or those options" if because else " or pick engine='sgd'")
             )
+        if engine == "spark":
+            if self.n_threads is not None:
+                raise ValueError(
+                    f"n_threads={self.n_threads!r} does not apply to engine='spark'; "
+                    "choose the Spark master's cores instead (spark_master='local[4]')"
+                )
+            if self.patience is not None:
+                raise ValueError(
+                    f"patience={self.patience!r}: engine='spark' trains all epochs in one "
+                    "Spark ALS fit and cannot stop early; drop patience"
+                )
         return engine
 
     def _setting(self, name: str, engine: str) -> Any:
@@ -249,10 +291,37 @@ class MatrixFactorization(EmbeddingModel):
             return trainer.fit(
                 module, train, validation=validation, checkpoint_dir=checkpoint_dir, resume=resume
             )
-        from embedlab.training._cpu_mf import fit_mf_sgd
-
         if resume:
             raise ValueError("resume=True needs checkpoint_dir= (the torch engine)")
+        if engine == "spark":
+            return self._train_spark(module, train, validation, callbacks, progress)
+        from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
+
+        if engine == "als":
+            params, records = fit_mf_als(
+                train[0],
+                train[1],
+                train[2],
+                module.n_users,
+                module.n_items,
+                embedding_dim=self.embedding_dim,
+                epochs=self._setting("epochs", engine),
+                l2_user=self._setting("l2_user", engine),
+                l2_item=self._setting("l2_item", engine),
+                l2_bias=self._setting("l2_bias", engine),
+                user_bias=self.user_bias,
+                item_bias=self.item_bias,
+                global_bias=self.global_bias,
+                init_std=self._setting("init_std", engine),
+                validation=validation,
+                patience=self.patience,
+                random_state=self.random_state,
+                n_threads=self.n_threads,
+                callbacks=callbacks,
+                progress=progress,
+            )
+            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
+            return History(records)
         params, records = fit_mf_sgd(
             train[0],
             train[1],
@@ -281,6 +350,47 @@ class MatrixFactorization(EmbeddingModel):
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
         return History(records)
 
+    def _train_spark(self, module, train, validation, callbacks, progress) -> History:
+        import shutil
+
+        from embedlab.training._spark import fit_mf_spark, frame_from_arrays, spark_session
+
+        options = getattr(self, "_spark_options", None) or {}
+        session = spark_session(
+            options.get("spark"), master=options.get("spark_master"), conf=options.get("spark_conf")
+        )
+        frame, folder = getattr(self, "_spark_prepared", None), None
+        if frame is None:
+            frame, folder = frame_from_arrays(
+                session, {"user_index": train[0], "item_index": train[1], "rating": train[2]}
+            )
+        try:
+            params, records = fit_mf_spark(
+                frame,
+                module.n_users,
+                module.n_items,
+                embedding_dim=self.embedding_dim,
+                epochs=self._setting("epochs", "spark"),
+                l2_user=self._setting("l2_user", "spark"),
+                l2_item=self._setting("l2_item", "spark"),
+                l2_bias=self._setting("l2_bias", "spark"),
+                bias_damping=self._setting("bias_damping", "spark"),
+                user_bias=self.user_bias,
+                item_bias=self.item_bias,
+                global_mean=float(module.global_bias.detach()) if self.global_bias else None,
+                train=train,
+                validation=validation,
+                random_state=self.random_state,
+                spark=session,
+                callbacks=callbacks,
+                progress=progress,
+            )
+        finally:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
+        return History(records)
+
     def _score_with_user(
         self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
     ) -> torch.Tensor:
@@ -288,13 +398,33 @@ class MatrixFactorization(EmbeddingModel):
         return self._finish_scores((p * m.item_embedding(items)).sum(-1), b, items)
 
     def fit(self, dataset, **options: Any) -> MatrixFactorization:  # type: ignore[override]
-        """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``."""
+        """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``.
+
+        With ``engine="spark"`` three more options choose the Spark session (see
+        :func:`embedlab.training.spark_session`): ``spark`` (a ``SparkSession``),
+        ``spark_master`` (default ``$EMBEDLAB_SPARK_MASTER`` or ``local[*]``) and
+        ``spark_conf`` (a dict of Spark settings for a new session).
+
+        Raises:
+            ValueError: As :meth:`EmbeddingModel.fit`, or Spark options with another
+                engine.
+        """
+        spark_keys = ("spark", "spark_master", "spark_conf")
+        spark_options = {k: options.pop(k) for k in spark_keys if k in options}
         self._fit_engine = self.resolved_engine(
             options.get("checkpoint_dir")
         )  # fails fast on a bad choice
+        given = [k for k, v in spark_options.items() if v is not None]
+        if given and self._fit_engine != "spark":
+            engine, self._fit_engine = self._fit_engine, None
+            raise ValueError(
+                f"{', '.join(given)} only apply to engine='spark', but the {engine} engine "
+                "would train this model; pass engine='spark'"
+            )
+        self._spark_options = spark_options
         try:
             super().fit(dataset, **options)
         finally:
-            engine, self._fit_engine = self._fit_engine, None
+            engine, self._fit_engine, self._spark_options = self._fit_engine, None, None
         self.engine_ = engine
         return self

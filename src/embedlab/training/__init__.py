@@ -1,6 +1,7 @@
 """Training: one torch trainer for every module, sparse-aware optimizers, history, callbacks.
 
-The compiled CPU engine for matrix factorization lives beside it (``_cpu_mf``).
+The compiled CPU engine for matrix factorization lives beside it (``_cpu_mf``), and
+the Spark ALS engine (``_spark``; pyspark is imported only when it runs).
 """
 
 from embedlab.training._callbacks import Callback, StopAfter
@@ -13,6 +14,7 @@ from embedlab.training._distributed import (
 )
 from embedlab.training._history import History
 from embedlab.training._optim import OPTIMIZERS, SCHEDULES, LazyAdam
+from embedlab.training._spark import fit_mf_spark, fit_spark_als, spark_session
 from embedlab.training._trainer import L2_MODES, Trainer, evaluate, predict, resolve_device
 
 __all__ = [
@@ -27,10 +29,13 @@ __all__ = [
     "evaluate",
     "fit_mf_als",
     "fit_mf_sgd",
+    "fit_mf_spark",
+    "fit_spark_als",
     "get_rank",
     "get_world_size",
     "is_main_process",
     "predict",
     "resolve_device",
     "shard_batches",
+    "spark_session",
 ]
