@@ -308,41 +308,41 @@ def all_reduce_gradients(params: list[torch.Tensor], sparse_ids: set[int], max_r
         return
     dtype, device = sparse[0].dtype, sparse[0].device
     world = dist.get_world_size()
-    index_width = torch.empty(0, dtype=torch.long).view(dtype).element_size()
-    per_index = 8 // index_width  # buffer elements per int64 row index
+    per_index = 8 // torch.empty(0, dtype=dtype).element_size()  # elements per int64 row
     widths = [int(np.prod(p.shape[1:])) for p in sparse]
-    counts: list[int] = []
-    rows: list[torch.Tensor] = []
-    values: list[torch.Tensor] = []
-    for p, w in zip(sparse, widths, strict=True):
-        g = p.grad
-        if g is None:
-            idx = torch.empty(0, dtype=torch.long, device=device)
-            val = torch.empty(0, dtype=dtype, device=device)
-        elif not g.is_sparse:
-            raise RuntimeError("a table's gradient is dense where a sparse one was expected")
-        else:
-            idx, val = g._indices()[0], g._values().reshape(-1)
-        if len(idx) > max_rows:
-            raise RuntimeError(
-                f"a table's sparse gradient has {len(idx)} rows for a batch of at most {max_rows} "
-                "ratings; data-parallel training needs each table looked up once per rating "
-                "(or dense tables: l2_mode='table')"
-            )
-        counts.append(len(idx))
-        rows.append(torch.nn.functional.pad(idx, (0, max_rows - len(idx))))
-        values.append(torch.nn.functional.pad(val, (0, (max_rows - len(idx)) * w)))
-    header = torch.tensor(counts, dtype=torch.long, device=device)
-    parts = [header.view(dtype), torch.cat(rows).view(dtype), torch.cat(values)]
-    if pack_dense and dense:
-        parts.append(torch.cat([g.reshape(-1).to(dtype) for g in dense_grads]))
-    send = torch.cat(parts)
-    got = [torch.empty_like(send) for _ in range(world)]
-    dist.all_gather(got, send)
     n_sparse = len(sparse)
     rows_at = n_sparse * per_index
     values_at = rows_at + n_sparse * max_rows * per_index
     dense_at = values_at + max_rows * sum(widths)
+    # One send buffer, written in place: [counts | rows (padded) | values (padded) | dense].
+    send = torch.zeros(dense_at + (n_dense if pack_dense else 0), dtype=dtype, device=device)
+    send_counts = send[:rows_at].view(torch.long)
+    send_rows = send[rows_at:values_at].view(torch.long)
+    offset = values_at
+    for k, (p, w) in enumerate(zip(sparse, widths, strict=True)):
+        g = p.grad
+        if g is not None:
+            if not g.is_sparse:
+                raise RuntimeError("a table's gradient is dense where a sparse one was expected")
+            idx, val = g._indices()[0], g._values().reshape(-1)
+            c = len(idx)
+            if c > max_rows:
+                raise RuntimeError(
+                    f"a table's sparse gradient has {c} rows for a batch of at most {max_rows} "
+                    "ratings; data-parallel training needs each table looked up once per rating "
+                    "(or dense tables: l2_mode='table')"
+                )
+            send_counts[k] = c
+            send_rows[k * max_rows : k * max_rows + c] = idx
+            send[offset : offset + c * w] = val
+        offset += max_rows * w
+    if pack_dense:
+        at = dense_at
+        for g in dense_grads:
+            send[at : at + g.numel()] = g.reshape(-1)
+            at += g.numel()
+    got = [torch.empty_like(send) for _ in range(world)]
+    dist.all_gather(got, send)
     pieces_rows: list[list[torch.Tensor]] = [[] for _ in sparse]
     pieces_vals: list[list[torch.Tensor]] = [[] for _ in sparse]
     for buf in got:
