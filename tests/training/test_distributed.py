@@ -235,6 +235,21 @@ def test_single_process_stays_single(monkeypatch) -> None:
         resolve_distributed(True, cpu)
 
 
+def test_the_neural_model_takes_the_option(monkeypatch) -> None:
+    import embedlab as el
+
+    for key in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(key, raising=False)
+    data, _ = el.synthetic_ratings(n_users=50, n_items=30, n_ratings=500, seed=0)
+    options = {"pretrain": None, "epochs": 1, "device": "cpu", "random_state": 0}
+    with pytest.raises(ValueError, match="distributed=True"):
+        el.NeuralEmbeddingModel(8, 8, distributed=True, **options).fit(data, progress=False)
+    with pytest.raises(ValueError, match="distributed='yes'"):
+        el.NeuralEmbeddingModel(8, 8, distributed="yes", **options).fit(data, progress=False)
+    model = el.NeuralEmbeddingModel(8, 8, distributed=False, **options).fit(data, progress=False)
+    assert model.get_params()["distributed"] is False
+
+
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(runs) -> None:
     root, single, ddp = runs
