@@ -52,6 +52,21 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
         ) from None
 
 
+def _spark_reads(data: str) -> bool:
+    """Whether ``--engine spark`` hands ``data`` to Spark to read (a table file, a folder
+    of Parquet/CSV parts, a URI) rather than to embedlab's loader (MovieLens folders, zips)."""
+    from embedlab.data._movielens import detect_movielens
+
+    if "://" in data or data.startswith("file:"):
+        return True
+    path = Path(data).expanduser()
+    if not path.exists():
+        return False  # the loader's "not found" message
+    if path.is_dir():
+        return detect_movielens(path) is None
+    return path.suffix.lower() != ".zip"
+
+
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -59,7 +74,11 @@ def _num(value: Any) -> str:
 @app.command("train")
 def train(
     data: Annotated[
-        Path, typer.Argument(help="A MovieLens folder or zip, or a CSV/TSV/Parquet ratings file.")
+        str,
+        typer.Argument(
+            help="A MovieLens folder or zip, or a CSV/TSV/Parquet ratings file "
+            "(with --engine spark also a folder of parts or a Spark URI: hdfs://, s3a://...)."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model bundle to.")],
     model: Annotated[
@@ -90,19 +109,38 @@ def train(
     l2_bias: Annotated[float | None, typer.Option(help="L2 strength on the biases.")] = None,
     bias_damping: Annotated[
         float | None,
-        typer.Option(help="mf, sgd engine: extra per-row L2 on the biases (obscure items)."),
+        typer.Option(
+            help="mf, sgd and spark engines: extra per-row L2 on the biases (obscure items)."
+        ),
     ] = None,
     l2_mode: Annotated[
         str | None, typer.Option(help="batch (per occurrence) or table (Keras).")
     ] = None,
     engine: Annotated[
-        str | None, typer.Option(help="mf: auto, sgd (compiled CPU) or torch.")
+        str | None,
+        typer.Option(
+            help="mf: auto, sgd (compiled CPU SGD), torch, als (compiled CPU ALS) or spark "
+            "(pyspark ALS; a CSV/TSV/Parquet file is then read by Spark itself)."
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            metavar="URL",
+            help="--engine spark: Spark master (local[4], spark://host:7077, yarn...). "
+            "Default: $EMBEDLAB_SPARK_MASTER or local[*].",
+        ),
     ] = None,
     patience: Annotated[
         int | None, typer.Option(help="Early stopping patience (needs --validation-split).")
     ] = None,
     validation_split: Annotated[
-        float | None, typer.Option(help="Hold out the last fraction of the rows for validation.")
+        float | None,
+        typer.Option(
+            help="Hold out the last fraction of the rows for validation "
+            "(when Spark reads the file: a fraction chosen by a hash of each pair)."
+        ),
     ] = None,
     random_state: Annotated[int | None, typer.Option(help="Seed.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
@@ -153,12 +191,37 @@ def train(
     if "hidden" in params:
         params["hidden"] = tuple(params["hidden"])
     split = validation_split if validation_split is not None else settings.get("validation_split")
-    say.settings(model=name, validation_split=split, config=config, **params)
-    dataset = load(data)
-    say.detail(f"loaded {len(dataset):,} ratings from {data}")
+    on_spark = params.get("engine") == "spark"
+    if spark_master is not None and not on_spark:
+        raise DataError(
+            f"--spark-master {spark_master}: applies only to --engine spark "
+            f"(engine is {params.get('engine', 'auto')!r}); add --engine spark"
+        )
+    say.settings(
+        model=name, validation_split=split, config=config, spark_master=spark_master, **params
+    )
     try:
         estimator = cls(**params)
-        estimator.fit(dataset, validation_split=split, progress=say.progress)
+        if on_spark and _spark_reads(data):
+            from embedlab.training import fit_spark_als
+
+            say.detail(f"Spark reads {data} itself")
+            estimator = fit_spark_als(
+                data,
+                model=estimator,
+                validation_split=split,
+                spark_master=spark_master,
+                progress=say.progress,
+            )
+            n_ratings = int(estimator.item_counts_.sum())
+        else:
+            dataset = load(data)
+            n_ratings = len(dataset)
+            say.detail(f"loaded {n_ratings:,} ratings from {data}")
+            extra = {"spark_master": spark_master} if on_spark else {}
+            estimator.fit(dataset, validation_split=split, progress=say.progress, **extra)
+    except ImportError as exc:
+        raise DataError(str(exc)) from None
     except (TypeError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
@@ -173,7 +236,9 @@ def train(
     result = {
         "model": MODELS[name],
         "out": str(path),
-        "epochs": len(estimator.history_),
+        "epochs": last.get(
+            "epoch", len(estimator.history_)
+        ),  # spark: one record, epoch = iterations
         "train_loss": last.get("train_loss"),
         "val_rmse": last.get("val_rmse"),
         "val_mae": last.get("val_mae"),
@@ -187,7 +252,7 @@ def train(
         else ""
     )
     say.info(
-        f"trained {result['model']} on {len(dataset):,} ratings for {result['epochs']} epochs{metrics}"
+        f"trained {result['model']} on {n_ratings:,} ratings for {result['epochs']} epochs{metrics}"
     )
     say.wrote(path, f"saved to {path}")
 

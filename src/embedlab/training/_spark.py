@@ -594,7 +594,14 @@ def _resolve(
 
     names = list(frame.columns)
     refs = {"user": user_col, "item": item_col, "rating": rating_col, "timestamp": False}
-    chosen = resolve_columns(names, refs, named=named, source=label)
+    try:
+        chosen = resolve_columns(names, refs, named=named, source=label)
+    except DataError as exc:  # name fit_spark_als's arguments, not load_ratings'
+        text = str(exc)
+        for role in ("user", "item", "rating"):
+            text = text.replace(f"pass {role}=", f"pass {role}_col=")
+            text = text.replace(f"for {role}; columns", f"for {role}_col; columns")
+        raise DataError(text) from None
     return names[chosen["user"]], names[chosen["item"]], names[chosen["rating"]]
 
 
