@@ -138,6 +138,10 @@ def _threads(n_threads: int | None):
     import numba
 
     before = numba.get_num_threads()
+    # numba's OpenMP layer shares the runtime with torch, so setting numba's thread
+    # count also sets torch's (e.g. 1 under torchrun becomes 2): put torch's back.
+    torch = sys.modules.get("torch")
+    torch_before = torch.get_num_threads() if torch is not None else None
     n = (
         numba.config.NUMBA_NUM_THREADS
         if n_threads is None
@@ -148,6 +152,8 @@ def _threads(n_threads: int | None):
         yield n
     finally:
         numba.set_num_threads(before)
+        if torch_before is not None:
+            torch.set_num_threads(torch_before)
 
 
 # ---------------------------------------------------------------------- shared
