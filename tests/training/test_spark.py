@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +244,27 @@ def test_training_loss_is_finite_and_history_has_the_usual_keys(spark, planted) 
     (record,) = mf.history_
     assert set(el.training.History.COLUMNS) <= set(record)
     assert math.isfinite(record["train_loss"]) and record["val_rmse"] is not None
+
+
+def test_missing_java_or_pyspark_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedlab.exceptions import EmbedlabError
+    from embedlab.training import _spark
+
+    monkeypatch.setattr(_spark, "_java_available", lambda: False)
+    with pytest.raises(EmbedlabError) as exc:  # another master than the active session's
+        _spark.spark_session(master="local[3]")
+    assert "Spark needs Java, which was not found: install Java 17" in _one_line(exc)
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(ImportError) as exc:
+        _spark.spark_session()
+    assert 'pip install "embedlab[spark]"' in _one_line(exc)
+
+
+def test_warning_about_pandas_3_is_silenced_only_around_spark() -> None:
+    from embedlab.training._spark import quiet_pandas_warning
+
+    message = "PySpark does not yet fully support pandas >= 3.0.0. Some features may not work."
+    with quiet_pandas_warning():
+        warnings.warn(message, FutureWarning, stacklevel=1)
+    with pytest.raises(FutureWarning), quiet_pandas_warning():
+        warnings.warn("another FutureWarning", FutureWarning, stacklevel=1)

@@ -68,6 +68,8 @@ _JAVA = "install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless
 
 _LOG4J = """\
 rootLogger.level = error
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -136,7 +138,8 @@ def spark_session(
     """The Spark session embedlab trains on.
 
     ``spark`` when given; else the active session (when ``master`` is None or names its
-    master); else a new one, on ``master``, ``$EMBEDLAB_SPARK_MASTER`` or ``local[*]``.
+    master); else a new one, on ``master``, ``$EMBEDLAB_SPARK_MASTER`` or ``local[*]``
+    (under ``spark-submit``: the master it was given).
     A new session is quiet (log level ERROR, no console progress bar), moves data
     through Arrow, uses few shuffle partitions on a local master, and keeps its
     warehouse, Derby and temporary files in a temporary folder, never in the working
@@ -163,8 +166,13 @@ def spark_session(
     active = SparkSession.getActiveSession()
     if active is not None and (master is None or active.sparkContext.master == master):
         return active
-    master = master or os.environ.get(SPARK_MASTER_ENV) or "local[*]"
-    if not _java_available():
+    master = master or os.environ.get(SPARK_MASTER_ENV)
+    # Under spark-submit (or the pyspark shell) the JVM runs already, with the master and
+    # memory given on its command line: keep them unless a master is asked for.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    if master is None and not submitted:
+        master = "local[*]"
+    if not submitted and not _java_available():
         raise EmbedlabError(f"Spark needs Java, which was not found: {_JAVA}")
     scratch = _scratch()
     log4j = scratch / "log4j2.properties"
@@ -180,13 +188,18 @@ def spark_session(
         "spark.local.dir": str(scratch / "local"),
         "spark.driver.extraJavaOptions": java_opts,
     }
-    if _is_local(master):
+    if submitted:  # the JVM's options are fixed already
+        del settings["spark.driver.extraJavaOptions"]
+    if master is not None and _is_local(master):
         cores = _local_cores(master)
         settings["spark.sql.shuffle.partitions"] = str(max(2, 2 * cores))
         settings["spark.default.parallelism"] = str(max(2, cores))
-        settings["spark.driver.memory"] = "4g"
+        if not submitted:
+            settings["spark.driver.memory"] = "4g"
     settings.update({k: str(v) for k, v in (conf or {}).items()})
-    builder = SparkSession.builder.master(master)
+    builder = SparkSession.builder
+    if master is not None:
+        builder = builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
@@ -194,8 +207,9 @@ def spark_session(
             session = builder.getOrCreate()
     except Exception as exc:  # pyspark raises its own error types for a failed JVM start
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        shown = repr(master) if master is not None else "from spark-submit"
         raise EmbedlabError(
-            f"Spark (master {master!r}) did not start: {first}; check the master URL, and {_JAVA}"
+            f"Spark (master {shown}) did not start: {first}; check the master URL, and {_JAVA}"
         ) from None
     session.sparkContext.setLogLevel("ERROR")
     return session
