@@ -81,7 +81,7 @@ def test_spark_engine_on_ml100k_u1(spark, ml100k_dir: Path, tmp_path: Path) -> N
     (record,) = mf.history_
     rmse = mf.evaluate(fold.test)["rmse"]
     assert record["epoch"] == 10 and record["val_rmse"] == pytest.approx(rmse, abs=1e-4)
-    assert 0.90 < rmse < 0.935  # measured 0.9243; the SGD engine 0.91, ALS engine 0.924
+    assert 0.90 < rmse < 0.935  # measured 0.928; the SGD engine 0.918, the ALS engine 0.924
     assert record["train_loss"] < rmse**2
     _explore_checks(mf, fold.train, tmp_path)
 

@@ -9,7 +9,9 @@ them with Spark aggregations, as damped means alternated a few times::
     b_u = Σ_i (r_ui − μ − b_i) / (n_u (1 + λ_bias) + β)
 
 (the minimiser of the same objective, biases alone, with ``β`` = ``bias_damping``),
-then runs ALS on the residual ``r − μ − b_u − b_i``. The result is the biased model
+then runs ALS on the residual ``r − μ − b_u − b_i``; the biases are then estimated
+again from ``r − μ − p_u·q_i`` and ALS refits (:data:`ALS_ROUNDS` fits in all: block
+coordinate descent on the joint objective). The result is the biased model
 ``r̂ = μ + b_u + b_i + p_u·q_i`` of :class:`~embedlab.nn.MFModule`, under the same
 parameter names as the other engines, so the bundle, recommendations, neighbours,
 maps and the web explorer work unchanged.
@@ -32,6 +34,7 @@ pyspark is an optional dependency (``pip install "embedlab[spark]"``) and needs 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import os
@@ -62,6 +65,11 @@ _PANDAS3_WARNING = "PySpark does not yet fully support pandas >= 3.0.0"
 
 #: Alternations of the damped bias means (user, item) before ALS runs on the residual.
 BIAS_ITERATIONS = 3
+
+#: ALS fits: after the first, the biases are estimated again from ``r − μ − p_u·q_i`` and
+#: ALS refits the new residual (ML-100K u1.base, 10% validation: 0.9205 with one fit,
+#: 0.9189 with two, 0.9188 with three; the compiled ALS engine 0.917).
+ALS_ROUNDS = 2
 
 _INSTALL = 'pip install "embedlab[spark]"'
 _JAVA = "install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
@@ -125,7 +133,10 @@ def _local_cores(master: str) -> int:
 def _scratch() -> Path:
     """A per-process folder outside the working directory for Spark's files."""
     folder = Path(tempfile.gettempdir()) / f"embedlab-spark-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        # Registered before the session starts, so it runs after pyspark stops it.
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 
@@ -281,6 +292,27 @@ def _small_frame(spark: Any, columns: Mapping[str, np.ndarray]) -> Any:
         return spark.createDataFrame(pa.table(dict(columns)))
 
 
+def _minus_factors(frame: Any, model: Any) -> Any:
+    """``frame`` with ``rating`` replaced by ``r − p_u·q_i`` of an ALS model (persisted)."""
+    from pyspark.sql import functions as F
+
+    users = model.userFactors.select(F.col("id").alias("user_index"), F.col("features").alias("_p"))
+    items = model.itemFactors.select(F.col("id").alias("item_index"), F.col("features").alias("_q"))
+    dot = F.aggregate(
+        F.zip_with("_p", "_q", lambda x, y: x * y), F.lit(0.0), lambda acc, x: acc + x
+    )
+    return (
+        frame.join(users, on="user_index", how="left")
+        .join(items, on="item_index", how="left")
+        .select(
+            "user_index",
+            "item_index",
+            (F.col("rating") - F.coalesce(dot, F.lit(0.0))).alias("rating"),
+        )
+        .persist()
+    )
+
+
 def _factors(frame: Any, n_rows: int, dim: int) -> np.ndarray:
     table = _to_arrow(frame)
     out = np.zeros((n_rows, dim), dtype=np.float32)
@@ -327,6 +359,7 @@ def fit_mf_spark(
     train: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     random_state: int | None = 0,
+    rounds: int = ALS_ROUNDS,
     spark: Any = None,
     callbacks: Any = None,
     progress: bool = False,
@@ -351,6 +384,8 @@ def fit_mf_spark(
             Spark).
         validation: ``(user_indices, item_indices, ratings)`` scored after training.
         random_state: ALS ``seed`` (None: 0).
+        rounds: ALS fits; between two, the biases are estimated again from
+            ``r − μ − p_u·q_i`` (block coordinate descent on the joint objective).
         spark: The session (default :func:`spark_session`).
         callbacks: Called once, after training, with the history record.
         progress: Print one line to stderr.
@@ -373,6 +408,7 @@ def fit_mf_spark(
     l2i = _real_opt("l2_item", l2_item)
     l2b = _real_opt("l2_bias", l2_bias)
     beta = _real_opt("bias_damping", bias_damping)
+    rounds = _int_opt("rounds", rounds, 1)
     cbs = as_callbacks(callbacks)
     spark = spark_session(spark)
     from pyspark.ml.recommendation import ALS
@@ -388,25 +424,8 @@ def fit_mf_spark(
     try:
         bu = np.zeros(n_users, dtype=np.float64)
         bi = np.zeros(n_items, dtype=np.float64)
-        rounds = BIAS_ITERATIONS if (user_bias and item_bias) else 1
-        for _ in range(rounds if (user_bias or item_bias) else 0):
-            if item_bias:
-                bi = _bias_step(frame, "item_index", "user_index", bu if user_bias else None,
-                                mu, n_items, l2b, beta, spark)  # fmt: skip
-            if user_bias:
-                bu = _bias_step(frame, "user_index", "item_index", bi if item_bias else None,
-                                mu, n_users, l2b, beta, spark)  # fmt: skip
-        residual = F.col("rating") - F.lit(mu)
-        target = frame
-        for key, bias in (("user_index", bu if user_bias else None),
-                          ("item_index", bi if item_bias else None)):  # fmt: skip
-            if bias is None:
-                continue
-            name = f"_b_{key}"
-            table = _small_frame(spark, {key: np.arange(len(bias), dtype=np.int32), name: bias})
-            target = target.join(F.broadcast(table), on=key, how="left")
-            residual = residual - F.coalesce(F.col(name), F.lit(0.0))
-        target = target.select("user_index", "item_index", residual.alias("residual"))
+        has_bias = user_bias or item_bias
+        passes = BIAS_ITERATIONS if (user_bias and item_bias) else 1
         blocks = max(1, spark.sparkContext.defaultParallelism)
         reg = math.sqrt(l2u * l2i)
         als = ALS(
@@ -423,7 +442,34 @@ def fit_mf_spark(
             numItemBlocks=blocks,
             coldStartStrategy="nan",
         )
-        model = als.fit(target)
+        biased = frame  # "rating" is r, then r − p·q of the previous ALS fit
+        fits = rounds if has_bias else 1
+        for fit in range(fits):
+            for _ in range(passes if has_bias else 0):
+                if item_bias:
+                    bi = _bias_step(biased, "item_index", "user_index", bu if user_bias else None,
+                                    mu, n_items, l2b, beta, spark)  # fmt: skip
+                if user_bias:
+                    bu = _bias_step(biased, "user_index", "item_index", bi if item_bias else None,
+                                    mu, n_users, l2b, beta, spark)  # fmt: skip
+            residual = F.col("rating") - F.lit(mu)
+            target = frame
+            for key, bias in (("user_index", bu if user_bias else None),
+                              ("item_index", bi if item_bias else None)):  # fmt: skip
+                if bias is None:
+                    continue
+                name = f"_b_{key}"
+                table = _small_frame(spark, {key: np.arange(len(bias), dtype=np.int32), name: bias})
+                target = target.join(F.broadcast(table), on=key, how="left")
+                residual = residual - F.coalesce(F.col(name), F.lit(0.0))
+            target = target.select("user_index", "item_index", residual.alias("residual"))
+            model = als.fit(target)
+            if fit + 1 < fits:
+                if biased is not frame:
+                    biased.unpersist()
+                biased = _minus_factors(frame, model)
+        if biased is not frame:
+            biased.unpersist()
         P = _factors(model.userFactors, n_users, embedding_dim)
         Q = _factors(model.itemFactors, n_items, embedding_dim)
         if reg > 0 and l2u != l2i:
