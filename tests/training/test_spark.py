@@ -268,3 +268,10 @@ def test_warning_about_pandas_3_is_silenced_only_around_spark() -> None:
         warnings.warn(message, FutureWarning, stacklevel=1)
     with pytest.raises(FutureWarning), quiet_pandas_warning():
         warnings.warn("another FutureWarning", FutureWarning, stacklevel=1)
+
+
+def test_import_embedlab_does_not_import_pyspark() -> None:
+    import subprocess
+
+    code = "import sys, embedlab, embedlab.training; assert 'pyspark' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
