@@ -290,3 +290,26 @@ def test_importing_embeddings_does_not_import_torch() -> None:
     assert done.returncode == 0, done.stderr
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = el.nope
+
+
+def test_top_n_with_candidates_from_torch_topk_equals_numpy() -> None:
+    from embedlab.models._base import _top_candidates
+
+    rng = np.random.default_rng(0)
+    # Coarse scores force many ties at the k-th place; -inf masks some entries.
+    scores = rng.integers(0, 6, size=(200, 50)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.3] = -np.inf
+    scores[0, :] = -np.inf  # a row with nothing left
+    for n in (1, 5, 10, 49):
+        expected = top_n(scores.copy(), n)
+        candidates = _top_candidates(scores, n)
+        assert candidates is not None
+        got = top_n(scores.copy(), n, candidates=candidates)
+        for a, b in zip(expected, got, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert _top_candidates(scores, 50) is None  # nothing to partition
+    with_nan = scores.copy()
+    with_nan[3, 7] = np.nan
+    assert _top_candidates(with_nan, 5) is None  # NumPy decides when a score is NaN
+    with pytest.raises(ValueError, match="candidates has shape"):
+        top_n(scores, 5, candidates=np.zeros((200, 4), dtype=np.int64))

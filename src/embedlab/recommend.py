@@ -212,12 +212,18 @@ def mask_items(
     return scores
 
 
-def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def top_n(
+    scores: np.ndarray, n: int, *, candidates: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ``n`` best finite scores of each row, best first (ties: lower item index first).
 
     Args:
         scores: ``[n_rows, n_items]`` float array; ``-inf`` entries are never returned.
         n: Items per row (a row may get fewer when fewer are finite).
+        candidates: Optionally, ``[n_rows, min(n, n_items)]`` item indices holding each
+            row's best scores in any order (e.g. from a multi-threaded top-k); they
+            replace the partition step. Ties with the k-th score are still resolved by
+            item index, so the result is the same.
 
     Returns:
         Flat arrays ``(row, item, score, rank)``: row position, item index, score and
@@ -230,7 +236,12 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if k == 0 or n_rows == 0:
         return empty, empty, np.empty(0, dtype=scores.dtype), empty
     if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        if candidates is not None:
+            part = np.asarray(candidates, dtype=np.int64)
+            if part.shape != (n_rows, k):
+                raise ValueError(f"candidates has shape {part.shape}; expected {(n_rows, k)}")
+        else:
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         # Items tied with the k-th best score compete by index, like a full sort.
         chosen = np.take_along_axis(scores, part, axis=1)
         kth = chosen.min(axis=1)

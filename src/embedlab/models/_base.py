@@ -32,6 +32,23 @@ __all__ = ["EmbeddingModel", "FoldedUser"]
 _PAIR_BUDGET = 1 << 20
 
 
+def _top_candidates(scores: np.ndarray, n: int) -> np.ndarray | None:
+    """Indices of each row's ``n`` best scores (any order) by torch's multi-threaded top-k.
+
+    Several times faster than NumPy's single-threaded ``argpartition`` on score blocks
+    of many users; ``None`` (NumPy decides) when no partition is needed or a score is
+    NaN, which ``topk`` would rank first.
+    """
+    k = min(int(n), scores.shape[1])
+    if k >= scores.shape[1] or scores.size == 0:
+        return None
+    with torch.inference_mode():
+        vals, part = torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False)
+        if torch.isnan(vals).any():
+            return None
+    return part.numpy()
+
+
 @dataclass(frozen=True)
 class FoldedUser:
     """A user who was not in the training data, placed in the model by fold-in.
@@ -462,12 +479,19 @@ class EmbeddingModel:
     ) -> torch.Tensor:
         """Add the user bias ``b``, the item biases and ``μ`` to ``raw``, then squash."""
         m = self.module_
+        # One new tensor, then in place: score blocks are [users, n_items] and large.
+        if m.item_bias is not None:
+            terms = m.item_bias(items).squeeze(-1)
+            if m.global_bias is not None:
+                terms = terms + m.global_bias
+        else:
+            terms = m.global_bias
         if b is not None:
             raw = raw + b
-        if m.item_bias is not None:
-            raw = raw + m.item_bias(items).squeeze(-1)
-        if m.global_bias is not None:
-            raw = raw + m.global_bias
+            if terms is not None:
+                raw.add_(terms)
+        elif terms is not None:
+            raw = raw + terms
         if m.squash is not None:
             low, high = m.squash
             raw = low + (high - low) * torch.sigmoid(raw)
@@ -679,7 +703,7 @@ class EmbeddingModel:
         for start in range(0, len(u_idx), chunk_size):
             block = u_idx[start : start + chunk_size]
             scores = mask_items(self._score_users(block), allowed=allowed, seen=seen, users=block)
-            rows, items, vals, ranks = top_n(scores, int(n))
+            rows, items, vals, ranks = top_n(scores, int(n), candidates=_top_candidates(scores, n))
             parts.append((block[rows], items, vals, ranks))
         cols = [np.concatenate([p[k] for p in parts]) for k in range(4)] if parts else None
         u_rows, items, vals, ranks = cols or (np.empty(0, dtype=np.int64),) * 4
