@@ -226,6 +226,10 @@ def train(
         if isinstance(exc, DataError):
             raise
         raise DataError(str(exc)) from None
+    from embedlab.training import is_main_process
+
+    if not is_main_process():  # under torchrun every rank holds the same model: rank 0 saves
+        return
     if verbose and not say.progress:  # with progress shown, the epochs were printed already
         for row in estimator.history_:
             shown = ", ".join(f"{k} {_num(v)}" for k, v in row.items() if k != "epoch")
