@@ -5,6 +5,7 @@ One command:
     python benchmarks/bench_scale.py            # full run; writes results/scale.md, .json and a figure
     python benchmarks/bench_scale.py --quick    # 1/20 of the ratings, fewer epochs; writes nothing
     python benchmarks/bench_scale.py --only ml20m,spark   # some sections (ml20m, ml32m, recommend, spark)
+    python benchmarks/bench_scale.py --report  # rewrite the Markdown and figure from scale.json
 
 Protocol (stated in the report):
 
@@ -22,7 +23,7 @@ Protocol (stated in the report):
    Peak memory is the child's peak resident set size (``ru_maxrss``), next to its size
    after loading the data and before ``fit``.
 3. Time to target: the first wall-clock second at which the validation RMSE is at most
-   the target, ``1.02 ×`` the planted model's own RMSE on the validation set (the truth's
+   a target: ``1.05 ×`` and ``1.02 ×`` the planted model's own RMSE on the validation set (the truth's
    ``μ + b_u + b_i + p_u·q_i`` clipped to the star range: the best any model can expect).
 4. Recommendations: top 10 unseen items for every user of the ML-20M-shaped model
    (``recommend_batch``, chunked), timed, with the child's peak memory.
@@ -309,6 +310,11 @@ def _fmt(value, spec: str = ".2f", none: str = "–") -> str:
     return none if value is None else format(value, spec)
 
 
+def _time_to(curve: list, target: float) -> float | None:
+    """The first second at which the curve's RMSE is at most ``target`` (None: never)."""
+    return next((s for s, r in curve if r <= target), None)
+
+
 def _curve_text(curve: list, every: int) -> str:
     picks = [c for k, c in enumerate(curve, 1) if k == 1 or k % every == 0 or k == len(curve)]
     return ", ".join(f"{r:.4f} @ {s:.0f} s" for s, r in picks)
@@ -328,7 +334,9 @@ def _figure(results: dict, path: Path) -> None:
             if run.get("curve"):
                 s, r = zip(*run["curve"], strict=True)
                 ax.plot(s, r, marker=".", label=run["label"])
-        ax.axhline(block["data"]["target_rmse"], color="grey", ls="--", lw=1, label="target")
+        floor = block["data"]["planted_rmse"]
+        ax.axhline(1.05 * floor, color="grey", ls=":", lw=1, label="1.05 × planted")
+        ax.axhline(1.02 * floor, color="grey", ls="--", lw=1, label="1.02 × planted")
         ax.set_xscale("log")
         ax.set_xlabel("wall-clock seconds since fit() (log)")
         ax.set_ylabel("validation RMSE")
@@ -349,11 +357,22 @@ def _markdown(results: dict) -> str:
         f"Command: `python benchmarks/bench_scale.py`. Load average when the run started: "
         f"{results['load']}.",
         "",
+        *(
+            [
+                "Some rows were measured again later with `--only` (after a change they "
+                "measure): "
+                + "; ".join(f"{r['date']}, load {r['load']}" for r in results["partial_runs"])
+                + ".",
+                "",
+            ]
+            if results.get("partial_runs")
+            else []
+        ),
         "Protocol: see the script's docstring. In short: each engine trains "
         f"`MatrixFactorization(embedding_dim={DIM}, engine=E, random_state=0)` with its defaults "
         "otherwise, in its own process, on the same stored split (95 % train, 5 % validation); "
         "the validation RMSE after every epoch against wall-clock seconds since `fit()` was called "
-        "(setup included) is the time-to-RMSE curve; the target is 1.02 × the planted model's own "
+        "(setup included) is the time-to-RMSE curve; the targets are 1.05 × and 1.02 × the planted model's own "
         "validation RMSE. Peak memory is the process's peak resident set size.",
         "",
     ]
@@ -362,28 +381,31 @@ def _markdown(results: dict) -> str:
             continue
         block = results["shapes"][shape]
         d = block["data"]
+        loose = round(1.05 * d["planted_rmse"], 4)
         lines += [
             f"## {shape.upper()} shape: {d['n_users']:,} users × {d['n_items']:,} items, "
             f"{d['n_ratings']:,} ratings",
             "",
             f"Generated in {d['generate_s']} s; train {d['n_train']:,}, validation "
             f"{d['n_validation']:,}. Planted model's validation RMSE {d['planted_rmse']}; "
-            f"target {d['target_rmse']}.",
+            f"targets {loose} and {d['target_rmse']}.",
             "",
-            "| engine | epochs run | s / epoch (median) | time to target | best val RMSE | fit s | "
+            f"| engine | epochs run | s / epoch (median) | s to {loose} (1.05×) | "
+            f"s to {d['target_rmse']} (1.02×) | best val RMSE | fit s | "
             "RSS with data loaded | peak RSS |",
-            "|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for run in block["runs"]:
             if "error" in run:
-                lines.append(f"| {run.get('label', '?')} | failed: {run['error']} | | | | | | |")
+                lines.append(f"| {run.get('label', '?')} | failed: {run['error']} | | | | | | | |")
                 continue
             steps = np.diff([0.0] + [s for s, _ in run["curve"]])
             per_epoch = float(np.median(steps[1:])) if len(steps) > 1 else float(steps[0])
             budget = " (time budget)" if run["stopped_by_budget"] else ""
             lines.append(
                 f"| {run['label']} | {run['epochs_run']}{budget} | {per_epoch:.2f} | "
-                f"{_fmt(run['time_to_target_s'], '.1f')} s | {run['best_rmse']:.4f} | "
+                f"{_fmt(_time_to(run['curve'], loose), '.1f', 'not reached')} | "
+                f"{_fmt(run['time_to_target_s'], '.1f', 'not reached')} | {run['best_rmse']:.4f} | "
                 f"{run['fit_s']:.1f} | {run['rss_data_mib']:,.0f} MiB | "
                 f"{run['peak_rss_mib']:,.0f} MiB |"
             )
@@ -443,12 +465,47 @@ SPARK_CONFIGS = [
 ]
 
 
+FULL = {"ml20m", "ml32m", "recommend", "spark"}
+
+
+def _merge(old: dict, new: dict) -> dict:
+    """A partial run (``--only``) replaces only what it measured in the last full results."""
+    merged = dict(old)
+    for key in ("date", "cpu", "cores", "memory_gib", "versions"):
+        merged[key] = new[key]
+    merged["partial_runs"] = [
+        *old.get("partial_runs", []),
+        {"date": new["date"], "load": new["load"]},
+    ]
+    shapes = merged.setdefault("shapes", {})
+    for shape, block in new["shapes"].items():
+        if shape not in shapes:
+            shapes[shape] = block
+            continue
+        runs = {run.get("label"): run for run in shapes[shape]["runs"]}
+        for run in block["runs"]:
+            runs[run.get("label")] = run
+        shapes[shape] = {"data": block["data"], "runs": list(runs.values())}
+    if "spark" in new:
+        merged["spark"] = new["spark"]
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1/20 of the ratings; write nothing")
     parser.add_argument("--only", default="ml20m,ml32m,recommend,spark")
+    parser.add_argument(
+        "--report", action="store_true", help="rewrite scale.md and the figure from scale.json"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report:
+        results = json.loads((RESULTS / "scale.json").read_text())
+        _figure(results, RESULTS / "figures" / "scale_time_to_rmse.png")
+        (RESULTS / "scale.md").write_text(_markdown(results) + "\n")
+        print(_markdown(results))
+        return
     if args.child:
         kind, spec = args.child[0], json.loads(args.child[1])
         result = _child_fit(spec) if kind == "fit" else _child_spark(spec)
@@ -509,6 +566,8 @@ def main() -> None:
         print(_markdown(results))
         return
     RESULTS.mkdir(exist_ok=True)
+    if only != FULL and (RESULTS / "scale.json").exists():
+        results = _merge(json.loads((RESULTS / "scale.json").read_text()), results)
     if results["shapes"]:
         (RESULTS / "figures").mkdir(exist_ok=True)
         _figure(results, RESULTS / "figures" / "scale_time_to_rmse.png")
