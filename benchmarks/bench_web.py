@@ -52,11 +52,20 @@ RESULTS = REPO / "benchmarks" / "results"
 TARGET_P99_MS = 20.0
 
 SERVER = """
-import sys, uvicorn
+import json, os, sys, uvicorn
 from embedlab.web import create_app, limit_threads
-limit_threads(int(sys.argv[4]))
-app = create_app(sys.argv[1], map_method="pca", cache_size=int(sys.argv[3]))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+from embedlab.web._app import SERVE_CONFIG_ENV
+bundle, port, cache, threads, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+if workers == 1:
+    limit_threads(threads)
+    app = create_app(bundle, map_method="pca", cache_size=cache)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+else:  # as embedlab serve --workers N runs them
+    os.environ[SERVE_CONFIG_ENV] = json.dumps(
+        {"source": bundle, "map_method": "pca", "cache_size": cache, "threads": threads}
+    )
+    uvicorn.run("embedlab.web._app:app_from_env", factory=True, workers=workers,
+                host="127.0.0.1", port=port, log_level="warning")
 """
 
 
@@ -204,8 +213,18 @@ def versions() -> dict[str, str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of a process and its live children (the workers of ``--workers N``)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 def write_report(doc: dict) -> None:
@@ -285,6 +304,9 @@ def main() -> None:
         default="httpx",
         help="httpx.AsyncClient, or a minimal asyncio-streams HTTP/1.1 client (less client CPU)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (embedlab serve --workers)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -298,7 +320,7 @@ def main() -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        argv = [str(bundle), str(port), str(args.cache_size), str(args.threads)]
+        argv = [str(bundle), str(port), str(args.cache_size), str(args.threads), str(args.workers)]
         proc = subprocess.Popen([sys.executable, "-c", SERVER, *argv])
         try:
             wait_healthy(url, proc)
@@ -314,8 +336,10 @@ def main() -> None:
             proc.wait(10)
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     scenario = (
-        "answer cache on (default)" if args.cache_size > 0 else "answer cache off"
-    ) + f", {args.client} client"
+        ("answer cache on (default)" if args.cache_size > 0 else "answer cache off")
+        + f", {args.client} client"
+        + (f", {args.workers} workers" if args.workers > 1 else "")
+    )
     doc = {
         "scenario": scenario,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -332,7 +356,8 @@ def main() -> None:
         "client": args.client,
         "command": "python benchmarks/bench_web.py"
         + (f" --cache-size {args.cache_size}" if args.cache_size != 4096 else "")
-        + (f" --client {args.client}" if args.client != "httpx" else ""),
+        + (f" --client {args.client}" if args.client != "httpx" else "")
+        + (f" --workers {args.workers}" if args.workers > 1 else ""),
         "result": result,
     }
     m = result

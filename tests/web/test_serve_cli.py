@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -78,3 +87,66 @@ def test_serve_quiet_and_verbose(web_bundle, runs) -> None:
 def test_serve_help_says_why_there_is_no_json() -> None:
     result = runner.invoke(app, ["serve", "--help"])
     assert result.exit_code == 0 and "There is no --json" in result.stdout
+
+
+def test_serve_workers_hand_uvicorn_a_factory_and_the_settings(
+    web_bundle, runs, monkeypatch
+) -> None:
+    from embedlab.web._app import SERVE_CONFIG_ENV
+
+    monkeypatch.delenv(SERVE_CONFIG_ENV, raising=False)
+    args = ["serve", str(web_bundle[0]), "--workers", "2", "--map", "pca", "--threads", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (call,) = runs  # threads are limited in each worker, not here
+    assert call["app"] == "embedlab.web._app:app_from_env" and call["factory"] is True
+    assert call["workers"] == 2 and call["host"] == "127.0.0.1"
+    config = json.loads(os.environ[SERVE_CONFIG_ENV])
+    assert config["map_method"] == "pca" and config["threads"] == 1
+    assert Path(config["source"]) == Path(web_bundle[0]).resolve()
+    monkeypatch.delenv(SERVE_CONFIG_ENV)
+
+
+def test_serve_zero_workers_is_one_line(web_bundle, runs) -> None:
+    result = runner.invoke(app, ["serve", str(web_bundle[0]), "--workers", "0"])
+    assert result.exit_code == 2 and not runs
+    assert "--workers 0: expected an integer >= 1" in result.stderr
+
+
+@pytest.mark.slow
+def test_two_worker_processes_answer_on_one_port(web_bundle) -> None:
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "embedlab", "serve", str(web_bundle[0]), "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--workers", "2", "--map", "pca", "-q"])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, "the server exited"
+            try:
+                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "no answer within 120 s"
+            time.sleep(0.2)
+        item = web_bundle[1].items_.ids()[0]
+        answers = [
+            httpx.get(f"{url}/api/items/{item}/neighbours", params={"k": 5}, timeout=10)
+            for _ in range(10)
+        ]
+        assert all(a.status_code == 200 for a in answers)
+        assert len({a.text for a in answers}) == 1  # every worker gives the same answer
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        assert len([w for w in workers if "python" in w.name().lower()]) >= 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,13 @@ def serve(
         int,
         typer.Option("--threads", help="BLAS and torch threads per request (1 suits a server)."),
     ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Server processes; each loads the model (one per core suits a busy server).",
+        ),
+    ] = 1,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -45,7 +54,7 @@ def serve(
     otherwise; stop with Ctrl+C. There is no --json: it runs a server, it does not
     print data (the API answers in JSON). --verbose adds the server's request log.
 
-    Example: embedlab serve runs/mf32 --port 8000
+    Example: embedlab serve runs/mf32 --port 8000 --workers 2
     """
     say = output(quiet, verbose)
     say.settings(
@@ -54,6 +63,7 @@ def serve(
         port=port,
         map=map_method,
         threads=threads,
+        workers=workers,
         cors_origin=cors_origin,
     )
     if not 0 < port < 65536:
@@ -71,8 +81,12 @@ def serve(
         ) from None
     if threads < 1:
         raise DataError(f"--threads {threads}: expected an integer >= 1")
+    if workers < 1:
+        raise DataError(f"--workers {workers}: expected an integer >= 1")
+    # Loaded here even with several workers: a bad bundle is one line before any starts.
     web_app = create_app(model_dir, cors_origins=cors_origin or None, map_method=map_method)
-    limit_threads(threads)
+    if workers == 1:
+        limit_threads(threads)
     if host not in _LOCAL:
         typer.echo(
             f"warning: listening on {host}: anyone who can reach this machine can use the API",
@@ -81,4 +95,25 @@ def serve(
     say.done("model loaded")
     say.info(f"embedlab explorer of {model_dir} on http://{host}:{port}/ (Ctrl+C stops)")
     level = "info" if verbose else "error" if quiet else "warning"
-    uvicorn.run(web_app, host=host, port=port, log_level=level)
+    if workers == 1:
+        uvicorn.run(web_app, host=host, port=port, log_level=level)
+        return
+    from embedlab.web._app import SERVE_CONFIG_ENV
+
+    os.environ[SERVE_CONFIG_ENV] = json.dumps(
+        {
+            "source": str(Path(model_dir).resolve()),
+            "cors_origins": cors_origin or None,
+            "map_method": map_method,
+            "threads": threads,
+        }
+    )
+    say.detail(f"{workers} worker processes share the port")
+    uvicorn.run(
+        "embedlab.web._app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=level,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -370,6 +371,28 @@ def limit_threads(n: int = 1) -> bool:
         return False
     threadpool_limits(int(n))
     return True
+
+
+#: Environment variable through which ``embedlab serve --workers N`` configures each
+#: worker process (JSON: ``create_app``'s arguments and ``threads``).
+SERVE_CONFIG_ENV = "EMBEDLAB_SERVE_CONFIG"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker of ``embedlab serve --workers N`` (a uvicorn factory).
+
+    Each worker process loads the bundle itself, from the settings in
+    ``$EMBEDLAB_SERVE_CONFIG``, and limits its threads.
+
+    Raises:
+        RuntimeError: If the variable is not set (this is not for direct use).
+    """
+    raw = os.environ.get(SERVE_CONFIG_ENV)
+    if not raw:
+        raise RuntimeError(f"{SERVE_CONFIG_ENV} is not set; start workers with embedlab serve")
+    config = json.loads(raw)
+    limit_threads(int(config.pop("threads", 1)))
+    return create_app(config.pop("source"), **config)
 
 
 def _load_model(source: Any) -> Any:
