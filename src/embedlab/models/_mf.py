@@ -313,56 +313,36 @@ class MatrixFactorization(EmbeddingModel):
             return self._train_spark(module, train, validation, callbacks, progress)
         from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
 
+        # What both compiled engines take; SGD adds its step size and bias damping.
+        common = {
+            "embedding_dim": self.embedding_dim,
+            "epochs": self._setting("epochs", engine),
+            "l2_user": self._setting("l2_user", engine),
+            "l2_item": self._setting("l2_item", engine),
+            "l2_bias": self._setting("l2_bias", engine),
+            "user_bias": self.user_bias,
+            "item_bias": self.item_bias,
+            "global_bias": self.global_bias,
+            "init_std": self._setting("init_std", engine),
+            "validation": validation,
+            "patience": self.patience,
+            "random_state": self.random_state,
+            "n_threads": self.n_threads,
+            "callbacks": callbacks,
+            "progress": progress,
+        }
         if engine == "als":
-            params, records = fit_mf_als(
-                train[0],
-                train[1],
-                train[2],
+            params, records = fit_mf_als(*train, module.n_users, module.n_items, **common)
+        else:
+            params, records = fit_mf_sgd(
+                *train,
                 module.n_users,
                 module.n_items,
-                embedding_dim=self.embedding_dim,
-                epochs=self._setting("epochs", engine),
-                l2_user=self._setting("l2_user", engine),
-                l2_item=self._setting("l2_item", engine),
-                l2_bias=self._setting("l2_bias", engine),
-                user_bias=self.user_bias,
-                item_bias=self.item_bias,
-                global_bias=self.global_bias,
-                init_std=self._setting("init_std", engine),
-                validation=validation,
-                patience=self.patience,
-                random_state=self.random_state,
-                n_threads=self.n_threads,
-                callbacks=callbacks,
-                progress=progress,
+                learning_rate=self._setting("learning_rate", engine),
+                learning_rate_decay=ENGINE_DEFAULTS["sgd"]["learning_rate_decay"],
+                bias_damping=self._setting("bias_damping", engine),
+                **common,
             )
-            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
-            return History(records)
-        params, records = fit_mf_sgd(
-            train[0],
-            train[1],
-            train[2],
-            module.n_users,
-            module.n_items,
-            embedding_dim=self.embedding_dim,
-            epochs=self._setting("epochs", engine),
-            learning_rate=self._setting("learning_rate", engine),
-            learning_rate_decay=ENGINE_DEFAULTS["sgd"]["learning_rate_decay"],
-            l2_user=self._setting("l2_user", engine),
-            l2_item=self._setting("l2_item", engine),
-            l2_bias=self._setting("l2_bias", engine),
-            bias_damping=self._setting("bias_damping", engine),
-            user_bias=self.user_bias,
-            item_bias=self.item_bias,
-            global_bias=self.global_bias,
-            init_std=self._setting("init_std", engine),
-            validation=validation,
-            patience=self.patience,
-            random_state=self.random_state,
-            n_threads=self.n_threads,
-            callbacks=callbacks,
-            progress=progress,
-        )
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
         return History(records)
 
