@@ -323,25 +323,6 @@ def _factors(frame: Any, n_rows: int, dim: int) -> np.ndarray:
     return out
 
 
-def _predict(
-    ui: np.ndarray,
-    ii: np.ndarray,
-    P: np.ndarray,
-    Q: np.ndarray,
-    bu: np.ndarray,
-    bi: np.ndarray,
-    mu: float,
-    chunk: int = 1 << 18,
-) -> np.ndarray:
-    out = np.empty(len(ui), dtype=np.float64)
-    for start in range(0, len(ui), chunk):
-        u, i = ui[start : start + chunk], ii[start : start + chunk]
-        out[start : start + chunk] = (
-            mu + bu[u] + bi[i] + np.einsum("ij,ij->i", P[u], Q[i], dtype=np.float64)
-        )
-    return out
-
-
 def fit_mf_spark(
     frame: Any,
     n_users: int,
@@ -485,8 +466,14 @@ def fit_mf_spark(
             )
     finally:
         frame.unpersist()
+    from embedlab.training._cpu_mf_kernels import predict
+
+    def _predict(u: Any, i: Any) -> np.ndarray:  # the compiled engines' own scorer
+        u32, i32 = (np.ascontiguousarray(a, dtype=np.int32) for a in (u, i))
+        return predict(u32, i32, P, Q, bu32, bi32, float(mu))
+
     bu32, bi32 = bu.astype(np.float32), bi.astype(np.float32)
-    err = _predict(train[0], train[1], P, Q, bu32, bi32, mu) - np.asarray(train[2], np.float64)
+    err = _predict(train[0], train[1]) - np.asarray(train[2], np.float64)
     train_loss = float(np.mean(err * err)) if len(err) else 0.0
     if not (
         math.isfinite(train_loss)
@@ -507,7 +494,7 @@ def fit_mf_spark(
     }
     if validation is not None and len(validation[2]):
         vu, vi, vr = (np.asarray(a) for a in validation)
-        verr = _predict(vu, vi, P, Q, bu32, bi32, mu) - vr.astype(np.float64)
+        verr = _predict(vu, vi) - vr.astype(np.float64)
         record["val_rmse"] = float(np.sqrt(np.mean(verr * verr)))
         record["val_mae"] = float(np.mean(np.abs(verr)))
     record["seconds"] = time.perf_counter() - t0
