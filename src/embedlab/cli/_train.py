@@ -120,7 +120,8 @@ def train(
         str | None,
         typer.Option(
             help="mf: auto, sgd (compiled CPU SGD), torch, als (compiled CPU ALS) or spark "
-            "(pyspark ALS; a CSV/TSV/Parquet file is then read by Spark itself)."
+            "(pyspark ALS; a CSV/TSV/Parquet file is then read by Spark itself). "
+            "neural: auto, compiled (fused CPU kernel) or torch."
         ),
     ] = None,
     spark_master: Annotated[

@@ -22,6 +22,7 @@ from embedlab.exceptions import DataError, TrainingDivergedError
 from embedlab.nn._neural import GeneratorDropout
 from embedlab.training import _distributed as ddp
 from embedlab.training._callbacks import Callback, as_callbacks
+from embedlab.training._cpu_neural import ENGINES, CompiledNeuralEpochs, compiled_unsupported
 from embedlab.training._history import History
 from embedlab.training._optim import (
     OPTIMIZERS,
@@ -278,6 +279,13 @@ class Trainer:
             ranks (the group is initialized from the environment when needed:
             ``gloo`` on the CPU, ``nccl`` on CUDA); ``True``: the same, and an error
             without a launcher; ``False``: every process trains alone.
+        engine: How an epoch runs. ``"torch"``: the loop above, with autograd and the
+            torch optimizers. ``"compiled"``: for a :class:`~embedlab.nn.NeuralModule` on
+            the CPU with ``optimizer="adam"`` and ``l2_mode="batch"``, not data-parallel:
+            a numba kernel runs the same loss, L2, lazy Adam and Adam per step with fused
+            passes (see :mod:`embedlab.training._cpu_neural`); only the dropout masks
+            and the order of floating-point sums differ. ``"auto"``: ``"compiled"`` where
+            it applies, else ``"torch"``.
 
     Attributes (after :meth:`fit`):
         history_: The :class:`History`.
@@ -286,6 +294,7 @@ class Trainer:
         device_: The device trained on.
         rank_: This process's rank (``0`` when not data-parallel).
         world_size_: Number of data-parallel processes (``1`` when not data-parallel).
+        engine_: The engine that ran the epochs (``"torch"`` or ``"compiled"``).
 
     Raises:
         ValueError: For a bad option (at construction).
@@ -314,6 +323,7 @@ class Trainer:
         eval_batch_size: int = 1 << 16,
         num_threads: int | None = None,
         distributed: bool | str = "auto",
+        engine: str = "auto",
     ) -> None:
         self.epochs = _positive_int("epochs", epochs)
         self.batch_size = _positive_int("batch_size", batch_size)
@@ -362,6 +372,9 @@ class Trainer:
         )
         ddp.check_mode(distributed)
         self.distributed = distributed
+        if engine not in ENGINES:
+            raise ValueError(f"engine={engine!r}: expected one of {', '.join(map(repr, ENGINES))}")
+        self.engine = engine
         # A device without an index ("auto", "cuda") follows LOCAL_RANK under a launcher.
         self._device_pinned = not (
             (isinstance(device, str) and device in ("auto", "cuda"))
@@ -424,6 +437,37 @@ class Trainer:
                 if lam > 0 and table is not None:
                     terms.append(table.weight.square().sum() * (lam / world_size))
         return sum(terms[1:], terms[0]) if terms else None
+
+    def _compiled_epochs(
+        self, module: nn.Module, opt: MultiOptimizer, device: torch.device, distributed: bool
+    ) -> CompiledNeuralEpochs | None:
+        """The compiled epoch runner when ``engine`` asks for it and it applies."""
+        if self.engine == "torch":
+            return None
+        why = compiled_unsupported(
+            module,
+            optimizer=self.optimizer,
+            l2_mode=self.l2_mode,
+            device=device,
+            distributed=distributed,
+        )
+        if why is not None:
+            if self.engine == "compiled":
+                raise ValueError(
+                    f"engine='compiled' cannot train this model: {why}; use engine='torch' or 'auto'"
+                )
+            return None
+        lazy, dense = opt.optimizers[0], (opt.optimizers[1] if len(opt.optimizers) > 1 else None)
+        return CompiledNeuralEpochs(
+            module,
+            lazy,
+            dense,
+            l2_user=self.l2_user,
+            l2_item=self.l2_item,
+            l2_bias=self.l2_bias,
+            batch_size=self.batch_size,
+            num_threads=self.num_threads,
+        )
 
     # --------------------------------------------------------------------- fit
     def fit(
@@ -496,6 +540,8 @@ class Trainer:
         dropouts = [m for m in module.modules() if isinstance(m, GeneratorDropout)]
         for d in dropouts:
             d.generator = gen
+        compiled = self._compiled_epochs(module, opt, device, ctx is not None)
+        self.engine_ = "torch" if compiled is None else "compiled"
 
         history = History()
         start = 0
@@ -557,14 +603,27 @@ class Trainer:
                     lr = self.learning_rate_at(epoch)
                     opt.set_learning_rate(lr)
                     module.train()
-                    if ctx is None:
+                    if compiled is not None:
+                        perm = torch.randperm(n, generator=gen, device=device).numpy()
+                        mask_seed = (
+                            int(torch.randint(0, 2**62, (1,), generator=gen))
+                            if compiled.dropout > 0
+                            else 0
+                        )
+                        total = compiled.run_epoch(
+                            u_np[perm], i_np[perm], r_np[perm], lr, mask_seed
+                        )
+                        progress.update(task, advance=n_batches)
+                        steps = []
+                    elif ctx is None:
                         perm = torch.randperm(n, generator=gen, device=device)
                         steps = [(perm[s : s + bs], 0) for s in range(0, n, bs)]
                     else:
                         gen.manual_seed(ddp.dropout_seed(seed, epoch, rank))
                         perm = ddp.epoch_permutation(n, seed, epoch, device)
                         steps = ddp.shard_batches(perm, bs, rank, world)
-                    total = torch.zeros((), dtype=torch.float64, device=device)
+                    if compiled is None:
+                        total = torch.zeros((), dtype=torch.float64, device=device)
                     progress.update(task, description=f"epoch {epoch + 1}/{self.epochs}")
                     for rows_idx, b_global in steps:
                         ub, ib, rb = U[rows_idx], Ii[rows_idx], R[rows_idx]
