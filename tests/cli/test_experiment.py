@@ -110,9 +110,14 @@ def test_obscurity_json(ratings_csv) -> None:
     out = _json([*args, "--min-count", "20", "--filter-min-count", "30", "--sample-users", "2"])
     assert out["experiment"] == "obscurity"
     summary = pd.DataFrame(out["summary"])
-    assert summary["model"].tolist() == ["unregularized", "default", "unregularized+filter"]
+    assert summary["model"].tolist() == [
+        "unregularized",
+        "unregularized-adam",
+        "default",
+        "unregularized+filter",
+    ]
     assert summary["obscure_share"].between(0, 1).all()
-    assert summary["obscure_share"].iloc[2] == 0.0
+    assert summary["obscure_share"].iloc[3] == 0.0
     assert (summary["rmse"] > 0).all()
     assert out["settings"]["min_count"] == 20 and out["settings"]["n"] == 5
     samples = pd.DataFrame(out["samples"])

@@ -128,9 +128,16 @@ def test_default_l2_model_recommends_fewer_obscure_items(planted) -> None:
 
 
 def test_default_models_are_the_product_defaults() -> None:
-    assert list(OBSCURITY_MODELS) == ["unregularized", "default", "unregularized+filter"]
+    assert list(OBSCURITY_MODELS) == [
+        "unregularized",
+        "unregularized-adam",
+        "default",
+        "unregularized+filter",
+    ]
     assert OBSCURITY_MODELS["default"]["params"] == {}
     assert OBSCURITY_MODELS["unregularized"]["params"] == UNREG
+    adam = {**UNREG, "engine": "torch", "learning_rate": 0.03}
+    assert OBSCURITY_MODELS["unregularized-adam"]["params"] == adam
     assert OBSCURITY_MODELS["unregularized+filter"] == {"params": UNREG, "filter": True}
 
 

@@ -3,24 +3,30 @@
 Targets of issue 5: the unregularized MF's top 10 is dominated by items with few
 ratings, and the default MF's share of items with < 10 training ratings is <= 5 %.
 Measured (random_state=0, 2 cores; all 100k ML-100K ratings as train; ml-latest-small
-random 90/10 seed 0; "unreg." = no L2 and no bias damping):
+random 90/10 seed 0; "unreg." = no L2 and no bias damping; "+100": the unregularized
+SGD model recommending only items with >= 100 ratings):
 
-=================  ==========  =======================  ========  ==========
-data               model       median #ratings (top10)  obscure   coverage
-=================  ==========  =======================  ========  ==========
-ML-100K            unreg.      165                      5.6 %     28.8 %
-ML-100K            default     ~200                     0.3 %     ~19 %
-ML-100K            unreg.+100  200                      0 %       17.4 %
-ml-latest-small    unreg.      28                       15.0 %    5.0 %
-ml-latest-small    default     ~100                     3.3 %     ~3 %
-ml-latest-small    unreg.+100  149                      0 %       1.0 %
-=================  ==========  =======================  ========  ==========
+=================  ==================  =======================  ========  ==========
+data               model               median #ratings (top10)  obscure   coverage
+=================  ==================  =======================  ========  ==========
+ML-100K            unreg. (SGD)        165                      5.6 %     28.8 %
+ML-100K            unreg. (Adam 0.03)  8                        57.2 %    57.3 %
+ML-100K            default             201                      0.3 %     19.0 %
+ML-100K            unreg. (SGD) +100   200                      0 %       17.4 %
+ml-latest-small    unreg. (SGD)        28                       15.0 %    5.0 %
+ml-latest-small    unreg. (Adam 0.03)  1                        99.0 %    23.5 %
+ml-latest-small    default             105.5                    3.3 %     3.2 %
+ml-latest-small    unreg. (SGD) +100   149                      0 %       1.0 %
+=================  ==================  =======================  ========  ==========
 
-The default's 5 % target holds (bias damping, ``bias_damping=7``; with per-occurrence
-L2 alone it was 15 % and 62 %). The first target does not: without L2 the compiled
-SGD engine barely moves the biases of items rated once or twice (a few small steps per
-epoch), so its lists are not dominated by them here; that test is a strict xfail
-carrying the numbers.
+The course's effect appears with the course's optimizer: Adam scales each row's step by
+its own gradient history, so an item seen once an epoch moves several times further per
+visit than a popular one, and without L2 rarely rated items drift to extreme scores
+(ml-latest-small: test RMSE 1.45 against the default's 0.84). The compiled SGD engine's
+steps shrink with the gradient and hide most of it. The default's 5 % target holds
+(bias damping, ``bias_damping=7``; with per-occurrence L2 alone it was 15 % and 62 %).
+How strong the Adam effect is depends on the rate (see ``OBSCURITY_MODELS``): on ML-100K
+it is 2.9 % at 0.005, 16 % at 0.015 and 57-79 % from 0.02 up.
 """
 
 from __future__ import annotations
@@ -62,19 +68,19 @@ def test_mlsmall_rmse_is_reported(mlsmall) -> None:
     s = mlsmall.summary.set_index("model")
     assert s.loc["default", "rmse"] == pytest.approx(0.838, abs=0.02)
     assert s.loc["unregularized", "rmse"] < 0.95
+    assert s.loc["unregularized-adam", "rmse"] > s.loc["default", "rmse"] + 0.2  # overfit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured: unregularized MF top-10 obscure share 5.6 % (ML-100K) and 15.0 % "
-    "(ml-latest-small), medians 165 and 28 ratings: not dominated by rare items (the torch "
-    "engine without L2 at 32 dims: 0.7 %, median 64 on ML-100K)",
-)
-def test_unregularized_top10_is_dominated_by_rare_items(result) -> None:
+def test_unregularized_adam_top10_is_dominated_by_rare_items(result) -> None:
     s = result.summary.set_index("model")
-    assert s.loc["unregularized", "median_n_ratings"] < 10 or (
-        s.loc["unregularized", "obscure_share"] > 0.5
-    )
+    assert s.loc["unregularized-adam", "obscure_share"] > 0.5
+    assert s.loc["unregularized-adam", "median_n_ratings"] < 10
+
+
+def test_sgd_hides_most_of_the_effect(result) -> None:
+    s = result.summary.set_index("model")
+    assert s.loc["unregularized", "obscure_share"] < 0.2
+    assert s.loc["unregularized", "median_n_ratings"] > 20
 
 
 def test_default_model_rarely_recommends_obscure_items(result) -> None:

@@ -373,8 +373,9 @@ def obscurity(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Do the models recommend obscure items? Unregularized MF, default (L2) MF, and the
-    unregularized MF with a minimum-rating-count filter, compared on every user's top n.
+    """Do the models recommend obscure items? Unregularized MF (trained by SGD, and by
+    Adam as in the course), default (L2) MF, and the unregularized MF with a
+    minimum-rating-count filter, compared on every user's top n.
 
     Example: embedlab experiment obscurity ~/data/ml-100k --test-fraction 0.1 --n 10
     """
