@@ -136,7 +136,7 @@ def test_default_models_are_the_product_defaults() -> None:
     ]
     assert OBSCURITY_MODELS["default"]["params"] == {}
     assert OBSCURITY_MODELS["unregularized"]["params"] == UNREG
-    adam = {**UNREG, "engine": "torch", "learning_rate": 0.03}
+    adam = {**UNREG, "engine": "torch", "learning_rate": 0.03, "embedding_dim": 512}
     assert OBSCURITY_MODELS["unregularized-adam"]["params"] == adam
     assert OBSCURITY_MODELS["unregularized+filter"] == {"params": UNREG, "filter": True}
 

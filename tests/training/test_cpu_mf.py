@@ -303,6 +303,29 @@ def test_divergence_raises_with_a_hint(small):
         fit_mf_sgd(*args, epochs=5, learning_rate=50.0, n_threads=1)
 
 
+def test_tables_that_go_bad_in_the_last_epoch_still_raise(small, monkeypatch):
+    """The SGD loop scans the tables only at the end while the loss stays finite."""
+    from embedlab.training import _cpu_mf_kernels as kernels
+
+    args, _ = small
+    real = kernels.sgd_epoch
+    calls = []
+
+    def poisoned(*a):
+        out = real(*a)
+        calls.append(1)
+        if len(calls) == 3:  # the loss of this epoch is finite; the tables are not
+            a[7][0, 0] = np.nan
+        return out
+
+    monkeypatch.setattr(kernels, "sgd_epoch", poisoned)
+    with pytest.raises(TrainingDivergedError, match="NaN or infinite in epoch 3"):
+        fit_mf_sgd(*args, epochs=3, n_threads=1)
+    calls.clear()
+    with pytest.raises(TrainingDivergedError, match="epoch 4"):  # caught by the next loss
+        fit_mf_sgd(*args, epochs=6, n_threads=1)
+
+
 @pytest.mark.parametrize(
     ("kw", "match"),
     [

@@ -501,7 +501,11 @@ class Interactions:
             h.update(self.timestamp.tobytes())
         for vocab in (self.users, self.items):
             h.update(vocab.kind.encode())
-            h.update("\x1f".join(map(str, vocab.ids().tolist())).encode())
+            ids = vocab.ids()
+            if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
+                h.update(ids.astype(np.int64, copy=False).tobytes())
+            else:
+                h.update("\x1f".join(map(str, ids.tolist())).encode())
         return h.hexdigest()
 
     def describe(self) -> DatasetSummary:

@@ -72,6 +72,19 @@ ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
 ENGINES = ("auto", "sgd", "torch", "als", "spark")
 
 
+def _load_params(module: MFModule, params: dict[str, Any]) -> None:
+    """Put an engine's arrays into ``module``, sharing their memory (no copy) where possible."""
+    state = module.state_dict()
+    if set(params) != set(state):
+        raise ValueError(f"engine returned {sorted(params)}, the module has {sorted(state)}")
+    with torch.no_grad():
+        for name, value in params.items():
+            owner, _, attr = name.rpartition(".")
+            target = module.get_submodule(owner) if owner else module
+            tensor = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+            getattr(target, attr).data = tensor.reshape(state[name].shape)
+
+
 class MatrixFactorization(EmbeddingModel):
     """Biased matrix factorization: ``r̂(u, i) = μ + b_u + b_i + p_u · q_i``.
 
@@ -281,6 +294,8 @@ class MatrixFactorization(EmbeddingModel):
             init=self.init,
             init_std=self._setting("init_std", engine),
             generator=generator,
+            # The compiled and Spark engines draw their own start and load the result.
+            initialize=engine == "torch",
         )
 
     def _train(
@@ -343,7 +358,7 @@ class MatrixFactorization(EmbeddingModel):
                 bias_damping=self._setting("bias_damping", engine),
                 **common,
             )
-        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
+        _load_params(module, params)
         return History(records)
 
     def _train_spark(self, module, train, validation, callbacks, progress) -> History:
@@ -384,7 +399,7 @@ class MatrixFactorization(EmbeddingModel):
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
-        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in params.items()})
+        _load_params(module, params)
         return History(records)
 
     def _score_with_user(

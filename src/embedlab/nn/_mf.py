@@ -48,26 +48,52 @@ def add_embedding_tables(
     squash: Any,
     sparse: bool,
     generator: torch.Generator | None,
+    initialize: bool = True,
 ) -> None:
     """Validate the shared options and create ``user_embedding`` and ``item_embedding``.
 
-    The user table draws its initial values from ``generator`` before the item table.
+    The user table draws its initial values from ``generator`` before the item table;
+    ``initialize=False`` leaves both uninitialized (for callers that load weights next).
     """
     check_init(init, init_std)
     module.squash = check_squash(squash)
     module.init = init
     module.init_std = float(init_std)
     module.sparse = bool(sparse)
-    module.user_embedding = nn.Embedding(module.n_users, user_dim, sparse=module.sparse)
-    module.item_embedding = nn.Embedding(module.n_items, item_dim, sparse=module.sparse)
-    init_embedding_(module.user_embedding.weight, init, init_std, generator)
-    init_embedding_(module.item_embedding.weight, init, init_std, generator)
+    # ``_weight``: skip nn.Embedding's own N(0, 1) fill, which init_embedding_ overwrites.
+    module.user_embedding = nn.Embedding(
+        module.n_users,
+        user_dim,
+        sparse=module.sparse,
+        _weight=torch.empty(module.n_users, user_dim),
+    )
+    module.item_embedding = nn.Embedding(
+        module.n_items,
+        item_dim,
+        sparse=module.sparse,
+        _weight=torch.empty(module.n_items, item_dim),
+    )
+    if initialize:
+        init_embedding_(module.user_embedding.weight, init, init_std, generator)
+        init_embedding_(module.item_embedding.weight, init, init_std, generator)
 
 
 def add_bias_tables(module: nn.Module, user_bias: bool, item_bias: bool, global_bias: bool) -> None:
     """Create the one-column bias tables and ``μ`` (each optional), all zero."""
-    module.user_bias = nn.Embedding(module.n_users, 1, sparse=module.sparse) if user_bias else None
-    module.item_bias = nn.Embedding(module.n_items, 1, sparse=module.sparse) if item_bias else None
+    module.user_bias = (
+        nn.Embedding(
+            module.n_users, 1, sparse=module.sparse, _weight=torch.empty(module.n_users, 1)
+        )
+        if user_bias
+        else None
+    )
+    module.item_bias = (
+        nn.Embedding(
+            module.n_items, 1, sparse=module.sparse, _weight=torch.empty(module.n_items, 1)
+        )
+        if item_bias
+        else None
+    )
     for table in (module.user_bias, module.item_bias):
         if table is not None:
             nn.init.zeros_(table.weight)
@@ -127,6 +153,8 @@ class MFModule(nn.Module):
             optimizers can update only the rows a batch touches.
         generator: The ``torch.Generator`` initial values are drawn from (never the
             global seed).
+        initialize: ``False`` leaves the embedding tables uninitialized, for callers
+            that load trained weights into them next (the compiled engines).
 
     Raises:
         ValueError: For a bad size, initializer or squash range, or unequal user
@@ -147,6 +175,7 @@ class MFModule(nn.Module):
         init_std: float = 0.1,
         sparse: bool = True,
         generator: torch.Generator | None = None,
+        initialize: bool = True,
     ) -> None:
         super().__init__()
         if isinstance(embedding_dim, (tuple, list)):
@@ -162,7 +191,15 @@ class MFModule(nn.Module):
         self.n_items = _check_count("n_items", n_items)
         self.embedding_dim = _check_count("embedding_dim", embedding_dim)
         add_embedding_tables(
-            self, self.embedding_dim, self.embedding_dim, init, init_std, squash, sparse, generator
+            self,
+            self.embedding_dim,
+            self.embedding_dim,
+            init,
+            init_std,
+            squash,
+            sparse,
+            generator,
+            initialize,
         )
         add_bias_tables(self, user_bias, item_bias, global_bias)
 

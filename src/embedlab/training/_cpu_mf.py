@@ -187,12 +187,10 @@ class _Run:
         self.engine = engine
         self.user_bias, self.item_bias, self.global_bias = user_bias, item_bias, global_bias
         self.mu = float(np.mean(r, dtype=np.float64)) if global_bias else 0.0
-        self.P = (
-            rng.standard_normal((n_users, embedding_dim), dtype=np.float32) * np.float32(init_std)
-        ).astype(np.float32)
-        self.Q = (
-            rng.standard_normal((n_items, embedding_dim), dtype=np.float32) * np.float32(init_std)
-        ).astype(np.float32)
+        self.P = rng.standard_normal((n_users, embedding_dim), dtype=np.float32)
+        self.P *= np.float32(init_std)
+        self.Q = rng.standard_normal((n_items, embedding_dim), dtype=np.float32)
+        self.Q *= np.float32(init_std)
         self.bu = np.zeros(n_users, dtype=np.float32)
         self.bi = np.zeros(n_items, dtype=np.float32)
         self.validation = validation
@@ -202,6 +200,7 @@ class _Run:
         self.progress = progress
         self.hint = hint
         self.history: History = []
+        self.checked: int | None = None
         self.best: tuple[float, int, tuple[np.ndarray, ...]] | None = None
         self.n = r.size
 
@@ -216,17 +215,32 @@ class _Run:
             out["global_bias"] = np.array(self.mu, dtype=np.float32)
         return out
 
-    def end_epoch(self, epoch: int, sq_sum: float, t0: float, extra: dict[str, Any]) -> bool:
-        """Record the epoch; True when training must stop."""
-        train_loss = sq_sum / max(self.n, 1)
+    def _check_finite(self, epoch: int, train_loss: float) -> None:
         finite = math.isfinite(train_loss) and all(
             bool(np.isfinite(a).all()) for a in (self.P, self.Q, self.bu, self.bi)
         )
+        self.checked = epoch
         if not finite:
             raise TrainingDivergedError(
                 f"{self.engine}: the parameters became NaN or infinite in epoch {epoch} "
                 f"(train loss {train_loss:.4g}); {self.hint}"
             )
+
+    def end_epoch(
+        self, epoch: int, sq_sum: float, t0: float, extra: dict[str, Any], *, lazy: bool = False
+    ) -> bool:
+        """Record the epoch; True when training must stop.
+
+        ``lazy`` (SGD, whose loss is taken before each update): skip the scan of the
+        tables while the loss is finite and nothing else reads them this epoch. A row
+        that went bad makes the next epoch's loss non-finite (every row with ratings is
+        visited every epoch), and :meth:`result` scans once at the end.
+        """
+        train_loss = sq_sum / max(self.n, 1)
+        if not (
+            lazy and math.isfinite(train_loss) and self.validation is None and not self.callbacks
+        ):
+            self._check_finite(epoch, train_loss)
         rec: dict[str, Any] = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -269,6 +283,9 @@ class _Run:
         return stop
 
     def result(self) -> tuple[Params, History]:
+        if self.history and self.checked != self.history[-1]["epoch"]:
+            last = self.history[-1]
+            self._check_finite(last["epoch"], last["train_loss"])
         arrays = None
         if (
             self.restore_best
@@ -535,7 +552,7 @@ def fit_mf_sgd(
                 ui, ii, r, order, block, n_chunks, run.P, run.Q, run.bu, run.bi, run.mu,
                 rate, rate_b, l2u, l2i, l2b, run.user_bias, run.item_bias, damp_u, damp_i,
             )  # fmt: skip
-            if run.end_epoch(epoch, float(sums.sum()), t0, {"learning_rate": rate}):
+            if run.end_epoch(epoch, float(sums.sum()), t0, {"learning_rate": rate}, lazy=True):
                 break
     return run.result()
 
