@@ -42,6 +42,19 @@ def _keep(seed: np.uint64, counter: np.uint64, threshold: np.uint64) -> bool:
     return (x >> np.uint64(40)) >= threshold
 
 
+@nb.njit(inline="always")
+def _adam_row(W, M, V, G, row, size, b1, b2, c1, c2, eps) -> None:
+    # SparseAdam's rule on one row of a table; the row's summed gradient is then cleared.
+    for k in range(W.shape[1]):
+        g = G[row, k]
+        m = b1 * M[row, k] + c1 * g
+        v = b2 * V[row, k] + c2 * g * g
+        M[row, k] = m
+        V[row, k] = v
+        W[row, k] -= size * (m / (np.sqrt(v) + eps))
+        G[row, k] = 0.0
+
+
 @nb.njit(parallel=True, fastmath=_FAST, cache=True, nogil=True, boundscheck=False)
 def neural_epoch(
     ui: np.ndarray,
@@ -120,8 +133,8 @@ def neural_epoch(
     sse_part = np.zeros(_CHUNKS, dtype=np.float64)
     gP = np.zeros(P.shape, dtype=np.float32)
     gQ = np.zeros(Q.shape, dtype=np.float32)
-    gbu = np.zeros(bu.shape[0], dtype=np.float32)
-    gbi = np.zeros(bi.shape[0], dtype=np.float32)
+    gbu = np.zeros(bu.shape, dtype=np.float32)
+    gbi = np.zeros(bi.shape, dtype=np.float32)
     seen_u = np.zeros(P.shape[0], dtype=np.bool_)
     seen_i = np.zeros(Q.shape[0], dtype=np.bool_)
     touched_u = np.empty(bmax, dtype=np.int64)
@@ -323,50 +336,24 @@ def neural_epoch(
                     gk += g * X0[b, k]
                 gQ[i, k] += gk
             if use_bu:
-                gbu[u] += g + two_lb * bu[u, 0]
+                gbu[u, 0] += g + two_lb * bu[u, 0]
             if use_bi:
-                gbi[i] += g + two_lb * bi[i, 0]
+                gbi[i, 0] += g + two_lb * bi[i, 0]
 
         # ---- lazy Adam on the touched rows (SparseAdam's rule)
         t = float(step)
         size_rows = np.float32(lr * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
         for x in nb.prange(n_tu):
             u = touched_u[x]
-            for k in range(du):
-                g = gP[u, k]
-                m = f_b1 * mP[u, k] + f_1b1 * g
-                v = f_b2 * vP[u, k] + f_1b2 * g * g
-                mP[u, k] = m
-                vP[u, k] = v
-                P[u, k] -= size_rows * (m / (np.sqrt(v) + f_eps))
-                gP[u, k] = 0.0
+            _adam_row(P, mP, vP, gP, u, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
             if use_bu:
-                g = gbu[u]
-                m = f_b1 * mbu[u, 0] + f_1b1 * g
-                v = f_b2 * vbu[u, 0] + f_1b2 * g * g
-                mbu[u, 0] = m
-                vbu[u, 0] = v
-                bu[u, 0] -= size_rows * (m / (np.sqrt(v) + f_eps))
-                gbu[u] = 0.0
+                _adam_row(bu, mbu, vbu, gbu, u, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
             seen_u[u] = False
         for x in nb.prange(n_ti):
             i = touched_i[x]
-            for k in range(di):
-                g = gQ[i, k]
-                m = f_b1 * mQ[i, k] + f_1b1 * g
-                v = f_b2 * vQ[i, k] + f_1b2 * g * g
-                mQ[i, k] = m
-                vQ[i, k] = v
-                Q[i, k] -= size_rows * (m / (np.sqrt(v) + f_eps))
-                gQ[i, k] = 0.0
+            _adam_row(Q, mQ, vQ, gQ, i, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
             if use_bi:
-                g = gbi[i]
-                m = f_b1 * mbi[i, 0] + f_1b1 * g
-                v = f_b2 * vbi[i, 0] + f_1b2 * g * g
-                mbi[i, 0] = m
-                vbi[i, 0] = v
-                bi[i, 0] -= size_rows * (m / (np.sqrt(v) + f_eps))
-                gbi[i] = 0.0
+                _adam_row(bi, mbi, vbi, gbi, i, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
             seen_i[i] = False
 
         # ---- Adam on the dense parameters (torch.optim.Adam's rule)
