@@ -183,8 +183,8 @@ class CompiledNeuralEpochs:
         bi, mbi, vbi = self._table(m.item_bias)
         step0 = int(self._state(self.lazy, m.user_embedding.weight)["step"])
         theta = self._pack(None)
-        m_theta = self._pack("exp_avg") if self.pieces else theta.copy()
-        v_theta = self._pack("exp_avg_sq") if self.pieces else theta.copy()
+        m_theta = self._pack("exp_avg")
+        v_theta = self._pack("exp_avg_sq")
         if self.dense is not None:
             dense_group = self.dense.param_groups[0]
             if tuple(dense_group["betas"]) != (beta1, beta2) or dense_group["eps"] != eps:
