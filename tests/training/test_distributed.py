@@ -300,3 +300,39 @@ def test_other_paths_agree_across_ranks(runs) -> None:
 
 if __name__ == "__main__":
     _worker(sys.argv[1:])
+
+
+_EXIT_PROBE = """
+import atexit, sys
+import torch
+import torch.distributed as dist
+from embedlab.training._distributed import resolve_distributed
+
+# registered before the group exists, so it runs after embedlab's own exit handler
+atexit.register(lambda: print("initialized at exit:", dist.is_initialized(), flush=True))
+ctx = resolve_distributed("auto", torch.device("cpu"))
+print("world", ctx.world_size, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_the_process_group_it_opened_is_destroyed_at_exit(tmp_path) -> None:
+    """Left to interpreter shutdown, gloo's threads can abort a finished rank (SIGABRT)."""
+    script = tmp_path / "probe.py"
+    script.write_text(_EXIT_PROBE, encoding="utf-8")
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node=2",
+        "--nnodes=1",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint=127.0.0.1:{_free_port()}",
+        "--tee=1",
+        str(script),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert out.count("world 2") == 2, out
+    assert out.count("initialized at exit: False") == 2, out

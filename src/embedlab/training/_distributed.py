@@ -28,6 +28,7 @@ gloo backend (NCCL has no sparse collectives); summing by hand works with both.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -161,10 +162,25 @@ def resolve_distributed(distributed: Any, device: torch.device) -> DistributedCo
             return None
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
+        atexit.register(_destroy_process_group)
     world = dist.get_world_size()
     if world == 1 and distributed == "auto":
         return None
     return DistributedContext(rank=dist.get_rank(), world_size=world, backend=dist.get_backend())
+
+
+def _destroy_process_group() -> None:
+    """At exit, tear down the process group :func:`resolve_distributed` initialized.
+
+    Left to the interpreter's shutdown, the gloo backend's C++ worker threads can still
+    be joinable when their objects are destroyed, and the process then dies with
+    ``terminate called without an active exception`` (SIGABRT) after its work is done,
+    which ``torchrun`` reports as a failed run. Destroying the group while the
+    interpreter is still whole avoids that; a group the user already destroyed is left
+    alone.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def cuda_device_for_rank(device: torch.device) -> torch.device:
