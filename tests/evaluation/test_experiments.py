@@ -44,8 +44,14 @@ def planted_rank3():
 
 @pytest.fixture(scope="module")
 def strong_biases():
+    """Strong planted biases, weak interactions, and sparse: 8 training ratings per user.
+
+    Where rows have many ratings, a bias-free model learns the biases in its factors
+    (an offset in one dimension): with 24 per user it is only 0.01 worse. Sparse rows
+    are where the biases, a prior, pay (the course's tip).
+    """
     ds, _ = el.synthetic_ratings(
-        200, 100, 6000, user_bias_std=1.0, item_bias_std=1.0, interaction_scale=0.3, seed=0
+        300, 200, 3000, user_bias_std=1.0, item_bias_std=1.0, interaction_scale=0.3, seed=0
     )
     return ds.split("random", test_size=0.2, seed=0)
 
@@ -101,9 +107,17 @@ def test_l2_sweep_per_epoch(small) -> None:
 
 # --------------------------------------------------------------- behaviour
 def test_size_sweep_on_planted_rank(planted_rank3) -> None:
-    """Below the planted rank the model underfits; above it, capacity barely helps."""
+    """Below the planted rank the model underfits; above it, capacity barely helps.
+
+    The planted interactions are strong (scale 1.5 against noise 0.3), unlike rating
+    data, where biases explain most of the variance and MF's tiny default start
+    (``init_std=0.005``) regularizes; from it, 20 epochs leave rank 3 short of its
+    optimum here (validation RMSE 0.51, against 0.47 converged). A larger start gets
+    there in 20.
+    """
     train, val = planted_rank3
-    summary = curve_summary(size_sweep(train, val, sizes=(1, 3, 32), epochs=20), "size")
+    curves = size_sweep(train, val, sizes=(1, 3, 32), epochs=20, init_std=0.05)
+    summary = curve_summary(curves, "size")
     by = summary.set_index("size")
     rank1, rank3, rank32 = (by.loc[s, "best_val_rmse"] for s in (1, 3, 32))
     assert rank1 - rank3 > 0.03  # the planted rank explains what rank 1 cannot
@@ -117,7 +131,7 @@ def test_biases_off_worse_when_planted_biases_are_strong(strong_biases) -> None:
     summary = curve_summary(
         bias_experiment(train, val, embedding_dim=4, epochs=10), "biases"
     ).set_index("biases")
-    assert summary.loc["off", "final_val_rmse"] > summary.loc["on", "final_val_rmse"] + 0.02
+    assert summary.loc["off", "final_val_rmse"] > summary.loc["on", "final_val_rmse"] + 0.1
 
 
 def test_strong_l2_underfits(planted_rank3) -> None:

@@ -213,25 +213,27 @@ def test_neural_dot_option_changes_the_model_and_round_trips(data, tmp_path) -> 
 
 
 def test_neural_pretrain_starts_from_the_matrix_factorization(data) -> None:
+    from embedlab.models._neural import PRETRAIN_MF
+    from embedlab.training import fit_mf_sgd
+
     _, _, train, _ = data
-    mf = MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1).fit(
-        train, progress=False
-    )
+    # the compiled SGD fit with the pre-training settings, on the model's own indices
+    mf, _ = fit_mf_sgd(
+        train.user_index, train.item_index, train.rating, train.n_users, train.n_items,
+        embedding_dim=16, random_state=0, n_threads=1, **PRETRAIN_MF,
+    )  # fmt: skip
     # A vanishing learning rate leaves the tables where pre-training put them.
     still = NeuralEmbeddingModel(
         user_dim=16, item_dim=16, epochs=1, learning_rate=1e-12, random_state=0, device="cpu"
     ).fit(train, progress=False)
-    np.testing.assert_allclose(
-        still.item_embeddings().vectors, mf.item_embeddings().vectors, atol=1e-6
-    )
-    np.testing.assert_allclose(
-        still.item_biases()["bias"].sort_index(), mf.item_biases()["bias"].sort_index(), atol=1e-6
-    )
+    state = {k: v.numpy() for k, v in still.module_.state_dict().items()}
+    for name in ("user_embedding.weight", "item_embedding.weight", "item_bias.weight"):
+        np.testing.assert_allclose(state[name], mf[name].reshape(state[name].shape), atol=1e-6)
     scratch = NeuralEmbeddingModel(
         user_dim=16, item_dim=16, epochs=1, pretrain=None, random_state=0, device="cpu"
-    )
+    ).fit(train, progress=False)
     assert not np.allclose(
-        scratch.fit(train, progress=False).item_embeddings().vectors, mf.item_embeddings().vectors
+        scratch.module_.item_embedding.weight.detach().numpy(), mf["item_embedding.weight"]
     )
     with pytest.raises(ValueError, match="user_dim == item_dim"):
         NeuralEmbeddingModel(user_dim=8, item_dim=4, dot=False, epochs=1).fit(train, progress=False)
