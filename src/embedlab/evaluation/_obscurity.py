@@ -49,7 +49,7 @@ __all__ = [
 #: epoch moves several times further per visit than a popular one, and rarely rated items
 #: drift to extreme scores; SGD's steps shrink with the gradient, which hides most of it.
 #: Measured on all of ML-100K / ml-latest-small's 90 % (top 10, items with < 10 ratings):
-#: SGD engine 4.7 % / 23 %; lazy Adam at 0.005: 2.9 % / 29 %; at 0.015: 16 % / 90 %; at
+#: SGD engine 4.6 % / 21 %; lazy Adam at 0.005: 2.9 % / 29 %; at 0.015: 16 % / 90 %; at
 #: 0.02: 68 % / 99.7 %; at 0.03: 57 % on ML-100K (0.05: 63 %).
 OBSCURITY_MODELS: dict[str, dict[str, Any]] = {
     "unregularized": {

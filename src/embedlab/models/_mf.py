@@ -20,8 +20,8 @@ ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
     # 90 % training part (never a test split): a grid over width 64-96, rate 0.04-0.06,
     # final rate 6-20 % of the first and L2 0.05-0.07, then the most accurate settings
     # that fit in under a fifth of Surprise SVD()'s time. Checked afterwards (seeds 0-4):
-    # u1-u5 mean test RMSE 0.9044-0.9049, ml-latest-small 0.8396-0.8405 (the former
-    # 512-wide, 50-epoch default: 0.9042-0.9046 and 0.838, 15x slower). Halving the
+    # u1-u5 mean test RMSE 0.9043-0.9050 (seed 0: 0.90497), ml-latest-small 0.8396-0.8401
+    # (the former 512-wide, 50-epoch default: 0.9042-0.9046 and 0.838, 15x slower). Halving the
     # biases' rate gained 0.0002 (u1-u5) but hid most of the unregularized model's
     # obscure items (evaluation.OBSCURITY_MODELS), so both tables share one rate. A
     # tiny start (init_std) is an implicit regularizer on rating data: 0.05 gives 0.924
@@ -166,8 +166,8 @@ class MatrixFactorization(EmbeddingModel):
             does (the ``"spark"`` engine computes exactly such means). This is
             what keeps movies with one five-star rating out of everyone's top 10 (the
             course's "obscure recommendations"): with the default 7, the share of items
-            with fewer than 10 training ratings in the top 10 is 0.4 % on all of ML-100K
-            and 3.7 % on ml-latest-small (22 % and 76 % with the same L2 and no
+            with fewer than 10 training ratings in the top 10 is 0.2 % on all of ML-100K
+            and 3.9 % on ml-latest-small (23 % and 75 % with the same L2 and no
             damping), at the same RMSE. Default 7 with ``"sgd"``, 5 with ``"spark"``;
             the torch and ALS engines do not have it.
         l2_mode: ``"batch"`` (per occurrence; default) or ``"table"`` (Keras: whole
