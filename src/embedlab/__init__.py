@@ -8,12 +8,11 @@ Importing ``embedlab`` (or ``embedlab.embeddings``, ``embedlab.data``,
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import importlib
 from typing import TYPE_CHECKING, Any
 
 from embedlab import datasets, exceptions
+from embedlab._version import __version__
 from embedlab.data import (
     DatasetSummary,
     Interactions,

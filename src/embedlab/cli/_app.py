@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from embedlab import __version__
+from embedlab._version import __version__
 from embedlab.exceptions import EmbedlabError
 
 __all__ = ["app", "fail"]

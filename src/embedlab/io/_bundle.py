@@ -118,7 +118,7 @@ class Bundle:
 
 # ---------------------------------------------------------------------- helpers
 def _library_version() -> str:
-    from embedlab import __version__
+    from embedlab._version import __version__
 
     return __version__
 

@@ -768,7 +768,7 @@ class EmbeddingModel:
     # ----------------------------------------------------------------- persist
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model bundle (safetensors + JSON + Parquet), atomically."""
-        from embedlab import __version__
+        from embedlab._version import __version__
         from embedlab.io import save_bundle
 
         self._check_fitted()

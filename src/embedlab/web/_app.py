@@ -439,7 +439,7 @@ def create_app(
         raise ValueError(f"map_max_points={map_max_points!r}: expected an integer >= 3")
     if int(max_body_bytes) < 1024:
         raise ValueError(f"max_body_bytes={max_body_bytes!r}: expected at least 1024")
-    from embedlab import __version__
+    from embedlab._version import __version__
 
     model = _load_model(source)
     explorer = _Explorer(
