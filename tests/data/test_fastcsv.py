@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embedlab import load_ratings
-from embedlab.data import Interactions, _fastcsv, _tables
+from embedlab.data import Interactions, _delimited, _fastcsv
 from embedlab.exceptions import DataError
 
 HEADER = "userId,movieId,rating,timestamp"
@@ -76,7 +76,7 @@ def both(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[Outcome, Outcom
     Returns ``(fast outcome, pyarrow outcome, whether the compiled parser read it)``.
     """
 
-    real = _tables._read_fast
+    real = _delimited._read_fast
 
     def run(path: Path, **kwargs: Any) -> tuple[Outcome, Outcome, bool]:
         used: list[bool] = []
@@ -86,11 +86,11 @@ def both(monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[Outcome, Outcom
             used.append(result is not None)
             return result
 
-        monkeypatch.setattr(_tables, "_read_fast", spy)
-        monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 0)
+        monkeypatch.setattr(_delimited, "_read_fast", spy)
+        monkeypatch.setattr(_delimited, "FAST_MIN_BYTES", 0)
         fast = _outcome(path, **kwargs)
-        monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 1 << 62)
-        monkeypatch.setattr(_tables, "FAST_MIN_BYTES_LOADED", 1 << 62)
+        monkeypatch.setattr(_delimited, "FAST_MIN_BYTES", 1 << 62)
+        monkeypatch.setattr(_delimited, "FAST_MIN_BYTES_LOADED", 1 << 62)
         slow = _outcome(path, **kwargs)
         return fast, slow, any(used)
 
@@ -253,7 +253,7 @@ def test_unknown_duplicate_policy_raises_on_sorted_files(
 ) -> None:
     path = tmp_path / "ratings.csv"
     path.write_bytes(_text(ROWS))
-    monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(_delimited, "FAST_MIN_BYTES", 0)
     with pytest.raises(ValueError, match="duplicates='sometimes'"):
         load_ratings(path, duplicates="sometimes")  # type: ignore[arg-type]
 
@@ -263,7 +263,7 @@ def test_index_arrays_are_the_parsed_arrays(
 ) -> None:
     path = tmp_path / "ratings.csv"
     path.write_bytes(_text(ROWS))
-    monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(_delimited, "FAST_MIN_BYTES", 0)
     ds = load_ratings(path)
     assert ds.user_index.dtype == np.int32 and not ds.user_index.flags.writeable
     assert (
@@ -280,8 +280,8 @@ def test_small_files_stay_with_pyarrow(tmp_path: Path, monkeypatch: pytest.Monke
     calls: list[Any] = []
     monkeypatch.setattr(_fastcsv, "read_numeric", lambda *a, **k: calls.append(a))
     monkeypatch.setattr(_fastcsv, "_loaded", False)
-    monkeypatch.setattr(_tables, "FAST_MIN_BYTES", 1 << 20)
-    monkeypatch.setattr(_tables, "FAST_MIN_BYTES_LOADED", 100)
+    monkeypatch.setattr(_delimited, "FAST_MIN_BYTES", 1 << 20)
+    monkeypatch.setattr(_delimited, "FAST_MIN_BYTES_LOADED", 100)
     load_ratings(path)  # below FAST_MIN_BYTES, and numba "not loaded"
     assert calls == []
     monkeypatch.setattr(_fastcsv, "_loaded", True)

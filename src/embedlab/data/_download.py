@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from embedlab._version import __version__
 from embedlab._config import CACHE_ENV, DATA_ENV
 from embedlab._config import cache_dir as default_cache_dir
+from embedlab._version import __version__
 from embedlab.exceptions import DataError, DownloadError
 
 __all__ = [

@@ -13,7 +13,7 @@ csv           ``ratings.csv`` ``movies.csv`` (20M, 25M,     ``,``        0.5–5
               32M, latest, latest-small)
 ============  ==========================================  ===========  ==========
 
-Ratings files go through the fast pyarrow reader of :mod:`embedlab.data._tables`;
+Ratings files go through the fast pyarrow reader of :mod:`embedlab.data._delimited`;
 the small metadata files are parsed with pandas.
 """
 
@@ -33,8 +33,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from embedlab.data._build import build_interactions
+from embedlab.data._columns import RatingColumns
+from embedlab.data._delimited import TextSource, read_text_columns
 from embedlab.data._interactions import Interactions
-from embedlab.data._tables import RatingColumns, TextSource, build_interactions, read_text_columns
 from embedlab.data._validate import DuplicatePolicy, row_label
 from embedlab.exceptions import DataError
 
