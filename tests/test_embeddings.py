@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import embedlab
-import embedlab.embeddings
+import embedlab.embeddings._keyed
+import embedlab.embeddings._search
 from embedlab import KeyedEmbeddings, UnknownIDError
 
 SQRT_HALF = float(np.sqrt(0.5))
@@ -86,7 +87,8 @@ def test_importing_embeddings_pulls_in_no_torch_gensim_or_faiss() -> None:
         f"pkg.__version__ = {embedlab.__version__!r}\n"
         "sys.modules['embedlab'] = pkg\n"
         "import embedlab.embeddings, embedlab._ann\n"
-        "bad = [m for m in ('torch', 'gensim', 'faiss') if m in sys.modules]\n"
+        "bad = [m for m in ('torch', 'gensim', 'faiss', 'embedlab.models', 'embedlab.io')\n"
+        "       if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     env = {**os.environ, "PYTHONPATH": str(src.parent)}
@@ -95,8 +97,12 @@ def test_importing_embeddings_pulls_in_no_torch_gensim_or_faiss() -> None:
 
 
 def test_class_docstring_examples_run() -> None:
-    result = doctest.testmod(embedlab.embeddings, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 5 and result.failed == 0
+    attempted = 0
+    for module in (embedlab.embeddings._keyed, embedlab.embeddings._search):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 5
 
 
 # ---------------------------------------------------------------- construction
@@ -439,7 +445,7 @@ def test_result_frames_have_the_dtypes_pandas_infers(monkeypatch) -> None:
         single = pd.concat(singles, ignore_index=True)[["query", "key", "label", "similarity"]]
         batch = kv.most_similar_batch(queries, topn=6)
         pd.testing.assert_frame_equal(batch, single)
-        monkeypatch.setattr(embedlab.embeddings, "_BATCH_ANSWERS", 12)  # 2 queries at a time
+        monkeypatch.setattr(embedlab.embeddings._keyed, "_BATCH_ANSWERS", 12)  # 2 queries at a time
         pd.testing.assert_frame_equal(kv.most_similar_batch(queries, topn=6), batch)
         monkeypatch.undo()
         # only unlabelled answers: an object column of None, as pandas infers it

@@ -2,13 +2,12 @@
 
 See :mod:`embedlab.io._bundle` for the layout. Nothing here imports torch; use
 :meth:`Bundle.torch_state_dict` to get torch tensors.
+
+The embedding exports (gensim, word2vec, TensorBoard Projector, Parquet, ``.npz``) live
+in :mod:`embedlab.embeddings` and are re-exported here.
 """
 
-from embedlab.io._bundle import BUNDLE_FORMAT, Bundle, bundle_info, load_bundle, save_bundle
-
-__all__ = ["BUNDLE_FORMAT", "Bundle", "bundle_info", "load_bundle", "save_bundle"]
-
-from embedlab.io._export import (
+from embedlab.embeddings import (
     load_word2vec_format,
     read_embeddings_npz,
     read_embeddings_parquet,
@@ -18,11 +17,17 @@ from embedlab.io._export import (
     write_embeddings_parquet,
     write_projector,
 )
+from embedlab.io._bundle import BUNDLE_FORMAT, Bundle, bundle_info, load_bundle, save_bundle
 
-__all__ += [
+__all__ = [
+    "BUNDLE_FORMAT",
+    "Bundle",
+    "bundle_info",
+    "load_bundle",
     "load_word2vec_format",
     "read_embeddings_npz",
     "read_embeddings_parquet",
+    "save_bundle",
     "save_word2vec_format",
     "to_gensim",
     "write_embeddings_npz",

@@ -1,19 +1,15 @@
-"""Keyed embeddings: vectors addressed by raw IDs, with labels. NumPy only (no torch).
+"""KeyedEmbeddings: vectors addressed by raw IDs, with labels. NumPy only (no torch).
 
-Every trained model hands these out (``model.item_embeddings()``), and they work on
-any array with keys, whatever trained it.
-
-Importing this module imports neither torch, gensim nor faiss: gensim is imported by
-:meth:`KeyedEmbeddings.to_gensim` only, faiss when a FAISS index is built.
+The core of :mod:`embedlab.embeddings`: keys, vectors, cached unit vectors, cosine
+similarity, neighbours (exact or FAISS), analogies. Label search lives in
+:mod:`embedlab.embeddings._search`, the file formats in :mod:`embedlab.embeddings._export`
+(imported when an export method is called).
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -23,47 +19,13 @@ import pandas as pd
 
 from embedlab import _ann
 from embedlab.data import Vocabulary
+from embedlab.embeddings._frames import AnswerColumns, build_frame, clip
+from embedlab.embeddings._search import FoldedLabels, find_labels, fold_labels, label_row
 from embedlab.exceptions import UnknownIDError
 
-__all__ = ["KeyedEmbeddings", "normalize_label"]
+__all__ = ["KeyedEmbeddings"]
 
-_YEAR_RE = re.compile(r"\s*\(\s*(\d{4})\s*(?:[-–]\s*\d{0,4}\s*)?\)\s*$")
-_ARTICLE_RE = re.compile(
-    r"^(?P<rest>.+?),\s*(?P<art>the|a|an|les|la|le|l'|il|el|das|der|die|den|det)\s*$",
-    re.IGNORECASE,
-)
-_NON_ALNUM_RE = re.compile(r"[^0-9a-z]+")
 _SCALAR_KEY = (str, bytes, int, np.integer)
-
-
-def normalize_label(text: Any, *, keep_year: bool = False) -> str:
-    """Fold a label or a search text for forgiving comparison.
-
-    Lower case, accents and punctuation dropped, runs of spaces collapsed, a trailing
-    year in parentheses dropped (or kept as a last word with ``keep_year=True``), and a
-    trailing article moved to the front (MovieLens writes ``"Usual Suspects, The (1995)"``).
-
-    Example:
-        >>> normalize_label("Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)")
-        'amelie fabuleux destin d amelie poulain le'
-        >>> normalize_label("Usual Suspects, The (1995)", keep_year=True)
-        'the usual suspects 1995'
-    """
-    text = str(text).strip()
-    year = ""
-    match = _YEAR_RE.search(text)
-    if match:
-        year = match.group(1)
-        text = text[: match.start()]
-    art = _ARTICLE_RE.match(text)
-    if art:
-        text = f"{art.group('art')} {art.group('rest')}"
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = _NON_ALNUM_RE.sub(" ", text).strip()
-    if keep_year and year:
-        text = f"{text} {year}".strip()
-    return text
 
 
 def _check_topn(topn: Any) -> int:
@@ -99,69 +61,6 @@ def _unit_rows(arr: np.ndarray) -> np.ndarray:
 #: ``most_similar_batch`` searches this many answers at a time (queries x topn), so that
 #: the answers in flight stay bounded however many queries come.
 _BATCH_ANSWERS = 1 << 18
-
-try:  # pandas >= 2.3: a DataFrame from ready columns, without the dict constructor's checks
-    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
-except ImportError:  # pragma: no cover - older pandas
-    _from_blocks = None
-
-_COLUMNS: dict[tuple[str, ...], pd.Index] = {}
-_RANGES: dict[int, pd.RangeIndex] = {}
-
-
-def _clip(scores: np.ndarray, *, descending: bool = False) -> np.ndarray:
-    """Cosines clipped to [-1, 1] in place (rounding can step past 1).
-
-    ``descending=True`` says the scores are sorted best first, so that only the first
-    and the last need a look.
-    """
-    if descending and (not scores.size or (scores[0] <= 1.0 and scores[-1] >= -1.0)):
-        return scores
-    np.maximum(scores, -1.0, out=scores)
-    return np.minimum(scores, 1.0, out=scores)
-
-
-def _inferred(values: np.ndarray) -> Any:
-    """``values`` as the column ``pd.DataFrame({"c": values})`` holds (dtype inferred)."""
-    col = pd.Series(values, copy=True)
-    return col.to_numpy() if isinstance(col.dtype, np.dtype) else col.array
-
-
-def _take(col: Any, rows: np.ndarray) -> Any:
-    return col.take(rows)
-
-
-def _build_frame(names: list[str], cols: list[Any]) -> pd.DataFrame:
-    """One DataFrame from ready columns (NumPy arrays or pandas extension arrays).
-
-    The same frame as ``pd.DataFrame(dict(zip(names, cols)))`` for columns that already
-    have the dtype that constructor would infer (see :func:`_inferred`), in a tenth of
-    the time: a result frame of 10 rows took longer to build than the search behind it.
-    Each column must be a fresh array the frame may own.
-    """
-    if _from_blocks is None:  # pragma: no cover - older pandas
-        return pd.DataFrame(dict(zip(names, cols, strict=True)))
-    key = tuple(names)
-    columns = _COLUMNS.get(key)
-    if columns is None:
-        columns = _COLUMNS.setdefault(key, pd.Index(list(names)))
-    by_dtype: dict[np.dtype, list[int]] = {}
-    blocks = []
-    for i, col in enumerate(cols):
-        if isinstance(col, np.ndarray):
-            by_dtype.setdefault(col.dtype, []).append(i)
-        else:
-            blocks.append((col, np.array([i])))
-    for where in by_dtype.values():
-        block = np.stack([cols[i] for i in where]) if len(where) > 1 else cols[where[0]][None]
-        blocks.append((block, np.array(where)))
-    n = len(cols[0])
-    index = _RANGES.get(n)
-    if index is None:
-        index = pd.RangeIndex(n)
-        if n <= 1024:  # an Index is immutable: frames of the same length can share one
-            _RANGES[n] = index
-    return _from_blocks(blocks, index=index, columns=columns)
 
 
 class KeyedEmbeddings:
@@ -277,9 +176,7 @@ class KeyedEmbeddings:
         self._index_request: str = index
         self._ann_index: _ann.ExactIndex | _ann.FaissIndex | None = None
         self._label_norms: tuple[np.ndarray, np.ndarray] | None = None
-        # keys and labels as DataFrame columns (see _key_column, _label_column)
-        self._key_col: Any = None
-        self._label_col: tuple[Any, np.ndarray] | None = None
+        self._answers = AnswerColumns()  # keys and labels as DataFrame columns
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -332,18 +229,11 @@ class KeyedEmbeddings:
         return None if self.labels is None else self.labels[self._row(key)]
 
     # ------------------------------------------------------------------ labels
-    def _norms(self) -> tuple[np.ndarray, np.ndarray]:
+    def _norms(self) -> FoldedLabels:
         if self._label_norms is None:
             if self.labels is None:  # callers check; a clear error if one does not
                 raise ValueError("these embeddings have no labels; pass labels= to search by title")
-            plain = np.array(
-                ["" if v is None else normalize_label(v) for v in self.labels], dtype=object
-            )
-            dated = np.array(
-                ["" if v is None else normalize_label(v, keep_year=True) for v in self.labels],
-                dtype=object,
-            )
-            self._label_norms = (plain, dated)
+            self._label_norms = fold_labels(self.labels)
         return self._label_norms
 
     def _need_labels(self, what: str) -> None:
@@ -376,55 +266,7 @@ class KeyedEmbeddings:
         """
         self._need_labels("find()")
         n = _check_topn(n)
-        query = normalize_label(text)
-        query_dated = normalize_label(text, keep_year=True)
-        if not query:
-            raise ValueError(
-                f"find({text!r}): the text has no letters or digits; pass part of a label"
-            )
-        plain, dated = self._norms()
-        scores = np.zeros(len(self), dtype=np.float64)
-        lengths = np.array([len(p) for p in plain], dtype=np.float64)
-        contains = np.array([query in p for p in plain], dtype=bool)
-        words = set(query.split())
-        has_words = (
-            np.array([bool(p) and words <= set(p.split()) for p in plain], dtype=bool) & ~contains
-        )
-        ratio = len(query) / np.maximum(lengths, 1.0)
-        scores[has_words] = 0.5 + 0.3 * np.minimum(ratio[has_words], 1.0)
-        scores[contains] = 0.6 + 0.3 * np.minimum(ratio[contains], 1.0)
-        scores[plain == query] = 0.95
-        scores[dated == query_dated] = 1.0
-        scores[lengths == 0] = 0.0
-        if (scores > 0).sum() < n:
-            uniq = sorted({p for p in plain if p})
-            close = difflib.get_close_matches(query, uniq, n=n, cutoff=0.6)
-            for match in close:
-                rows = np.flatnonzero(plain == match)
-                value = 0.49 * difflib.SequenceMatcher(None, query, match).ratio()
-                scores[rows] = np.maximum(scores[rows], value)
-        return self._ranked_matches(scores, n)
-
-    def _ranked_matches(self, scores: np.ndarray, n: int) -> pd.DataFrame:
-        rows = np.flatnonzero(scores > 0)
-        popularity = np.zeros(rows.size)
-        if self.metadata is not None and "n_ratings" in self.metadata.columns:
-            popularity = (
-                pd.to_numeric(self.metadata["n_ratings"], errors="coerce")
-                .fillna(0)
-                .to_numpy()[rows]
-            )
-        order = np.lexsort((rows, -popularity, -scores[rows]))[:n]
-        rows = rows[order]
-        if self.labels is None:
-            raise ValueError("these embeddings have no labels; pass labels= to search by title")
-        return pd.DataFrame(
-            {
-                "key": self.keys.ids(rows),
-                "label": self.labels[rows],
-                "score": scores[rows],
-            }
-        )
+        return find_labels(self, self._norms(), text, n)
 
     def resolve(self, query: Any) -> Any:
         """The key a query stands for: itself if it is a known key, else the key of a label.
@@ -457,48 +299,7 @@ class KeyedEmbeddings:
                     f"({self.keys.kind}), e.g. {self.keys.id(0) if len(self) else 'none'!r}"
                 )
             return self.keys.index(query)  # raises UnknownIDError with the vocabulary's message
-        plain, dated = self._norms()
-        for folded, table in (
-            (normalize_label(query, keep_year=True), dated),
-            (normalize_label(query), plain),
-        ):
-            rows = np.flatnonzero(table == folded) if folded else np.empty(0, dtype=np.int64)
-            if rows.size == 1:
-                return int(rows[0])
-            if rows.size > 1:
-                raise UnknownIDError(
-                    f"ambiguous label {query!r}: {rows.size} labels match "
-                    f"({self._describe(rows[:5])}); pass the key, or the label with its year"
-                )
-        folded = normalize_label(query)
-        if folded:
-            rows = np.flatnonzero(np.array([folded in p for p in plain], dtype=bool))
-            if rows.size == 1:
-                return int(rows[0])
-            if rows.size > 1:
-                best = self.find(query, n=5)
-                raise UnknownIDError(
-                    f"ambiguous label {query!r}: {rows.size} labels contain it "
-                    f"(best: {self._describe(self.keys.indices(best['key'].tolist()))}); "
-                    "pass the key or a fuller label"
-                )
-            close = self.find(query, n=5)
-        else:
-            close = self._ranked_matches(np.zeros(len(self)), 1)
-        hint = (
-            f"closest: {self._describe(self.keys.indices(close['key'].tolist()))}"
-            if len(close)
-            else "no label is close"
-        )
-        raise UnknownIDError(
-            f"{query!r} is neither a key nor a label ({len(self)} keys); {hint}; "
-            "use find() to search the labels"
-        )
-
-    def _describe(self, rows: Iterable[int]) -> str:
-        if self.labels is None:
-            raise ValueError("these embeddings have no labels; pass labels= to search by title")
-        return ", ".join(f"{self.labels[r]!r} (key {self.keys.id(int(r))!r})" for r in rows)
+        return label_row(self, self._norms(), query)
 
     # ------------------------------------------------------------------ search plumbing
     @property
@@ -576,44 +377,7 @@ class KeyedEmbeddings:
     def _frame(
         self, rows: np.ndarray, scores: np.ndarray, column: str = "similarity"
     ) -> pd.DataFrame:
-        rows = np.asarray(rows, dtype=np.int64)
-        names = ["key"]
-        cols = [self._key_column(rows)]
-        if self.labels is not None:
-            names.append("label")
-            cols.append(self._label_column(rows))
-        names.append(column)
-        cols.append(np.asarray(scores, dtype=np.float64))
-        return _build_frame(names, cols)
-
-    def _key_column(self, rows: np.ndarray) -> Any:
-        """The keys at ``rows`` as the column ``pd.DataFrame({"key": ...})`` would hold."""
-        if self.keys.kind == "int" or rows.size == 0:
-            return self.keys.ids().take(rows)
-        if self._key_col is None:
-            self._key_col = _inferred(self.keys.ids())
-        return _take(self._key_col, rows)
-
-    def _label_column(self, rows: np.ndarray) -> Any:
-        """The labels at ``rows`` as the column ``pd.DataFrame({"label": ...})`` would hold.
-
-        pandas infers a column's dtype from its values, so the labels of every answer are
-        inferred from the whole label column once; this gives the same column as inferring
-        the answer's own labels when the labels are all strings, or strings and missing
-        values (None, NaN) with at least one string among the answer's. Any other answer
-        is inferred on its own.
-        """
-        if self.labels is None:
-            raise ValueError("these embeddings have no labels")
-        if self._label_col is None:
-            missing = pd.isna(self.labels)
-            present = self.labels[~missing]
-            uniform = bool(present.size) and all(type(v) is str for v in present)
-            self._label_col = (_inferred(self.labels) if uniform else None, missing)
-        col, missing = self._label_col
-        if col is None or rows.size == 0 or missing[rows].all():
-            return _inferred(self.labels[rows])
-        return _take(col, rows)
+        return self._answers.frame(self.keys, self.labels, rows, scores, column)
 
     # ------------------------------------------------------------------ similarity
     def similarity(self, a: Any, b: Any) -> float:
@@ -677,7 +441,7 @@ class KeyedEmbeddings:
         _, rows, scores = self._searcher().search_flat(
             query[None], topn, allowed=allowed, exclude=[pos + neg]
         )
-        return self._frame(rows, _clip(scores, descending=True))
+        return self._frame(rows, clip(scores, descending=True))
 
     def most_similar_batch(
         self,
@@ -723,13 +487,17 @@ class KeyedEmbeddings:
         ]
         lengths, hits, scores = (np.concatenate(p) for p in zip(*parts, strict=True))
         names = ["query", "key"]
-        cols = [self._key_column(np.repeat(rows, lengths)), self._key_column(hits)]
+        answers = self._answers
+        cols = [
+            answers.key_column(self.keys, np.repeat(rows, lengths)),
+            answers.key_column(self.keys, hits),
+        ]
         if self.labels is not None:
             names.append("label")
-            cols.append(self._label_column(hits))
+            cols.append(answers.label_column(self.labels, hits))
         names.append("similarity")
-        cols.append(_clip(scores))
-        return _build_frame(names, cols)
+        cols.append(clip(scores))
+        return build_frame(names, cols)
 
     def most_similar_cosmul(
         self,
@@ -818,7 +586,7 @@ class KeyedEmbeddings:
         _, rows, scores = self._searcher().search_flat(
             query[None], topn, allowed=allowed, exclude=[skip]
         )
-        return self._frame(rows, _clip(scores, descending=True))
+        return self._frame(rows, clip(scores, descending=True))
 
     def doesnt_match(self, keys: Iterable[Any]) -> Any:
         """The key that fits least: lowest cosine to the mean of all the unit vectors.
@@ -870,6 +638,8 @@ class KeyedEmbeddings:
         return np.clip(unit @ mean, -1.0, 1.0)
 
     # ------------------------------------------------------------------ exports
+    # The formats live in ``_export``, which imports this module (its readers build
+    # KeyedEmbeddings); each method imports it when called.
     def to_gensim(self) -> Any:
         """A gensim ``KeyedVectors`` with keys ``str(ID)`` and the same vectors.
 
@@ -881,7 +651,7 @@ class KeyedEmbeddings:
         Raises:
             ImportError: If gensim is not installed.
         """
-        from embedlab.io._export import to_gensim
+        from embedlab.embeddings._export import to_gensim
 
         return to_gensim(self)
 
@@ -891,7 +661,7 @@ class KeyedEmbeddings:
         Returns:
             The path written.
         """
-        from embedlab.io._export import save_word2vec_format
+        from embedlab.embeddings._export import save_word2vec_format
 
         return save_word2vec_format(self, path, binary=binary)
 
@@ -903,7 +673,7 @@ class KeyedEmbeddings:
 
         See :func:`embedlab.io.load_word2vec_format`.
         """
-        from embedlab.io._export import load_word2vec_format
+        from embedlab.embeddings._export import load_word2vec_format
 
         return load_word2vec_format(path, binary=binary)
 
@@ -911,7 +681,7 @@ class KeyedEmbeddings:
         self, directory: str | os.PathLike[str], *, columns: Sequence[str] | None = None
     ) -> Path:
         """Write TensorBoard Projector files (see :func:`embedlab.io.write_projector`)."""
-        from embedlab.io._export import write_projector
+        from embedlab.embeddings._export import write_projector
 
         return write_projector(self, directory, columns=columns)
 
@@ -920,26 +690,26 @@ class KeyedEmbeddings:
 
         See :func:`embedlab.io.write_embeddings_parquet`.
         """
-        from embedlab.io._export import write_embeddings_parquet
+        from embedlab.embeddings._export import write_embeddings_parquet
 
         return write_embeddings_parquet(self, path)
 
     @classmethod
     def from_parquet(cls, path: str | os.PathLike[str]) -> KeyedEmbeddings:
         """Read :meth:`to_parquet` output (see :func:`embedlab.io.read_embeddings_parquet`)."""
-        from embedlab.io._export import read_embeddings_parquet
+        from embedlab.embeddings._export import read_embeddings_parquet
 
         return read_embeddings_parquet(path)
 
     def to_numpy(self, path: str | os.PathLike[str]) -> Path:
         """Write vectors, keys and labels to an ``.npz`` (see :func:`embedlab.io.write_embeddings_npz`)."""
-        from embedlab.io._export import write_embeddings_npz
+        from embedlab.embeddings._export import write_embeddings_npz
 
         return write_embeddings_npz(self, path)
 
     @classmethod
     def from_numpy(cls, path: str | os.PathLike[str]) -> KeyedEmbeddings:
         """Read :meth:`to_numpy` output (see :func:`embedlab.io.read_embeddings_npz`)."""
-        from embedlab.io._export import read_embeddings_npz
+        from embedlab.embeddings._export import read_embeddings_npz
 
         return read_embeddings_npz(path)

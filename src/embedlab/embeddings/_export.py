@@ -1,7 +1,10 @@
 """Exports of :class:`~embedlab.KeyedEmbeddings`: gensim, word2vec, Projector, Parquet, NumPy.
 
 Every file is written atomically (a temporary file beside it, then a rename). Nothing
-is pickled, and the readers never unpickle.
+is pickled, and the readers never unpickle. The methods of :class:`KeyedEmbeddings`
+(``to_gensim``, ``save_word2vec_format``, ``to_projector``, ``to_parquet``,
+``to_numpy`` and the readers) call these functions, which :mod:`embedlab.io` also
+re-exports.
 
 word2vec files (``save_word2vec_format``)
     The format gensim's ``KeyedVectors.load_word2vec_format`` reads: a header line
@@ -50,7 +53,7 @@ import pyarrow.parquet as pq
 
 from embedlab._io import atomic_path, atomic_write_bytes, atomic_write_text
 from embedlab.data import Vocabulary
-from embedlab.embeddings import KeyedEmbeddings
+from embedlab.embeddings._keyed import KeyedEmbeddings
 from embedlab.exceptions import DataError
 
 __all__ = [
