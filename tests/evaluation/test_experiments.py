@@ -191,8 +191,8 @@ def test_size_sweep_rejects(small, kwargs, error, match) -> None:
 
 def test_size_sweep_neural_rejects_table_sizes(small) -> None:
     train, val = small
-    with pytest.raises(ValueError, match="item_dim cannot be passed"):
-        size_sweep(train, val, sizes=(2,), model="neural", item_dim=4)
+    with pytest.raises(ValueError, match="embedding_dim cannot be passed"):
+        size_sweep(train, val, sizes=(2,), model="neural", embedding_dim=4)
 
 
 def test_experiments_need_validation(small) -> None:

@@ -7,12 +7,11 @@ DataFrame: one row per setting and epoch, or one row per setting for :func:`l2_s
 setting.
 
 Nothing here imports torch at import time: the estimators of :mod:`embedlab.models` are
-imported on the first experiment.
+imported inside the function that picks one, on the first experiment.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -43,16 +42,21 @@ BIAS_VARIANTS: dict[str, dict[str, bool]] = {
     "off": {"user_bias": False, "item_bias": False, "global_bias": False},
 }
 
-_SIZE_PARAMS = {"mf": ("embedding_dim",), "neural": ("user_dim", "item_dim")}
+_SIZE_PARAMS = {"mf": ("embedding_dim",), "neural": ("embedding_dim",)}
 
 
 def _model_class(model: str) -> Any:
     if model not in MODELS:
         raise ValueError(f"model={model!r}: expected one of {sorted(MODELS)}")
-    # Imported on first use, by name: importing embedlab.evaluation must not import torch
-    # (tests/evaluation/test_ranking_metrics.py checks the static imports of this package).
-    models = importlib.import_module("embedlab.models")
-    return getattr(models, MODELS[model])
+    # Imported here, not at module level: embedlab.models imports torch, and importing
+    # embedlab.evaluation must not (tests/evaluation/test_ranking_metrics.py checks it).
+    from embedlab.models import MatrixFactorization, NeuralEmbeddingModel
+
+    classes = {
+        "MatrixFactorization": MatrixFactorization,
+        "NeuralEmbeddingModel": NeuralEmbeddingModel,
+    }
+    return classes[MODELS[model]]
 
 
 def _check_conflicts(model_kwargs: dict[str, Any], owned: Iterable[str], what: str) -> None:
@@ -144,7 +148,7 @@ def size_sweep(
     """Validation error against embedding size: where capacity turns into overfitting.
 
     One model per size, all other settings equal. For ``model="mf"`` the size is
-    ``embedding_dim``; for ``model="neural"`` it is both ``user_dim`` and ``item_dim``.
+    ``embedding_dim`` (for the neural model, the width of both tables).
 
     Args:
         train: Training ratings (:class:`~embedlab.Interactions`).

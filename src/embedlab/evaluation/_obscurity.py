@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embedlab.evaluation._experiments import _model_class
-from embedlab.evaluation._metrics import (
+from embedlab.evaluation._beyond import (
     catalog_coverage,
     obscure_share,
     recommended_popularity,
 )
+from embedlab.evaluation._experiments import _model_class
 
 __all__ = [
     "OBSCURITY_MODELS",

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from embedlab.data import Interactions, Split, load_movielens
-from embedlab.evaluation._metrics import ranking_metrics
+from embedlab.evaluation._ranking import ranking_metrics
 
 __all__ = [
     "PROTOCOLS",
