@@ -66,7 +66,7 @@ LABELS = {
     "embedlab-mf": "embedlab `MatrixFactorization()`",
     "embedlab-neural": "embedlab `NeuralEmbeddingModel()`",
     "embedlab-mf-fast": "embedlab `MatrixFactorization(embedding_dim=32)` (speed settings, not default)",
-    "embedlab-neural-course": "embedlab `NeuralEmbeddingModel(user_dim=8, item_dim=8, batch_size=5000)` (the course's sizes, not default)",
+    "embedlab-neural-course": "embedlab `NeuralEmbeddingModel(embedding_dim=8, batch_size=5000)` (the course's sizes, not default)",
     "surprise-svd": "Surprise `SVD()`",
     "surprise-svd-tuned": "Surprise `SVD(n_factors=200, n_epochs=60, reg_all=0.1)`",
     "surprise-svdpp": "Surprise `SVDpp()`",
@@ -166,7 +166,7 @@ def _fit_embedlab(key: str, dataset: str, split: str, train, test) -> dict:
         model = embedlab.NeuralEmbeddingModel(random_state=0)
     else:
         model = embedlab.NeuralEmbeddingModel(
-            user_dim=8, item_dim=8, batch_size=5000, random_state=0
+            embedding_dim=8, batch_size=5000, random_state=0
         )
     t0 = time.perf_counter()
     model.fit(train, progress=False)

@@ -12,7 +12,7 @@ Protocol (stated in the report):
    written as CSV of raw IDs for the peers, which run in their own virtual environment.
 2. embedlab, in this process (the functions of ``bench_models.py``): ``MatrixFactorization()``
    at its defaults (96 dimensions, 20 epochs), the speed settings
-   ``MatrixFactorization(embedding_dim=32)``, and ``NeuralEmbeddingModel(user_dim=8, item_dim=8,
+   ``MatrixFactorization(embedding_dim=32)``, and ``NeuralEmbeddingModel(embedding_dim=8,
    batch_size=5000)`` (the course's sizes). The default neural model (128 dimensions, batch
    1024) is left out: at about 19,000 steps per epoch it would need most of an hour here.
 3. Peers, each in its own process with a 30-minute limit (a peer that does not finish is

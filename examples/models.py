@@ -29,11 +29,10 @@ variants = {
         random_state=0,
     ),
     # the defaults: MF pre-training + dot branch + MLP, at 32 dims here to stay fast
-    "neural 32 (defaults)": el.NeuralEmbeddingModel(32, 32, epochs=3, random_state=0),
+    "neural 32 (defaults)": el.NeuralEmbeddingModel(32, epochs=3, random_state=0),
     # the course's exact network
     "neural, the course's": el.NeuralEmbeddingModel(
-        user_dim=8,
-        item_dim=8,
+        embedding_dim=8,
         dot=False,
         pretrain=None,
         dropout=0,

@@ -225,13 +225,13 @@ def test_bundle_without_seen_items_says_what_to_do(planted, tmp_path) -> None:
 
 
 def test_neural_model_scores_in_blocks(planted, monkeypatch) -> None:
-    from embedlab.models import _base
+    from embedlab.models import _recommending
 
     ds, _ = planted
     small = ds.subset(np.arange(5000))
     model = el.NeuralEmbeddingModel(hidden=(8,), epochs=1, random_state=0, device="cpu")
     model.fit(small, progress=False)
-    monkeypatch.setattr(_base, "_PAIR_BUDGET", 700)  # several module calls per chunk
+    monkeypatch.setattr(_recommending, "_PAIR_BUDGET", 700)  # several module calls per chunk
     users = small.users.ids()[:5]
     batch = model.recommend_batch(users, n=4, chunk_size=5)
     for user in users:
@@ -293,7 +293,7 @@ def test_importing_embeddings_does_not_import_torch() -> None:
 
 
 def test_top_n_with_candidates_from_torch_topk_equals_numpy() -> None:
-    from embedlab.models._base import _top_candidates
+    from embedlab.models._recommending import _top_candidates
 
     rng = np.random.default_rng(0)
     # Coarse scores force many ties at the k-th place; -inf masks some entries.

@@ -71,13 +71,14 @@ def _load(
     say: Callable[[str], None],
     progress: bool = True,
 ) -> tuple[Any, bool, str]:
-    import embedlab
+    from embedlab import datasets
+    from embedlab.data import synthetic_ratings
 
     if data is not None:  # an explicit path: a mistake there is the user's to fix
-        ds = embedlab.datasets.movielens("ml-100k", data=data)
+        ds = datasets.movielens("ml-100k", data=data)
         return ds, False, f"MovieLens 100K ({data})"
     try:
-        ds = embedlab.datasets.movielens("ml-100k", base_url=base_url, progress=progress)
+        ds = datasets.movielens("ml-100k", base_url=base_url, progress=progress)
         return ds, False, "MovieLens 100K"
     except (DownloadError, DatasetNotFoundError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -85,7 +86,7 @@ def _load(
             f"MovieLens 100K is not on disk and could not be downloaded ({first}); "
             "running on the SYNTHETIC catalogue instead: every result below is synthetic"
         )
-    ds, _ = embedlab.synthetic_ratings(943, 1682, 100_000, seed=0)
+    ds, _ = synthetic_ratings(943, 1682, 100_000, seed=0)
     return ds, True, "synthetic"
 
 
@@ -157,8 +158,8 @@ def run_demo(
     Raises:
         DatasetNotFoundError: If an explicit ``data`` path does not hold ML-100K.
     """
-    import embedlab
     from embedlab import viz
+    from embedlab.models import MatrixFactorization, NeuralEmbeddingModel
 
     t_start = time.perf_counter()
     ds, synthetic, source = _load(data, base_url, say, progress)
@@ -171,12 +172,12 @@ def run_demo(
     )
 
     mf_kw: dict[str, Any] = {"embedding_dim": 32, "epochs": 15} if quick else {}
-    nn_kw: dict[str, Any] = {"user_dim": 16, "item_dim": 16, "epochs": 2} if quick else {}
+    nn_kw: dict[str, Any] = {"embedding_dim": 16, "epochs": 2} if quick else {}
     rows = _baselines(train, test)
     models: dict[str, Any] = {}
     for name, model in (
-        ("matrix factorization", embedlab.MatrixFactorization(random_state=0, **mf_kw)),
-        ("neural model", embedlab.NeuralEmbeddingModel(random_state=0, **nn_kw)),
+        ("matrix factorization", MatrixFactorization(random_state=0, **mf_kw)),
+        ("neural model", NeuralEmbeddingModel(random_state=0, **nn_kw)),
     ):
         t0 = time.perf_counter()
         model.fit(train, validation=test, progress=False)
@@ -201,7 +202,7 @@ def run_demo(
     }
     rows = []
     for name, params in variants.items():
-        variant = embedlab.MatrixFactorization(random_state=0, **{**mf_kw, **params})
+        variant = MatrixFactorization(random_state=0, **{**mf_kw, **params})
         rows.append(_obscurity(variant.fit(train, progress=False), name, test))
     rows.append(_obscurity(mf, "default (L2 + bias damping)", test))
     obscurity = pd.DataFrame(rows)

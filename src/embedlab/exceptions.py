@@ -11,6 +11,7 @@ Hierarchy::
     │   ├── DatasetNotFoundError          a dataset is neither on disk nor downloadable
     │   └── BundleError                   a saved model bundle is missing, damaged or of another format
     ├── DownloadError (OSError)           a download failed (HTTP error, timeout, checksum)
+    ├── SettingsError (ValueError)        a model setting out of range, of the wrong type or unknown
     ├── UnknownIDError (KeyError)         a raw user/item ID that a vocabulary does not know
     ├── NotFittedError (ValueError, AttributeError)
     └── TrainingDivergedError (RuntimeError)
@@ -28,6 +29,7 @@ __all__ = [
     "DownloadError",
     "EmbedlabError",
     "NotFittedError",
+    "SettingsError",
     "TrainingDivergedError",
     "UnknownIDError",
 ]
@@ -52,6 +54,11 @@ class BundleError(DataError):
 
 class DownloadError(EmbedlabError, OSError):
     """Downloading a file failed: HTTP error, refused connection, timeout, bad checksum."""
+
+
+class SettingsError(EmbedlabError, ValueError):
+    """A setting (a model parameter or a command-line option) is unknown, of the wrong
+    type, out of range, or conflicts with another setting or the chosen engine."""
 
 
 class UnknownIDError(EmbedlabError, KeyError):

@@ -186,7 +186,7 @@ def test_optional_parts_may_be_omitted(tmp_path: Path, parts: dict[str, Any]) ->
 
 def test_model_json_records_files_tensors_and_vocabularies(saved: Path) -> None:
     doc = json.loads((saved / "model.json").read_text())
-    assert doc["format"] == "embedlab.bundle/1"
+    assert doc["format"] == "embedlab.bundle/2"
     assert set(doc["files"]) == {
         "weights.safetensors",
         "vocab/users.parquet",
@@ -456,12 +456,12 @@ def test_json_that_is_not_an_object(saved: Path) -> None:
 
 def test_newer_format_version(saved: Path) -> None:
     def edit(doc: dict[str, Any]) -> None:
-        doc["format"] = "embedlab.bundle/2"
+        doc["format"] = "embedlab.bundle/3"
         doc["library_version"] = "9.0.0"
 
     _rewrite_model_json(saved, edit)
     message = _error(saved)
-    assert "'embedlab.bundle/2' (written by embedlab 9.0.0) is newer than" in message
+    assert "'embedlab.bundle/3' (written by embedlab 9.0.0) is newer than" in message
     assert "upgrade embedlab" in message
     with pytest.raises(BundleError, match="newer than"):
         bundle_info(saved)
@@ -469,7 +469,7 @@ def test_newer_format_version(saved: Path) -> None:
 
 def test_older_format_version(saved: Path) -> None:
     _rewrite_model_json(saved, lambda d: d.update(format="embedlab.bundle/0"))
-    assert "is older than the 'embedlab.bundle/1'" in _error(saved)
+    assert "is older than the 'embedlab.bundle/2'" in _error(saved)
 
 
 def test_not_a_bundle_format(saved: Path) -> None:

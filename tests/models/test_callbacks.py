@@ -19,7 +19,7 @@ def split():
     [
         el.MatrixFactorization(embedding_dim=4, epochs=5, engine="sgd", random_state=0),
         el.MatrixFactorization(embedding_dim=4, epochs=5, engine="torch", random_state=0),
-        el.NeuralEmbeddingModel(user_dim=4, item_dim=4, epochs=5, pretrain=None, random_state=0),
+        el.NeuralEmbeddingModel(embedding_dim=4, epochs=5, pretrain=None, random_state=0),
     ],
     ids=["mf-sgd", "mf-torch", "neural"],
 )

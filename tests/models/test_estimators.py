@@ -87,7 +87,7 @@ def test_unknown_ids_error_and_fallback(data) -> None:
     [
         MatrixFactorization(embedding_dim=16, random_state=0, n_threads=1),
         NeuralEmbeddingModel(
-            user_dim=16, item_dim=16, dropout=0.0, epochs=20, random_state=0, device="cpu"
+            embedding_dim=16, dropout=0.0, epochs=20, random_state=0, device="cpu"
         ),
     ],
     ids=["mf", "neural"],
@@ -213,29 +213,38 @@ def test_neural_dot_option_changes_the_model_and_round_trips(data, tmp_path) -> 
 
 
 def test_neural_pretrain_starts_from_the_matrix_factorization(data) -> None:
-    from embedlab.models._neural import PRETRAIN_MF
-    from embedlab.training import fit_mf_sgd
+    import dataclasses
+
+    from embedlab.settings import PRETRAIN_MF, resolve_mf
+    from embedlab.training.engines import TrainData, get_engine
 
     _, _, train, _ = data
     # the compiled SGD fit with the pre-training settings, on the model's own indices
-    mf, _ = fit_mf_sgd(
-        train.user_index, train.item_index, train.rating, train.n_users, train.n_items,
-        embedding_dim=16, random_state=0, n_threads=1, **PRETRAIN_MF,
-    )  # fmt: skip
+    settings = resolve_mf(
+        dataclasses.replace(PRETRAIN_MF, embedding_dim=16, n_threads=1),
+        n_ratings=len(train),
+        seed=0,
+    )
+    arrays = (train.user_index, train.item_index, train.rating)
+    mf = (
+        get_engine("sgd")
+        .fit(TrainData(arrays, None, train.n_users, train.n_items, train.global_mean), settings)
+        .tables
+    )
     # A vanishing learning rate leaves the tables where pre-training put them.
     still = NeuralEmbeddingModel(
-        user_dim=16, item_dim=16, epochs=1, learning_rate=1e-12, random_state=0, device="cpu"
+        embedding_dim=16, epochs=1, learning_rate=1e-12, random_state=0, device="cpu"
     ).fit(train, progress=False)
     state = {k: v.numpy() for k, v in still.module_.state_dict().items()}
     for name in ("user_embedding.weight", "item_embedding.weight", "item_bias.weight"):
         np.testing.assert_allclose(state[name], mf[name].reshape(state[name].shape), atol=1e-6)
     scratch = NeuralEmbeddingModel(
-        user_dim=16, item_dim=16, epochs=1, pretrain=None, random_state=0, device="cpu"
+        embedding_dim=16, epochs=1, pretrain=None, random_state=0, device="cpu"
     ).fit(train, progress=False)
     assert not np.allclose(
         scratch.module_.item_embedding.weight.detach().numpy(), mf["item_embedding.weight"]
     )
-    with pytest.raises(ValueError, match="user_dim == item_dim"):
-        NeuralEmbeddingModel(user_dim=8, item_dim=4, dot=False, epochs=1).fit(train, progress=False)
+    with pytest.raises(ValueError, match="needs one width"):
+        NeuralEmbeddingModel(embedding_dim=(8, 4), dot=False, epochs=1).fit(train, progress=False)
     with pytest.raises(ValueError, match="pretrain='als'"):
         NeuralEmbeddingModel(pretrain="als", epochs=1).fit(train, progress=False)

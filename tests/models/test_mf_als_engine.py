@@ -9,7 +9,7 @@ import pytest
 
 import embedlab as el
 from embedlab import MatrixFactorization
-from embedlab.models._mf import ENGINE_DEFAULTS
+from embedlab.settings import ENGINE_DEFAULTS
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_als_engine_rejects_options_it_does_not_have() -> None:
         MatrixFactorization(engine="als", squash=(1, 5), optimizer="adam").resolved_engine()
     with pytest.raises(ValueError, match="engine='als' does not support checkpoint_dir"):
         MatrixFactorization(engine="als").resolved_engine(checkpoint_dir="x")
-    with pytest.raises(ValueError, match=r"bias_damping=3 exists only in the 'sgd' and 'spark'"):
+    with pytest.raises(ValueError, match=r"bias_damping=3.0 exists only in the 'sgd' and 'spark'"):
         MatrixFactorization(engine="als", bias_damping=3).resolved_engine()
     with pytest.raises(ValueError, match="engine='hadoop': expected one of"):
         MatrixFactorization(engine="hadoop").resolved_engine()

@@ -61,7 +61,7 @@ def _worker(argv: list[str]) -> None:
     }
     models = {
         "neural": el.NeuralEmbeddingModel(
-            user_dim=16, item_dim=16, hidden=(16, 4), learning_rate=1e-3, **common
+            embedding_dim=16, hidden=(16, 4), learning_rate=1e-3, **common
         ),
         "mf": el.MatrixFactorization(
             embedding_dim=16, engine="torch", learning_rate=0.01, **common

@@ -336,7 +336,7 @@ def _size_kwargs(model: str, size: int | None) -> dict[str, int]:
         return {}
     if size < 1:
         raise DataError(f"--size {size}: expected an integer >= 1")
-    return {"user_dim": size, "item_dim": size} if model == "neural" else {"embedding_dim": size}
+    return {"embedding_dim": size}
 
 
 @experiment_app.command("obscurity")

@@ -51,7 +51,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BUNDLE_FORMAT", "Bundle", "bundle_info", "load_bundle", "save_bundle"]
 
 _FORMAT_NAME = "embedlab.bundle"
-_FORMAT_VERSION = 1
+#: 2 (embedlab 0.2) adds to ``config`` the resolved settings and how the model was made
+#: (``settings``, ``engine``, ``seed``, ``versions``, ``data``, ``training_seconds``).
+_FORMAT_VERSION = 2
+#: Format versions this release reads (1: bundles of embedlab 0.1, without that record).
+_READABLE_VERSIONS = (1, 2)
 BUNDLE_FORMAT = f"{_FORMAT_NAME}/{_FORMAT_VERSION}"
 """The format string written to (and accepted from) ``model.json``."""
 
@@ -485,7 +489,7 @@ def _read_model_json(directory: Path) -> dict[str, Any]:
             f"{MODEL_JSON}: expected a JSON object, found {type(doc).__name__}; {_RESAVE}"
         )
     version = _parse_format(doc.get("format"))
-    if version != _FORMAT_VERSION:
+    if version not in _READABLE_VERSIONS:
         wrote = doc.get("library_version", "unknown")
         newer = version > _FORMAT_VERSION
         raise BundleError(

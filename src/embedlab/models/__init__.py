@@ -1,8 +1,9 @@
 """Estimators: the objects users hold (config + vocabularies + module + history)."""
 
 from embedlab.models._base import EmbeddingModel, FoldedUser
-from embedlab.models._mf import ENGINE_DEFAULTS, MatrixFactorization
+from embedlab.models._mf import MatrixFactorization
 from embedlab.models._neural import NeuralEmbeddingModel
+from embedlab.settings import ENGINE_DEFAULTS
 
 #: Model classes by the name stored in bundles.
 MODEL_CLASSES: dict[str, type[EmbeddingModel]] = {

@@ -10,9 +10,8 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import time
 import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -22,46 +21,21 @@ import torch
 
 from embedlab.data import Interactions, Vocabulary
 from embedlab.embeddings import KeyedEmbeddings
-from embedlab.exceptions import DataError, DataWarning, NotFittedError, UnknownIDError
+from embedlab.exceptions import (
+    DataError,
+    DataWarning,
+    NotFittedError,
+    SettingsError,
+    UnknownIDError,
+)
+from embedlab.models._foldin import FoldedUser, FoldInMixin
+from embedlab.models._recommending import RecommenderMixin
 from embedlab.recommend import SEEN_TENSORS, SeenItems
+from embedlab.settings import Settings, used_fields
 from embedlab.training import History
+from embedlab.training.engines import TrainData
 
 __all__ = ["EmbeddingModel", "FoldedUser"]
-
-#: Most (user, item) pairs scored in one module call by recommend_batch (non-MF modules).
-_PAIR_BUDGET = 1 << 20
-
-
-def _top_candidates(scores: np.ndarray, n: int) -> np.ndarray | None:
-    """Indices of each row's ``n`` best scores (any order) by torch's multi-threaded top-k.
-
-    Several times faster than NumPy's single-threaded ``argpartition`` on score blocks
-    of many users; ``None`` (NumPy decides) when no partition is needed or a score is
-    NaN, which ``topk`` would rank first.
-    """
-    k = min(int(n), scores.shape[1])
-    if k >= scores.shape[1] or scores.size == 0:
-        return None
-    with torch.inference_mode():
-        vals, part = torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False)
-        if torch.isnan(vals).any():
-            return None
-    return part.numpy()
-
-
-@dataclass(frozen=True)
-class FoldedUser:
-    """A user who was not in the training data, placed in the model by fold-in.
-
-    Attributes:
-        vector: The user's embedding (read-only).
-        bias: The user's bias (0 when the model has no user bias).
-        n_ratings: How many ratings it was computed from.
-    """
-
-    vector: np.ndarray
-    bias: float
-    n_ratings: int
 
 
 def _check_interactions(data: Any, what: str) -> Interactions:
@@ -73,18 +47,82 @@ def _check_interactions(data: Any, what: str) -> Interactions:
     return data
 
 
-class EmbeddingModel:
+def _versions() -> dict[str, str]:
+    """The versions of the libraries that computed a model."""
+    import sys
+
+    from embedlab._version import __version__
+
+    versions = {"embedlab": __version__, "numpy": np.__version__, "torch": torch.__version__}
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        versions["numba"] = numba.__version__
+    versions["python"] = sys.version.split()[0]
+    return versions
+
+
+def _generated_init(settings_class: type[Settings], owner: str) -> Any:
+    """An ``__init__`` whose parameters are ``settings_class``'s fields: the first may be
+    positional, the others keyword-only; each is stored unchanged (scikit-learn's rule);
+    deprecated names are translated with a warning."""
+    names = settings_class.names()
+    defaults = settings_class.defaults()
+
+    def __init__(self: Any, *args: Any, **params: Any) -> None:
+        if len(args) > 1:
+            raise TypeError(
+                f"{owner}() takes {names[0]} as its only positional argument; "
+                f"pass the others by name ({', '.join(names[1:4])}, ...)"
+            )
+        if args:
+            if names[0] in params:
+                raise TypeError(f"{owner}() got multiple values for argument {names[0]!r}")
+            params[names[0]] = args[0]
+        params = settings_class.translate(params, owner)
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise TypeError(
+                f"{owner}() got an unexpected keyword argument {unknown[0]!r}; "
+                f"its parameters are {', '.join(names)}"
+            )
+        for name in names:
+            setattr(self, name, params.get(name, defaults[name]))
+
+    P = inspect.Parameter
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [P("self", P.POSITIONAL_OR_KEYWORD)]
+        + [
+            P(name, P.POSITIONAL_OR_KEYWORD if k == 0 else P.KEYWORD_ONLY, default=defaults[name])
+            for k, name in enumerate(names)
+        ]
+    )
+    __init__.__qualname__ = f"{owner}.__init__"
+    __init__.__doc__ = f"Store the parameters; see :class:`{owner}`."
+    return __init__
+
+
+class EmbeddingModel(RecommenderMixin, FoldInMixin):
     """Shared machinery of :class:`MatrixFactorization` and :class:`NeuralEmbeddingModel`."""
 
     #: Name stored in bundles.
     model_class: ClassVar[str] = "EmbeddingModel"
 
+    #: The settings class whose fields are this estimator's parameters.
+    settings_class: ClassVar[type[Settings]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "settings_class" in cls.__dict__:
+            cls.__init__ = _generated_init(cls.settings_class, cls.__name__)  # type: ignore[method-assign]
+            if cls.__doc__ and "{settings_args}" in cls.__doc__:
+                cls.__doc__ = cls.__doc__.replace(
+                    "{settings_args}", cls.settings_class.args_doc().replace("\n", "\n    ")
+                )
+
     # ----------------------------------------------------------- sklearn params
     @classmethod
     def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        return [name for name, p in sig.parameters.items() if name != "self" and p.kind in kinds]
+        return cls.settings_class.names()
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor arguments (scikit-learn convention)."""
@@ -99,18 +137,26 @@ class EmbeddingModel:
         names = self._param_names()
         for key, value in params.items():
             if key not in names:
-                raise ValueError(
+                raise SettingsError(
                     f"{key!r} is not a parameter of {type(self).__name__}; parameters: {', '.join(names)}"
                 )
             setattr(self, key, value)
         return self
 
+    def get_settings(self) -> Settings:
+        """The parameters as a validated settings object (:mod:`embedlab.settings`).
+
+        Raises:
+            SettingsError: For a parameter of the wrong type or out of range.
+        """
+        return self.settings_class.from_params(self.get_params(), owner=type(self).__name__)
+
     def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__)
+        defaults = self.settings_class.defaults()
         changed = [
             f"{name}={getattr(self, name)!r}"
-            for name, p in sig.parameters.items()
-            if name != "self" and getattr(self, name) != p.default
+            for name in self._param_names()
+            if getattr(self, name) != defaults[name]
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
@@ -121,22 +167,29 @@ class EmbeddingModel:
                 f"this {type(self).__name__} is not fitted yet; call fit(dataset) or load a saved model first"
             )
 
+    def _resolve(
+        self, settings: Any, n_ratings: int, seed: int, checkpoint: bool
+    ) -> Any:  # pragma: no cover - every estimator overrides it
+        """The concrete settings that train on ``n_ratings`` ratings with ``seed``."""
+        raise NotImplementedError
+
     def _build_module(
-        self, n_users: int, n_items: int, generator: torch.Generator
-    ) -> torch.nn.Module:
+        self, settings: Any, n_users: int, n_items: int, generator: torch.Generator
+    ) -> torch.nn.Module:  # pragma: no cover - every estimator overrides it
         raise NotImplementedError
 
     def _train(
         self,
         module: torch.nn.Module,
-        train: tuple[np.ndarray, np.ndarray, np.ndarray],
-        validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        settings: Any,
+        data: TrainData,
         *,
         checkpoint_dir: str | os.PathLike[str] | None,
         resume: bool,
         callbacks: Any,
         progress: bool,
-    ) -> History:
+        options: dict[str, Any],
+    ) -> History:  # pragma: no cover - every estimator overrides it
         raise NotImplementedError
 
     def _config(self) -> dict[str, Any]:
@@ -157,6 +210,7 @@ class EmbeddingModel:
         resume: bool = False,
         callbacks: Any = None,
         progress: bool = True,
+        **engine_options: Any,
     ) -> EmbeddingModel:
         """Train on ``dataset``; returns ``self``.
 
@@ -174,18 +228,22 @@ class EmbeddingModel:
             callbacks: ``f(epoch, logs) -> bool`` or objects with ``on_epoch_end``;
                 returning True stops training.
             progress: Show a progress bar on stderr.
+            **engine_options: Options of one engine (the Spark session's, see
+                :meth:`MatrixFactorization.fit`).
+
+        After fitting, ``settings_`` holds the resolved settings (every value that
+        was used: the engine's defaults, the seed drawn when ``random_state`` was
+        None, the threads), ``engine_`` the engine that ran and
+        ``training_seconds_`` the wall time of training; :meth:`save` records them.
 
         Raises:
             TypeError: If the data is not an :class:`~embedlab.Interactions`.
+            SettingsError: For a bad parameter or one the engine does not have.
             ValueError: For conflicting or bad options.
             TrainingDivergedError: If the loss stops being finite.
         """
         data = _check_interactions(dataset, "dataset")
-        epochs = getattr(self, "epochs", None)
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1
-        ):
-            raise ValueError(f"epochs={epochs!r}: expected an integer >= 1")
+        settings = self.get_settings()
         if validation is not None and validation_split is not None:
             raise ValueError("pass validation= or validation_split=, not both")
         train_rows = np.arange(len(data))
@@ -215,25 +273,37 @@ class EmbeddingModel:
             raise DataError("dataset: no ratings to train on")
 
         seed = (
-            self.random_state
-            if self.random_state is not None
+            settings.random_state
+            if settings.random_state is not None
             else int(np.random.SeedSequence().entropy % 2**63)
         )
+        resolved = self._resolve(settings, len(data), int(seed), checkpoint_dir is not None)
         generator = torch.Generator().manual_seed(int(seed))
-        module = self._build_module(data.n_users, data.n_items, generator)
+        module = self._build_module(resolved, data.n_users, data.n_items, generator)
         mean = data.global_mean
         if getattr(module, "global_bias", None) is not None:
             with torch.no_grad():
                 module.global_bias.fill_(mean)
+        started = time.perf_counter()
+        self.settings_ = resolved
         history = self._train(
             module,
-            (data.user_index, data.item_index, data.rating),
-            val_arrays,
+            resolved,
+            TrainData(
+                (data.user_index, data.item_index, data.rating),
+                val_arrays,
+                data.n_users,
+                data.n_items,
+                float(np.float32(mean)),
+            ),
             checkpoint_dir=checkpoint_dir,
             resume=resume,
             callbacks=callbacks,
             progress=progress,
+            options=engine_options,
         )
+        self.training_seconds_ = time.perf_counter() - started
+        self.engine_ = self.settings_.engine
         module.to("cpu").eval()
         self.module_ = module
         self.history_ = history
@@ -420,351 +490,6 @@ class EmbeddingModel:
         frame["n_ratings"] = self.item_counts_
         return frame.sort_values("bias", ascending=False, kind="stable").reset_index(drop=True)
 
-    # ----------------------------------------------------------------- fold-in
-    def fold_in(
-        self,
-        ratings: Mapping[Any, float] | Iterable[tuple[Any, float]],
-        *,
-        l2: float = 0.1,
-        steps: int = 200,
-    ) -> FoldedUser:
-        """Place a new user in the model from a few ``(item ID, rating)`` pairs.
-
-        The item side stays fixed; only the new user's vector (and bias, when the
-        model has user biases) is fitted, by minimizing the squared error of the
-        model's own predictions plus ``l2 · (‖p‖² + b²)`` with Adam for ``steps``
-        steps (a closed-form ridge solve would do for matrix factorization; one
-        path serves both model families).
-
-        Raises:
-            NotFittedError: Before ``fit``.
-            UnknownIDError: If an item ID is unknown.
-            ValueError: With no ratings.
-        """
-        self._check_fitted()
-        pairs = list(ratings.items()) if isinstance(ratings, Mapping) else list(ratings)
-        if not pairs:
-            raise ValueError("fold_in needs at least one (item ID, rating) pair")
-        items = self.items_.indices([p[0] for p in pairs])
-        r = torch.tensor([float(p[1]) for p in pairs], dtype=torch.float32)
-        module = self.module_
-        dim = module.user_embedding.weight.shape[1]
-        p = torch.zeros(1, dim, requires_grad=True)
-        has_bias = getattr(module, "user_bias", None) is not None
-        b = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.Adam([p, b] if has_bias else [p], lr=0.05)
-        idx = torch.as_tensor(items, dtype=torch.long)
-        for _ in range(int(steps)):
-            opt.zero_grad()
-            pred = self._score_with_user(p.expand(len(idx), dim), b if has_bias else None, idx)
-            loss = ((pred - r) ** 2).mean() + l2 * (
-                p.square().sum() + (b.square().sum() if has_bias else 0)
-            )
-            loss.backward()
-            opt.step()
-        vec = p.detach().numpy()[0].copy()
-        vec.flags.writeable = False
-        return FoldedUser(
-            vector=vec, bias=float(b.detach()) if has_bias else 0.0, n_ratings=len(pairs)
-        )
-
-    def _score_with_user(
-        self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
-    ) -> torch.Tensor:
-        """Scores of a user given as a vector (and bias) against item indices."""
-        raise NotImplementedError
-
-    def _finish_scores(
-        self, raw: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
-    ) -> torch.Tensor:
-        """Add the user bias ``b``, the item biases and ``μ`` to ``raw``, then squash."""
-        m = self.module_
-        # One new tensor, then in place: score blocks are [users, n_items] and large.
-        if m.item_bias is not None:
-            terms = m.item_bias(items).squeeze(-1)
-            if m.global_bias is not None:
-                terms = terms + m.global_bias
-        else:
-            terms = m.global_bias
-        if b is not None:
-            raw = raw + b
-            if terms is not None:
-                raw.add_(terms)
-        elif terms is not None:
-            raw = raw + terms
-        if m.squash is not None:
-            low, high = m.squash
-            raw = low + (high - low) * torch.sigmoid(raw)
-        return raw
-
-    def score_items(self, user: FoldedUser, items: Any = None) -> np.ndarray:
-        """Predicted ratings of a folded-in user for raw item IDs (all items when None)."""
-        self._check_fitted()
-        idx = np.arange(len(self.items_)) if items is None else self.items_.indices(items)
-        with torch.inference_mode():
-            p = torch.tensor(np.array(user.vector), dtype=torch.float32)[None, :].expand(
-                len(idx), -1
-            )
-            b = (
-                torch.tensor([user.bias], dtype=torch.float32)
-                if getattr(self.module_, "user_bias", None) is not None
-                else None
-            )
-            return (
-                self._score_with_user(p, b, torch.as_tensor(idx, dtype=torch.long))
-                .numpy()
-                .astype(np.float32)
-            )
-
-    # ----------------------------------------------------------------- recommend
-    def _score_users(self, users: np.ndarray) -> np.ndarray:
-        """Scores of user indices against every item: float32 ``[len(users), n_items]``.
-
-        Matrix factorization takes one matrix product; other modules get one module
-        call per block of at most ``_PAIR_BUDGET`` (user, item) pairs (one call for
-        a single user).
-        """
-        from embedlab.nn import MFModule
-
-        m, n_items = self.module_, len(self.items_)
-        users = np.asarray(users, dtype=np.int64)
-        with torch.inference_mode():
-            u = torch.as_tensor(users, dtype=torch.long)
-            if isinstance(m, MFModule):
-                raw = m.user_embedding(u) @ m.item_embedding.weight.T
-                b = None if m.user_bias is None else m.user_bias(u)
-                return self._finish_scores(raw, b, torch.arange(n_items)).numpy()
-            out = np.empty((len(users), n_items), dtype=np.float32)
-            step = max(1, _PAIR_BUDGET // n_items)
-            items = torch.arange(n_items)
-            for start in range(0, len(users), step):
-                block = u[start : start + step]
-                scores = m(block.repeat_interleave(n_items), items.repeat(len(block)))
-                out[start : start + len(block)] = scores.reshape(len(block), n_items).numpy()
-            return out
-
-    def _seen_or_raise(self) -> SeenItems:
-        seen = getattr(self, "seen_", None)
-        if seen is None:
-            raise DataError(
-                f"this {type(self).__name__} was saved by an older embedlab without its training "
-                "interactions, so it cannot tell which items a user has seen; pass "
-                "exclude_seen=False (and explain=False), or refit and save it again"
-            )
-        return seen
-
-    def _allowed_items(self, candidates: Any, min_count: Any, genres: Any) -> np.ndarray | None:
-        from embedlab.recommend import allowed_items
-
-        if candidates is not None and (min_count is not None or genres is not None):
-            raise ValueError(
-                "pass candidates= or the min_count=/genres= filters, not both; "
-                "filter the candidate list before passing it"
-            )
-        cand = None
-        if candidates is not None:
-            ids = [candidates] if isinstance(candidates, (str, int, np.integer)) else candidates
-            cand = self.items_.indices(ids)
-        meta = self.item_metadata_
-        item_genres = None
-        if genres is not None and meta is not None and "genres" in meta.columns:
-            item_genres = meta["genres"].tolist()
-        return allowed_items(
-            len(self.items_),
-            candidates=cand,
-            item_counts=self.item_counts_,
-            min_count=min_count,
-            item_genres=item_genres,
-            genres=genres,
-        )
-
-    def _top_frame(
-        self,
-        scores: np.ndarray,
-        n: int,
-        explain_with: tuple[np.ndarray, np.ndarray] | None,
-    ) -> pd.DataFrame:
-        from embedlab.recommend import explain_items, recommendation_frame, top_n
-
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n={n!r}: expected an integer >= 1")
-        _, items, vals, ranks = top_n(scores, int(n))
-        labels = self._labels(self.item_metadata_)
-        frame = recommendation_frame(items, vals, ranks, self.items_.ids(), labels)
-        if explain_with is not None:
-            ids = self.items_.ids().astype(object)
-            names = ids if labels is None else np.where(pd.isna(labels), ids, labels)
-            vectors = self.module_.item_embedding.weight.detach().numpy()
-            reasons = explain_items(vectors, items, *explain_with, names)
-            frame["because"] = pd.Series(reasons, index=frame.index, dtype=object)
-        return frame
-
-    def recommend(
-        self,
-        user: Any,
-        n: int = 10,
-        *,
-        candidates: Iterable[Any] | None = None,
-        min_count: float | None = None,
-        genres: str | Iterable[str] | None = None,
-        exclude_seen: bool = True,
-        explain: bool = False,
-    ) -> pd.DataFrame:
-        """The ``n`` items with the highest predicted rating for a training user.
-
-        All items are scored at once (one module call, or one matrix product for
-        matrix factorization); ties go to the lower item index.
-
-        Args:
-            user: A raw user ID the model was trained on.
-            n: At most this many items.
-            candidates: Raw item IDs that are the only candidates.
-            min_count: Only items with at least this many training ratings (the
-                course keeps movies with >= 100).
-            genres: A genre name or several: only items having any of them.
-            exclude_seen: Leave out the items the user rated in the training data.
-            explain: Add a ``because`` column: for each item, up to 3 labels (IDs
-                when there are no titles) of items the user liked (rated at or above
-                their mean rating), closest to it by cosine of the item embeddings.
-
-        Returns:
-            A DataFrame with columns ``rank`` (1..), ``item`` (raw ID), ``label``
-            (title, or None), ``score`` (predicted rating) [, ``because``], best
-            first. When no item is left (the user rated every candidate) it has
-            these columns and no rows.
-
-        Raises:
-            NotFittedError: Before ``fit``.
-            UnknownIDError: For an unknown user (use :meth:`recommend_for_ratings`
-                for new visitors) or unknown candidate IDs.
-            ValueError: For ``n`` < 1, ``candidates`` together with ``min_count`` or
-                ``genres``, or an unknown genre.
-            DataError: With ``exclude_seen`` or ``explain`` on a model loaded from
-                a bundle saved without its training interactions.
-        """
-        from embedlab.recommend import mask_items
-
-        self._check_fitted()
-        try:
-            u = self.users_.index(user)
-        except UnknownIDError as exc:
-            raise UnknownIDError(
-                f"{exc.args[0] if exc.args else exc}; recommend() needs a user from the training "
-                "data; for a new visitor use recommend_for_ratings({item ID: rating, ...})"
-            ) from None
-        allowed = self._allowed_items(candidates, min_count, genres)
-        seen = self._seen_or_raise() if exclude_seen or explain else None
-        scores = self._score_users(np.array([u]))
-        mask_items(scores, allowed=allowed, seen=seen if exclude_seen else None, users=[u])
-        return self._top_frame(scores, n, seen.row(u) if explain and seen is not None else None)
-
-    def recommend_batch(
-        self,
-        users: Iterable[Any] | None = None,
-        n: int = 10,
-        *,
-        candidates: Iterable[Any] | None = None,
-        min_count: float | None = None,
-        genres: str | Iterable[str] | None = None,
-        exclude_seen: bool = True,
-        chunk_size: int = 1024,
-    ) -> pd.DataFrame:
-        """:meth:`recommend` for many users (all training users when None), chunked.
-
-        Users are scored ``chunk_size`` at a time (a ``[chunk_size, n_items]`` block),
-        so memory stays bounded whatever the number of users. The rows of each user
-        are those :meth:`recommend` returns.
-
-        Returns:
-            A tidy DataFrame with columns ``user``, ``rank``, ``item``, ``label``,
-            ``score``, users in the given order (index order when None).
-
-        Raises:
-            NotFittedError: Before ``fit``.
-            UnknownIDError: For unknown user or candidate IDs.
-            ValueError: As :meth:`recommend`, or for ``chunk_size`` < 1.
-            DataError: As :meth:`recommend`.
-        """
-        from embedlab.recommend import mask_items, top_n
-
-        self._check_fitted()
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size={chunk_size!r}: expected an integer >= 1")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n={n!r}: expected an integer >= 1")
-        if users is None:
-            u_idx = np.arange(len(self.users_), dtype=np.int64)
-        else:
-            ids = [users] if isinstance(users, (str, int, np.integer)) else list(users)
-            u_idx = self.users_.indices(ids).astype(np.int64)
-        allowed = self._allowed_items(candidates, min_count, genres)
-        seen = self._seen_or_raise() if exclude_seen else None
-        parts: list[tuple[np.ndarray, ...]] = []
-        for start in range(0, len(u_idx), chunk_size):
-            block = u_idx[start : start + chunk_size]
-            scores = mask_items(self._score_users(block), allowed=allowed, seen=seen, users=block)
-            rows, items, vals, ranks = top_n(scores, int(n), candidates=_top_candidates(scores, n))
-            parts.append((block[rows], items, vals, ranks))
-        cols = [np.concatenate([p[k] for p in parts]) for k in range(4)] if parts else None
-        u_rows, items, vals, ranks = cols or (np.empty(0, dtype=np.int64),) * 4
-        labels = self._labels(self.item_metadata_)
-        item_ids, user_ids = self.items_.ids(), self.users_.ids()
-        return pd.DataFrame(
-            {
-                "user": user_ids[u_rows] if len(u_rows) else user_ids[:0],
-                "rank": np.asarray(ranks, dtype=np.int64),
-                "item": item_ids[items] if len(items) else item_ids[:0],
-                "label": labels[items] if labels is not None else np.full(len(items), None, object),
-                "score": np.asarray(vals, dtype=np.float64),
-            }
-        )
-
-    def recommend_for_ratings(
-        self,
-        ratings: Mapping[Any, float] | Iterable[tuple[Any, float]],
-        n: int = 10,
-        *,
-        candidates: Iterable[Any] | None = None,
-        min_count: float | None = None,
-        genres: str | Iterable[str] | None = None,
-        exclude_seen: bool = True,
-        explain: bool = False,
-        l2: float = 0.1,
-        steps: int = 200,
-    ) -> pd.DataFrame:
-        """Recommendations for a new visitor from a few ``(item ID, rating)`` pairs.
-
-        The visitor is placed in the model with :meth:`fold_in` (``l2``, ``steps``)
-        and every item is scored with :meth:`score_items`; no retraining.
-
-        Args:
-            ratings: ``{item ID: rating}`` or pairs ``(item ID, rating)``.
-            n, candidates, min_count, genres, explain: As :meth:`recommend`.
-            exclude_seen: Leave out the rated items.
-            l2, steps: Passed to :meth:`fold_in`.
-
-        Returns:
-            The DataFrame of :meth:`recommend`.
-
-        Raises:
-            NotFittedError: Before ``fit``.
-            UnknownIDError: For unknown item IDs.
-            ValueError: With no ratings, or as :meth:`recommend`.
-        """
-        from embedlab.recommend import mask_items
-
-        self._check_fitted()
-        pairs = list(ratings.items()) if isinstance(ratings, Mapping) else list(ratings)
-        if not pairs:
-            raise ValueError("recommend_for_ratings needs at least one (item ID, rating) pair")
-        rated = self.items_.indices([p[0] for p in pairs]).astype(np.int64)
-        values = np.array([float(p[1]) for p in pairs], dtype=np.float32)
-        allowed = self._allowed_items(candidates, min_count, genres)
-        folded = self.fold_in(pairs, l2=l2, steps=steps)
-        scores = self.score_items(folded)[None, :]
-        mask_items(scores, allowed=allowed, exclude=[rated] if exclude_seen else None)
-        return self._top_frame(scores, n, (rated, values) if explain else None)
-
     # ----------------------------------------------------------------- persist
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model bundle (safetensors + JSON + Parquet), atomically."""
@@ -781,6 +506,7 @@ class EmbeddingModel:
             model_class=self.model_class,
             config={
                 "params": self._config(),
+                **self._provenance(),
                 "global_mean": self.global_mean_,
                 "rating_scale": None if self.rating_scale_ is None else list(self.rating_scale_),
                 "embedlab_version": __version__,
@@ -800,16 +526,53 @@ class EmbeddingModel:
             data_fingerprint=self.data_fingerprint_,
         )
 
+    def _provenance(self) -> dict[str, Any]:
+        """How the model was made: resolved settings, engine, seed, versions, data, time."""
+        settings = getattr(self, "settings_", None)
+        if settings is None or not hasattr(self, "training_seconds_"):
+            return {}  # loaded from a bundle written before 0.2: nothing more is known
+        return {
+            "settings": used_fields(settings),
+            **self._extra_provenance(),
+            "engine": self.engine_,
+            "seed": settings.random_state,
+            "versions": _versions(),
+            "data": {
+                "fingerprint": self.data_fingerprint_,
+                "n_users": len(self.users_),
+                "n_items": len(self.items_),
+                "n_ratings": int(np.asarray(self.item_counts_).sum()),
+            },
+            "training_seconds": round(float(self.training_seconds_), 3),
+        }
+
+    def _extra_provenance(self) -> dict[str, Any]:
+        """More records a model keeps (the neural model's pre-training settings)."""
+        return {}
+
     @classmethod
     def _from_bundle(cls, bundle: Any) -> EmbeddingModel:
         params = dict(bundle.config["params"])
         for key, value in params.items():
             if isinstance(value, list):
                 params[key] = tuple(value)
+        with warnings.catch_warnings():  # names of older releases, translated quietly
+            warnings.simplefilter("ignore", FutureWarning)
+            params = cls.settings_class.translate(params, cls.__name__)
         model = cls(**params)
+        settings = model.get_settings()
+        recorded = bundle.config.get("settings")
+        if isinstance(recorded, dict):
+            model.settings_ = settings.replace(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()}
+            )
+            model.engine_ = model.settings_.engine
+            model.training_seconds_ = float(bundle.config.get("training_seconds", 0.0))
+        else:  # a bundle of embedlab 0.1 recorded only the constructor's arguments
+            model.settings_ = settings
         tensors = bundle.torch_state_dict()
         module = model._build_module(
-            len(bundle.users), len(bundle.items), torch.Generator().manual_seed(0)
+            settings, len(bundle.users), len(bundle.items), torch.Generator().manual_seed(0)
         )
         extras = ("item_counts", "user_counts", *SEEN_TENSORS)
         state = {k: v for k, v in tensors.items() if k not in extras}
@@ -833,7 +596,11 @@ class EmbeddingModel:
         scale = bundle.config.get("rating_scale")
         model.rating_scale_ = None if scale is None else tuple(scale)
         model.data_fingerprint_ = bundle.data_fingerprint
+        model._restore_extra(bundle.config)
         return model
+
+    def _restore_extra(self, config: dict[str, Any]) -> None:
+        """Read back what :meth:`_extra_provenance` wrote."""
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EmbeddingModel:

@@ -10,6 +10,7 @@ from embedlab.training._distributed import (
     get_rank,
     get_world_size,
     is_main_process,
+    resolve_distributed,
     shard_batches,
 )
 from embedlab.training._history import History
@@ -36,6 +37,7 @@ __all__ = [
     "is_main_process",
     "predict",
     "resolve_device",
+    "resolve_distributed",
     "shard_batches",
     "spark_session",
 ]

@@ -1,0 +1,61 @@
+"""Settings: one frozen object per model holding every hyperparameter, its default,
+its check and its doc, and the resolvers that make them concrete for an engine and data.
+
+The estimators' constructors, the ``embedlab train`` options, the docs' option tables and
+the bundle's record of what ran are all generated from these classes. Importing this
+package imports neither torch nor numba.
+"""
+
+from embedlab.settings._fields import (
+    Bool,
+    Check,
+    Choice,
+    Dims,
+    Flag,
+    Int,
+    Ints,
+    Pair,
+    Real,
+    Settings,
+    setting,
+)
+from embedlab.settings._models import (
+    ENGINE_DEFAULTS,
+    MF_ENGINES,
+    NEURAL_ENGINES,
+    PRETRAIN_MF,
+    RATINGS_PER_THREAD,
+    MFSettings,
+    NeuralSettings,
+    mf_engine,
+    neural_engine,
+    resolve_mf,
+    resolve_neural,
+    used_fields,
+)
+
+__all__ = [
+    "ENGINE_DEFAULTS",
+    "MF_ENGINES",
+    "NEURAL_ENGINES",
+    "PRETRAIN_MF",
+    "RATINGS_PER_THREAD",
+    "Bool",
+    "Check",
+    "Choice",
+    "Dims",
+    "Flag",
+    "Int",
+    "Ints",
+    "MFSettings",
+    "NeuralSettings",
+    "Pair",
+    "Real",
+    "Settings",
+    "mf_engine",
+    "neural_engine",
+    "resolve_mf",
+    "resolve_neural",
+    "setting",
+    "used_fields",
+]

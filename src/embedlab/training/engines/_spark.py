@@ -1,0 +1,73 @@
+"""The Spark engine: ``pyspark.ml`` ALS on the residual of damped biases
+(:func:`~embedlab.training.fit_mf_spark`); pyspark is imported only when it runs."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from embedlab.settings import MFSettings
+from embedlab.training._history import History
+from embedlab.training._spark import fit_mf_spark, frame_from_arrays, spark_session
+from embedlab.training.engines._base import EngineResult, TrainData, register_engine
+
+__all__ = ["SparkEngine"]
+
+
+class SparkEngine:
+    """Trains on a Spark session: ``spark`` (a session), ``spark_master``, ``spark_conf``
+    choose it; ``frame`` hands over a Spark DataFrame of the training indices that
+    Spark already holds (else the arrays are written for Spark to read)."""
+
+    name = "spark"
+
+    def fit(
+        self,
+        data: TrainData,
+        settings: MFSettings,
+        *,
+        module: Any = None,
+        callbacks: Any = None,
+        progress: bool = False,
+        spark: Any = None,
+        spark_master: str | None = None,
+        spark_conf: Any = None,
+        frame: Any = None,
+        **options: Any,
+    ) -> EngineResult:
+        s = settings
+        session = spark_session(spark, master=spark_master, conf=spark_conf)
+        folder = None
+        if frame is None:
+            u, i, r = data.train
+            frame, folder = frame_from_arrays(
+                session, {"user_index": u, "item_index": i, "rating": r}
+            )
+        try:
+            params, records = fit_mf_spark(
+                frame,
+                data.n_users,
+                data.n_items,
+                embedding_dim=s.embedding_dim,
+                epochs=s.epochs,
+                l2_user=s.l2_user,
+                l2_item=s.l2_item,
+                l2_bias=s.l2_bias,
+                bias_damping=s.bias_damping,
+                user_bias=s.user_bias,
+                item_bias=s.item_bias,
+                global_mean=data.global_mean if s.global_bias else None,
+                train=data.train,
+                validation=data.validation,
+                random_state=s.random_state,
+                spark=session,
+                callbacks=callbacks,
+                progress=progress,
+            )
+        finally:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        return EngineResult(params, History(records))
+
+
+register_engine("spark", SparkEngine)
