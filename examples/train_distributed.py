@@ -19,7 +19,7 @@ ds = dataset(args)
 train, test = ds.split("random", test_size=0.1, seed=0)
 
 # batch_size is per process: one step of 2 processes sees 2 × 512 ratings
-model = el.NeuralEmbeddingModel(32, 32, epochs=3, batch_size=512, random_state=0)
+model = el.NeuralEmbeddingModel(32, epochs=3, batch_size=512, random_state=0)
 model.fit(train, validation=test)
 
 if is_main_process():  # every rank holds the same model; one of them writes it

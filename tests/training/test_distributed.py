@@ -243,10 +243,10 @@ def test_the_neural_model_takes_the_option(monkeypatch) -> None:
     data, _ = el.synthetic_ratings(n_users=50, n_items=30, n_ratings=500, seed=0)
     options = {"pretrain": None, "epochs": 1, "device": "cpu", "random_state": 0}
     with pytest.raises(ValueError, match="distributed=True"):
-        el.NeuralEmbeddingModel(8, 8, distributed=True, **options).fit(data, progress=False)
+        el.NeuralEmbeddingModel(8, distributed=True, **options).fit(data, progress=False)
     with pytest.raises(ValueError, match="distributed='yes'"):
-        el.NeuralEmbeddingModel(8, 8, distributed="yes", **options).fit(data, progress=False)
-    model = el.NeuralEmbeddingModel(8, 8, distributed=False, **options).fit(data, progress=False)
+        el.NeuralEmbeddingModel(8, distributed="yes", **options).fit(data, progress=False)
+    model = el.NeuralEmbeddingModel(8, distributed=False, **options).fit(data, progress=False)
     assert model.get_params()["distributed"] is False
 
 

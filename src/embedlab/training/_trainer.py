@@ -1,46 +1,54 @@
-"""One torch trainer for both module families (matrix factorization and the neural model)."""
+"""One torch trainer for both module families (matrix factorization and the neural model).
+
+:meth:`Trainer.fit` validates its inputs and sets up the device, the generator, the
+optimizers, the data and a resumed checkpoint; the epochs run in
+:mod:`embedlab.training._runners`, checkpoints are written by
+:mod:`embedlab.training._checkpoint`.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from embedlab._io import atomic_write_text
-from embedlab.exceptions import DataError, TrainingDivergedError
+from embedlab.exceptions import DataError
 from embedlab.nn._neural import GeneratorDropout
 from embedlab.training import _distributed as ddp
 from embedlab.training._callbacks import Callback, as_callbacks
-from embedlab.training._cpu_neural import ENGINES, CompiledNeuralEpochs, compiled_unsupported
+from embedlab.training._checkpoint import (
+    TrainingState,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from embedlab.training._cpu_neural import ENGINES
 from embedlab.training._history import History
 from embedlab.training._optim import (
     OPTIMIZERS,
     SCHEDULES,
-    MultiOptimizer,
     build_optimizer,
-    flatten_optimizer_state,
     learning_rate_at,
-    sparse_parameters,
-    unflatten_optimizer_state,
+)
+from embedlab.training._runners import EpochLoop, FitContext, make_runner
+from embedlab.training._scoring import (
+    check_index_range,
+    check_same_data,
+    evaluate,
+    predict,
+    rating_arrays,
 )
 
 __all__ = ["L2_MODES", "Trainer", "evaluate", "predict", "resolve_device"]
 
 #: The two L2 semantics (see :class:`Trainer`).
 L2_MODES = ("batch", "table")
-_CHECKPOINT_FORMAT = 1
-_LATEST = "latest.json"
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -59,125 +67,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
         # An explicit index, so generators and tensors compare equal as devices.
         dev = torch.device("cuda", torch.cuda.current_device())
     return dev
-
-
-def _module_device(module: nn.Module) -> torch.device:
-    for p in module.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
-def _arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(users, items, ratings)`` from an ``Interactions`` or a 3-tuple of arrays."""
-    if hasattr(data, "user_index") and hasattr(data, "item_index") and hasattr(data, "rating"):
-        u, i, r = data.user_index, data.item_index, data.rating
-    else:
-        try:
-            u, i, r = data
-        except (TypeError, ValueError):
-            raise DataError(
-                f"{what}: expected Interactions or a tuple (user_index, item_index, rating) of arrays, "
-                f"got {type(data).__name__}"
-            ) from None
-    u, i, r = np.asarray(u), np.asarray(i), np.asarray(r, dtype=np.float32)
-    if not (u.ndim == i.ndim == r.ndim == 1 and len(u) == len(i) == len(r)):
-        raise DataError(
-            f"{what}: user_index, item_index and rating must be 1-D and equally long, got shapes "
-            f"{u.shape}, {i.shape}, {r.shape}"
-        )
-    if u.dtype.kind not in "iu" or i.dtype.kind not in "iu":
-        raise DataError(
-            f"{what}: user_index and item_index must be integer arrays, got {u.dtype} and {i.dtype}"
-        )
-    if not np.isfinite(r).all():
-        raise DataError(f"{what}: ratings contain NaN or infinite values")
-    return u, i, r
-
-
-def _check_range(u: np.ndarray, i: np.ndarray, module: nn.Module, what: str) -> None:
-    for arr, n, name in (
-        (u, getattr(module, "n_users", None), "user"),
-        (i, getattr(module, "n_items", None), "item"),
-    ):
-        if arr.size and (arr.min() < 0 or (n is not None and arr.max() >= n)):
-            raise DataError(
-                f"{what}: {name} indices span {arr.min()}..{arr.max()}, but the module has {n} {name} rows"
-            )
-
-
-def _tensor(arr: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    # A copy: the caller's arrays may be read-only (Interactions' are), which torch warns about.
-    return torch.from_numpy(np.array(arr, copy=True)).to(device=device, dtype=dtype)
-
-
-def predict(
-    module: nn.Module,
-    users: Any,
-    items: Any,
-    *,
-    batch_size: int = 1 << 16,
-) -> np.ndarray:
-    """Scores of ``module`` for index pairs, in batches, under ``torch.inference_mode()``.
-
-    Returns:
-        A float32 NumPy array, one score per pair (dropout off).
-    """
-    device = _module_device(module)
-    u = _tensor(np.asarray(users), torch.long, device)
-    i = _tensor(np.asarray(items), torch.long, device)
-    return _predict_tensors(module, u, i, batch_size).cpu().numpy()
-
-
-def _predict_tensors(
-    module: nn.Module, u: torch.Tensor, i: torch.Tensor, batch_size: int
-) -> torch.Tensor:
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.inference_mode():
-            out = [
-                module(u[s : s + batch_size], i[s : s + batch_size])
-                for s in range(0, len(u), batch_size)
-            ]
-            return torch.cat(out) if out else torch.empty(0, device=u.device)
-    finally:
-        module.train(was_training)
-
-
-def evaluate(module: nn.Module, data: Any, *, batch_size: int = 1 << 16) -> dict[str, float]:
-    """``{"rmse": ..., "mae": ...}`` of ``module`` on ``Interactions`` or ``(users, items, ratings)``."""
-    u, i, r = _arrays(data, "data")
-    device = _module_device(module)
-    pred = _predict_tensors(
-        module, _tensor(u, torch.long, device), _tensor(i, torch.long, device), batch_size
-    )
-    return _metrics(pred, _tensor(r, torch.float32, device))
-
-
-def _metrics(pred: torch.Tensor, r: torch.Tensor) -> dict[str, float]:
-    err = (pred - r).double()
-    return {"rmse": float(err.square().mean().sqrt()), "mae": float(err.abs().mean())}
-
-
-def _check_same_data(
-    u: np.ndarray,
-    i: np.ndarray,
-    r: np.ndarray,
-    val: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    device: torch.device,
-) -> None:
-    """Raise unless every data-parallel rank passed the same training and validation data."""
-    summary = [float(len(r)), float(u.sum()), float(i.sum()), float(r.astype(np.float64).sum())]
-    if val is not None:
-        summary += [float(len(val[2])), float(val[0].sum()), float(val[1].sum())]
-        summary.append(float(val[2].astype(np.float64).sum()))
-    else:
-        summary += [-1.0, 0.0, 0.0, 0.0]
-    if not ddp.same_on_all_ranks(summary, device):
-        raise DataError(
-            f"distributed training: the ranks passed different data (this rank: {len(r)} training "
-            "ratings); every rank must load the same dataset and split it the same way (same seed)"
-        )
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -411,63 +300,10 @@ class Trainer:
             lr_step_size=self.lr_step_size,
         )
 
-    def _penalty(
-        self, module: nn.Module, rows: dict[str, torch.Tensor], b: int, world_size: int = 1
-    ) -> torch.Tensor | None:
-        # Data-parallel: ``b`` is the global batch, and each of the ``world_size`` ranks
-        # adds 1/world_size of the whole-table penalty, so the summed gradients match.
-        terms: list[torch.Tensor] = []
-        if self.l2_mode == "batch":
-            for key, lam in (
-                ("user", self.l2_user),
-                ("item", self.l2_item),
-                ("user_bias", self.l2_bias),
-                ("item_bias", self.l2_bias),
-            ):
-                if lam > 0 and key in rows:
-                    terms.append(rows[key].square().sum() * (lam / b))
-        else:
-            for name, lam in (
-                ("user_embedding", self.l2_user),
-                ("item_embedding", self.l2_item),
-                ("user_bias", self.l2_bias),
-                ("item_bias", self.l2_bias),
-            ):
-                table = getattr(module, name, None)
-                if lam > 0 and table is not None:
-                    terms.append(table.weight.square().sum() * (lam / world_size))
-        return sum(terms[1:], terms[0]) if terms else None
-
-    def _compiled_epochs(
-        self, module: nn.Module, opt: MultiOptimizer, device: torch.device, distributed: bool
-    ) -> CompiledNeuralEpochs | None:
-        """The compiled epoch runner when ``engine`` asks for it and it applies."""
-        if self.engine == "torch":
-            return None
-        why = compiled_unsupported(
-            module,
-            optimizer=self.optimizer,
-            l2_mode=self.l2_mode,
-            device=device,
-            distributed=distributed,
-        )
-        if why is not None:
-            if self.engine == "compiled":
-                raise ValueError(
-                    f"engine='compiled' cannot train this model: {why}; use engine='torch' or 'auto'"
-                )
-            return None
-        lazy, dense = opt.optimizers[0], (opt.optimizers[1] if len(opt.optimizers) > 1 else None)
-        return CompiledNeuralEpochs(
-            module,
-            lazy,
-            dense,
-            l2_user=self.l2_user,
-            l2_item=self.l2_item,
-            l2_bias=self.l2_bias,
-            batch_size=self.batch_size,
-            num_threads=self.num_threads,
-        )
+    # ------------------------------------------------------------- checkpoints
+    def _save_checkpoint(self, ckpt: Path, epoch: int, state: TrainingState) -> None:
+        # The epoch loop writes every checkpoint through here (tests count the calls).
+        save_checkpoint(ckpt, epoch, state, self._config())
 
     # --------------------------------------------------------------------- fit
     def fit(
@@ -500,14 +336,14 @@ class Trainer:
                 existing checkpoint without ``resume=True``.
             TrainingDivergedError: When the loss or the validation error is not finite.
         """
-        u_np, i_np, r_np = _arrays(train, "train")
+        u_np, i_np, r_np = rating_arrays(train, "train")
         if len(r_np) == 0:
             raise DataError("train: no ratings to train on")
-        _check_range(u_np, i_np, module, "train")
+        check_index_range(u_np, i_np, module, "train")
         val = None
         if validation is not None:
-            val = _arrays(validation, "validation")
-            _check_range(val[0], val[1], module, "validation")
+            val = rating_arrays(validation, "validation")
+            check_index_range(val[0], val[1], module, "validation")
         if self.patience is not None and (val is None or len(val[2]) == 0):
             raise ValueError(
                 f"patience={self.patience} needs validation data to watch; pass validation="
@@ -521,12 +357,12 @@ class Trainer:
         ctx = ddp.resolve_distributed(self.distributed, device)
         if ctx is not None and not self._device_pinned:
             device = ddp.cuda_device_for_rank(device)
-        rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
         self.device_ = device
-        self.rank_, self.world_size_ = rank, world
+        self.rank_, self.world_size_ = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
         module.to(device)
-        dense_tables = self.l2_mode == "table"
-        opt = build_optimizer(module, self.optimizer, self.learning_rate, dense_tables=dense_tables)
+        opt = build_optimizer(
+            module, self.optimizer, self.learning_rate, dense_tables=self.l2_mode == "table"
+        )
         gen = torch.Generator(device=device)
         if self.random_state is None:
             gen.seed()
@@ -534,195 +370,41 @@ class Trainer:
             gen.manual_seed(int(self.random_state))
         seed = 0
         if ctx is not None:
-            _check_same_data(u_np, i_np, r_np, val, device)
+            check_same_data(u_np, i_np, r_np, val, device)
             seed = ddp.broadcast_seed(self.random_state, device)
             ddp.broadcast_module(module)
         dropouts = [m for m in module.modules() if isinstance(m, GeneratorDropout)]
         for d in dropouts:
             d.generator = gen
-        compiled = self._compiled_epochs(module, opt, device, ctx is not None)
-        self.engine_ = "torch" if compiled is None else "compiled"
+        state = TrainingState(module, opt, gen, n_train=len(r_np))
+        fit = FitContext(self, state, device, ctx, seed)
+        runner = make_runner(fit, (u_np, i_np, r_np))
+        self.engine_ = runner.engine
 
-        history = History()
         start = 0
-        best: dict[str, Any] = {
-            "rmse": math.inf,
-            "epoch": None,
-            "state": None,
-            "wait": 0,
-            "stopped": False,
-        }
         ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        if ckpt is not None:
-            latest = ckpt / _LATEST
-            if latest.exists():
-                if not resume:
-                    raise ValueError(
-                        f"checkpoint_dir={str(ckpt)!r} already holds a checkpoint; pass resume=True to "
-                        "continue it or choose an empty folder"
-                    )
-                start, history, best = self._load_checkpoint(ckpt, module, opt, gen, len(r_np))
+        if ckpt is not None and has_checkpoint(ckpt):
+            if not resume:
+                raise ValueError(
+                    f"checkpoint_dir={str(ckpt)!r} already holds a checkpoint; pass resume=True to "
+                    "continue it or choose an empty folder"
+                )
+            start = load_checkpoint(ckpt, state, self._config())
         if ctx is not None and not ddp.same_on_all_ranks([float(start)], device):
             raise ValueError(
                 f"checkpoint_dir={str(ckpt)!r}: the ranks found different checkpoints (this rank: epoch "
                 f"{start}); put checkpoints on a folder every rank sees"
             )
-
-        U = _tensor(u_np, torch.long, device)
-        Ii = _tensor(i_np, torch.long, device)
-        R = _tensor(r_np, torch.float32, device)
-        if val is not None:
-            # Data-parallel: every rank scores its stride of the validation rows.
-            Uv, Iv, Rv = (
-                _tensor(val[0][rank::world], torch.long, device),
-                _tensor(val[1][rank::world], torch.long, device),
-                _tensor(val[2][rank::world], torch.float32, device),
-            )
-            n_val = len(val[2])
-        n, bs = len(R), self.batch_size
-        n_batches = (n + bs * world - 1) // (bs * world)
-        params = [p for p in module.parameters() if p.requires_grad]
-        sparse_ids = set() if dense_tables else sparse_parameters(module)
         # A run that early stopping or a callback ended stays ended when resumed.
-        self.stopped_early_ = bool(best["stopped"])
+        self.stopped_early_ = state.best.stopped
         if self.stopped_early_:
             start = self.epochs
 
-        progress = _progress(self.progress and rank == 0)
         threads_before = torch.get_num_threads()
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
-        # Adagrad builds sparse tensors from coalesced gradients; opting out of the
-        # invariant checks explicitly (they cost time and the inputs are valid) also
-        # silences torch's warning that they are implicitly off.
         try:
-            with progress, torch.sparse.check_sparse_tensor_invariants(enable=False):
-                task = progress.add_task("training", total=(self.epochs - start) * n_batches)
-                for epoch in range(start, self.epochs):
-                    t0 = time.perf_counter()
-                    lr = self.learning_rate_at(epoch)
-                    opt.set_learning_rate(lr)
-                    module.train()
-                    if compiled is not None:
-                        perm = torch.randperm(n, generator=gen, device=device).numpy()
-                        mask_seed = (
-                            int(torch.randint(0, 2**62, (1,), generator=gen))
-                            if compiled.dropout > 0
-                            else 0
-                        )
-                        total = compiled.run_epoch(
-                            u_np[perm], i_np[perm], r_np[perm], lr, mask_seed
-                        )
-                        progress.update(task, advance=n_batches)
-                        steps = []
-                    elif ctx is None:
-                        perm = torch.randperm(n, generator=gen, device=device)
-                        steps = [(perm[s : s + bs], 0) for s in range(0, n, bs)]
-                    else:
-                        gen.manual_seed(ddp.dropout_seed(seed, epoch, rank))
-                        perm = ddp.epoch_permutation(n, seed, epoch, device)
-                        steps = ddp.shard_batches(perm, bs, rank, world)
-                    if compiled is None:
-                        total = torch.zeros((), dtype=torch.float64, device=device)
-                    progress.update(task, description=f"epoch {epoch + 1}/{self.epochs}")
-                    for rows_idx, b_global in steps:
-                        ub, ib, rb = U[rows_idx], Ii[rows_idx], R[rows_idx]
-                        b = len(rb)
-                        pred, rows = module.forward_rows(ub, ib)
-                        if ctx is None:
-                            mse = (pred - rb).square().mean()
-                            penalty = self._penalty(module, rows, b)
-                            loss = mse if penalty is None else mse + penalty
-                        else:
-                            # This rank's share of the global batch's mean (summed over ranks).
-                            sse = (pred - rb).square().sum()
-                            penalty = self._penalty(module, rows, b_global, world)
-                            loss = sse / b_global if penalty is None else sse / b_global + penalty
-                        opt.zero_grad()
-                        loss.backward()
-                        if dense_tables:
-                            for p in params:
-                                if p.grad is not None and p.grad.is_sparse:
-                                    p.grad = p.grad.to_dense()
-                        if ctx is not None:
-                            ddp.all_reduce_gradients(
-                                params, sparse_ids, (b_global + world - 1) // world
-                            )
-                        opt.step()
-                        if ctx is None:
-                            total += mse.detach().double() * b
-                        else:
-                            total += sse.detach().double()
-                        progress.advance(task)
-                    if ctx is None:
-                        train_loss = float(total) / n
-                    else:
-                        train_loss = ddp.all_reduce_sum([float(total)], device)[0] / n
-                    record: dict[str, Any] = {
-                        "epoch": epoch + 1,
-                        "train_loss": train_loss,
-                        "val_rmse": None,
-                        "val_mae": None,
-                    }
-                    if not math.isfinite(train_loss):
-                        raise TrainingDivergedError(
-                            f"the training loss became {train_loss} in epoch {epoch + 1} "
-                            f"(optimizer={self.optimizer!r}, learning_rate={lr:g}); lower learning_rate "
-                            "(e.g. by 10x) or raise the L2 strengths"
-                        )
-                    if val is not None and n_val:
-                        if ctx is None:
-                            m = _metrics(_predict_tensors(module, Uv, Iv, self.eval_batch_size), Rv)
-                        else:
-                            err = (
-                                _predict_tensors(module, Uv, Iv, self.eval_batch_size) - Rv
-                            ).double()
-                            sq, ab = ddp.all_reduce_sum(
-                                [float(err.square().sum()), float(err.abs().sum())], device
-                            )
-                            m = {"rmse": math.sqrt(sq / n_val), "mae": ab / n_val}
-                        if not math.isfinite(m["rmse"]):
-                            raise TrainingDivergedError(
-                                f"the validation RMSE became {m['rmse']} in epoch {epoch + 1}; "
-                                f"lower learning_rate (now {lr:g})"
-                            )
-                        record["val_rmse"], record["val_mae"] = m["rmse"], m["mae"]
-                    seconds = time.perf_counter() - t0
-                    if ctx is not None:
-                        # The slowest rank's time, so the history is the same on every rank.
-                        seconds = ddp.all_reduce_max([seconds], device)[0]
-                    record["seconds"] = seconds
-                    record["learning_rate"] = lr
-                    history.append(record)
-
-                    stop = False
-                    if record["val_rmse"] is not None:
-                        if record["val_rmse"] < best["rmse"] - self.min_delta:
-                            best.update(rmse=record["val_rmse"], epoch=epoch + 1, wait=0)
-                            if self.patience is not None:
-                                best["state"] = {
-                                    k: v.detach().clone() for k, v in module.state_dict().items()
-                                }
-                        else:
-                            best["wait"] += 1
-                            stop = self.patience is not None and best["wait"] >= self.patience
-                    if self.callbacks:
-                        logs = dict(record)
-                        for cb in self.callbacks:
-                            stop = bool(cb.on_epoch_end(epoch + 1, logs)) or stop
-                    if ctx is not None:
-                        # Any rank's callback stopping stops every rank.
-                        stop = bool(ddp.all_reduce_max([float(stop)], device)[0])
-                    best["stopped"] = stop
-                    if ckpt is not None and rank == 0:
-                        self._save_checkpoint(ckpt, epoch + 1, module, opt, gen, history, best, n)
-                    desc = f"epoch {epoch + 1}/{self.epochs} loss {train_loss:.4f}"
-                    if record["val_rmse"] is not None:
-                        desc += f" val_rmse {record['val_rmse']:.4f}"
-                    progress.update(task, description=desc)
-                    if stop:
-                        self.stopped_early_ = True
-                        break
+            EpochLoop(fit, val, ckpt).run(runner, start)
         finally:
             for d in dropouts:
                 d.generator = None
@@ -730,160 +412,10 @@ class Trainer:
         if ctx is not None:
             # When fit returns on any rank, rank 0's last checkpoint is complete.
             ddp.barrier()
-        if self.patience is not None and best["state"] is not None:
-            module.load_state_dict(best["state"])
+        if self.patience is not None and state.best.state is not None:
+            module.load_state_dict(state.best.state)
         module.eval()
-        self.history_ = history
-        self.best_epoch_ = best["epoch"]
-        return history
-
-    # ------------------------------------------------------------- checkpoints
-    def _save_checkpoint(
-        self,
-        ckpt: Path,
-        epoch: int,
-        module: nn.Module,
-        opt: MultiOptimizer,
-        gen: torch.Generator,
-        history: History,
-        best: dict[str, Any],
-        n_train: int,
-    ) -> None:
-        from safetensors.torch import save_file
-
-        ckpt.mkdir(parents=True, exist_ok=True)
-        name = f"epoch-{epoch:04d}"
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=ckpt))
-        try:
-            save_file(_cpu_state(module.state_dict()), str(tmp / "model.safetensors"))
-            opt_tensors, opt_structure = flatten_optimizer_state(opt.state_dict())
-            opt_tensors["generator"] = gen.get_state().cpu()
-            save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
-            if best["state"] is not None:
-                save_file(_cpu_state(best["state"]), str(tmp / "best.safetensors"))
-            state = {
-                "format": _CHECKPOINT_FORMAT,
-                "epoch": epoch,
-                "n_train": n_train,
-                "module": type(module).__name__,
-                "config": self._config(),
-                "history": history.to_list(),
-                "best": {
-                    "rmse": best["rmse"] if math.isfinite(best["rmse"]) else None,
-                    "epoch": best["epoch"],
-                    "wait": best["wait"],
-                    "stopped": bool(best["stopped"]),
-                },
-                "optimizer": opt_structure,
-            }
-            (tmp / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
-            final = ckpt / name
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        atomic_write_text(ckpt / _LATEST, json.dumps({"epoch": epoch, "dir": name}))
-        # Older epochs, and temporary folders a killed run left behind.
-        for old in [*ckpt.glob("epoch-*"), *ckpt.glob(".epoch-*")]:
-            if old.name != name and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-
-    def _load_checkpoint(
-        self,
-        ckpt: Path,
-        module: nn.Module,
-        opt: MultiOptimizer,
-        gen: torch.Generator,
-        n_train: int,
-    ) -> tuple[int, History, dict[str, Any]]:
-        from safetensors.torch import load_file
-
-        try:
-            pointer = json.loads((ckpt / _LATEST).read_text(encoding="utf-8"))
-            folder = ckpt / pointer["dir"]
-            state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-            weights = load_file(str(folder / "model.safetensors"))
-            opt_tensors = load_file(str(folder / "optimizer.safetensors"))
-            best_state = (
-                load_file(str(folder / "best.safetensors"))
-                if (folder / "best.safetensors").exists()
-                else None
-            )
-        except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(
-                f"checkpoint in {str(ckpt)!r} cannot be read ({exc}); remove the folder to start over"
-            ) from None
-        diffs = [
-            f"{k}: checkpoint {state['config'].get(k)!r}, now {v!r}"
-            for k, v in self._config().items()
-            if state["config"].get(k) != v
-        ]
-        if state.get("n_train") != n_train:
-            diffs.append(f"training ratings: checkpoint {state.get('n_train')}, now {n_train}")
-        if state.get("module") != type(module).__name__:
-            diffs.append(f"module: checkpoint {state.get('module')}, now {type(module).__name__}")
-        if diffs:
-            raise ValueError(
-                f"checkpoint in {str(ckpt)!r} was written with other settings ({'; '.join(diffs)}); "
-                "resume with the same settings or start in an empty folder"
-            )
-        device = _module_device(module)
-        module.load_state_dict({k: v.to(device) for k, v in weights.items()})
-        gen.set_state(opt_tensors.pop("generator"))
-        states = unflatten_optimizer_state(opt_tensors, state["optimizer"])
-        opt.load_state_dict(states)
-        b = state["best"]
-        best = {
-            "rmse": math.inf if b["rmse"] is None else b["rmse"],
-            "epoch": b["epoch"],
-            "wait": b["wait"],
-            "stopped": bool(b.get("stopped", False)),
-            "state": None
-            if best_state is None
-            else {k: v.to(device) for k, v in best_state.items()},
-        }
-        return int(state["epoch"]), History(state["history"]), best
-
-
-def _cpu_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-
-
-class _NoProgress:
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def advance(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _progress(enabled: bool) -> Any:
-    if not enabled:
-        return _NoProgress()
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    )
+        self.stopped_early_ = state.best.stopped
+        self.history_ = state.history
+        self.best_epoch_ = state.best.epoch
+        return state.history
