@@ -311,11 +311,11 @@ def test_tables_that_go_bad_in_the_last_epoch_still_raise(small, monkeypatch):
     real = kernels.sgd_epoch
     calls = []
 
-    def poisoned(*a):
-        out = real(*a)
+    def poisoned(**kw):  # fit_mf_sgd passes the kernel's arguments by name
+        out = real(**kw)
         calls.append(1)
         if len(calls) == 3:  # the loss of this epoch is finite; the tables are not
-            a[7][0, 0] = np.nan
+            kw["Q"][0, 0] = np.nan
         return out
 
     monkeypatch.setattr(kernels, "sgd_epoch", poisoned)

@@ -24,7 +24,6 @@ first compile, which takes several seconds).
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
 from collections.abc import Iterable
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 
 from embedlab.exceptions import DataError, TrainingDivergedError
+from embedlab.settings import Int, Real
 from embedlab.training._callbacks import as_callbacks
 
 __all__ = ["fit_mf_als", "fit_mf_sgd"]
@@ -52,28 +52,20 @@ History = list[dict[str, Any]]
 
 
 # ---------------------------------------------------------------------- checks
+# The settings' field checks (one message style, ``SettingsError`` - a ValueError).
+_COUNT = Int(1)
+_NONNEG_INT = Int(0)
+_NONNEG = Real()
+_POSITIVE = Real(strict=True)
+
+
+# Kept for ``embedlab.training._spark`` (which imports them) until it uses the checks itself.
 def _int_opt(name: str, value: Any, low: int) -> int:
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, (bool, np.bool_))
-        or int(value) < low
-    ):
-        raise ValueError(f"{name}={value!r}: expected an integer >= {low}")
-    return int(value)
+    return Int(low)(name, value)
 
 
 def _real_opt(name: str, value: Any, low: float = 0.0, *, strict: bool = False) -> float:
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(float(value))
-    )
-    if ok:
-        ok = float(value) > low if strict else float(value) >= low
-    if not ok:
-        rel = ">" if strict else ">="
-        raise ValueError(f"{name}={value!r}: expected a finite number {rel} {low:g}")
-    return float(value)
+    return Real(low, strict=strict)(name, value)
 
 
 def _arrays(
@@ -163,9 +155,8 @@ class _Run:
 
     def __init__(
         self,
+        *,
         engine: str,
-        ui: np.ndarray,
-        ii: np.ndarray,
         r: np.ndarray,
         n_users: int,
         n_items: int,
@@ -208,6 +199,10 @@ class _Run:
         self.checked: int | None = None
         self.best: tuple[float, int, tuple[np.ndarray, ...]] | None = None
         self.n = r.size
+
+    def predict(self, ui: np.ndarray, ii: np.ndarray) -> np.ndarray:
+        """The model's current predictions for the pairs ``(ui[k], ii[k])`` (float64)."""
+        return self.k.predict(ui=ui, ii=ii, P=self.P, Q=self.Q, bu=self.bu, bi=self.bi, mu=self.mu)
 
     def params(self, arrays: tuple[np.ndarray, ...] | None = None) -> Params:
         P, Q, bu, bi = arrays if arrays is not None else (self.P, self.Q, self.bu, self.bi)
@@ -254,7 +249,7 @@ class _Run:
         }
         if self.validation is not None:
             vu, vi, vr = self.validation
-            err = self.k.predict(vu, vi, self.P, self.Q, self.bu, self.bi, self.mu) - vr
+            err = self.predict(vu, vi) - vr
             rec["val_rmse"] = float(np.sqrt(np.mean(err * err)))
             rec["val_mae"] = float(np.mean(np.abs(err)))
         seconds = rec["seconds"] = time.perf_counter() - t0
@@ -310,30 +305,34 @@ def _common_checks(
     patience: Any,
     n_threads: Any,
 ) -> tuple[int, int, int, int, float, int | None, int | None]:
-    n_users = _int_opt("n_users", n_users, 1)
-    n_items = _int_opt("n_items", n_items, 1)
-    embedding_dim = _int_opt("embedding_dim", embedding_dim, 1)
-    epochs = _int_opt("epochs", epochs, 0)
-    init_std = _real_opt("init_std", init_std)
+    n_users = _COUNT("n_users", n_users)
+    n_items = _COUNT("n_items", n_items)
+    embedding_dim = _COUNT("embedding_dim", embedding_dim)
+    epochs = _NONNEG_INT("epochs", epochs)
+    init_std = _NONNEG("init_std", init_std)
+    # None is checked here, not by the checks (``none=True`` would change the message).
     if patience is not None:
-        patience = _int_opt("patience", patience, 1)
+        patience = _COUNT("patience", patience)
     if n_threads is not None:
-        n_threads = _int_opt("n_threads", n_threads, 1)
+        n_threads = _COUNT("n_threads", n_threads)
     return n_users, n_items, embedding_dim, epochs, init_std, patience, n_threads
 
 
 # ---------------------------------------------------------------------- SGD
 def _start_run(
-    name: str,
-    hint: str,
     ui: Any,
     ii: Any,
     r: Any,
+    *,
+    engine: str,
+    hint: str,
     n_users: int,
     n_items: int,
     embedding_dim: int,
     init_std: float,
-    biases: tuple[bool, bool, bool],
+    user_bias: bool,
+    item_bias: bool,
+    global_bias: bool,
     validation: tuple[Any, Any, Any] | None,
     patience: int | None,
     restore_best: bool,
@@ -360,11 +359,24 @@ def _start_run(
         if isinstance(random_state, np.random.Generator)
         else np.random.default_rng(random_state)
     )
-    user_bias, item_bias, global_bias = (bool(b) for b in biases)
     run = _Run(
-        name, ui, ii, r, n_users, n_items, embedding_dim, init_std, user_bias, item_bias,
-        global_bias, val, patience, restore_best, callbacks, progress, rng, hint,
-    )  # fmt: skip
+        engine=engine,
+        r=r,
+        n_users=n_users,
+        n_items=n_items,
+        embedding_dim=embedding_dim,
+        init_std=init_std,
+        user_bias=bool(user_bias),
+        item_bias=bool(item_bias),
+        global_bias=bool(global_bias),
+        validation=val,
+        patience=patience,
+        restore_best=restore_best,
+        callbacks=callbacks,
+        progress=progress,
+        rng=rng,
+        hint=hint,
+    )
     return ui, ii, r, rng, run
 
 
@@ -480,7 +492,7 @@ def fit_mf_sgd(
 
     Raises:
         DataError: If the arrays are malformed or an index is out of range.
-        ValueError: If a hyperparameter is out of range.
+        SettingsError: If a hyperparameter is out of range (a ValueError).
         TrainingDivergedError: If the parameters become NaN or infinite.
 
     Example:
@@ -494,36 +506,34 @@ def fit_mf_sgd(
     n_users, n_items, embedding_dim, epochs, init_std, patience, n_threads = _common_checks(
         n_users, n_items, embedding_dim, epochs, init_std, patience, n_threads
     )
-    lr = _real_opt("learning_rate", learning_rate, 0.0, strict=True)
-    lr_b = (
-        lr
-        if bias_learning_rate is None
-        else _real_opt("bias_learning_rate", bias_learning_rate, 0.0)
-    )
-    decay = _real_opt("learning_rate_decay", learning_rate_decay, 0.0, strict=True)
-    l2u = _real_opt("l2_user", l2_user)
-    l2i = _real_opt("l2_item", l2_item)
-    l2b = _real_opt("l2_bias", l2_bias)
-    damping = _real_opt("bias_damping", bias_damping)
+    lr = _POSITIVE("learning_rate", learning_rate)
+    lr_b = lr if bias_learning_rate is None else _NONNEG("bias_learning_rate", bias_learning_rate)
+    decay = _POSITIVE("learning_rate_decay", learning_rate_decay)
+    l2u = _NONNEG("l2_user", l2_user)
+    l2i = _NONNEG("l2_item", l2_item)
+    l2b = _NONNEG("l2_bias", l2_bias)
+    damping = _NONNEG("bias_damping", bias_damping)
     if shuffle not in ("once", "epoch", "none"):
         raise ValueError(f"shuffle={shuffle!r}: expected 'once', 'epoch' or 'none'")
     ui, ii, r, rng, run = _start_run(
-        "fit_mf_sgd",
-        "lower learning_rate (and bias_learning_rate), or raise the L2 strengths",
         ui,
         ii,
         r,
-        n_users,
-        n_items,
-        embedding_dim,
-        init_std,
-        (user_bias, item_bias, global_bias),
-        validation,
-        patience,
-        restore_best,
-        callbacks,
-        progress,
-        random_state,
+        engine="fit_mf_sgd",
+        hint="lower learning_rate (and bias_learning_rate), or raise the L2 strengths",
+        n_users=n_users,
+        n_items=n_items,
+        embedding_dim=embedding_dim,
+        init_std=init_std,
+        user_bias=user_bias,
+        item_bias=item_bias,
+        global_bias=global_bias,
+        validation=validation,
+        patience=patience,
+        restore_best=restore_best,
+        callbacks=callbacks,
+        progress=progress,
+        random_state=random_state,
     )
     n = r.size
     damp_u = (damping / np.maximum(np.bincount(ui, minlength=n_users), 1)).astype(np.float32)
@@ -554,9 +564,27 @@ def fit_mf_sgd(
             rate = lr * decay ** (epoch - 1)
             rate_b = lr_b * decay ** (epoch - 1)
             sums = run.k.sgd_epoch(
-                ui, ii, r, order, block, n_chunks, run.P, run.Q, run.bu, run.bi, run.mu,
-                rate, rate_b, l2u, l2i, l2b, run.user_bias, run.item_bias, damp_u, damp_i,
-            )  # fmt: skip
+                ui=ui,
+                ii=ii,
+                r=r,
+                block_order=order,
+                block_size=block,
+                n_chunks=n_chunks,
+                P=run.P,
+                Q=run.Q,
+                bu=run.bu,
+                bi=run.bi,
+                mu=run.mu,
+                lr=rate,
+                lr_b=rate_b,
+                l2_user=l2u,
+                l2_item=l2i,
+                l2_bias=l2b,
+                use_bu=run.user_bias,
+                use_bi=run.item_bias,
+                damp_u=damp_u,
+                damp_i=damp_i,
+            )
             if run.end_epoch(epoch, float(sums.sum()), t0, {"learning_rate": rate}, lazy=True):
                 break
     return run.result()
@@ -644,32 +672,34 @@ def fit_mf_als(
 
     Raises:
         DataError: If the arrays are malformed or an index is out of range.
-        ValueError: If a hyperparameter is out of range.
+        SettingsError: If a hyperparameter is out of range (a ValueError).
         TrainingDivergedError: If the parameters become NaN or infinite.
     """
     n_users, n_items, embedding_dim, epochs, init_std, patience, n_threads = _common_checks(
         n_users, n_items, embedding_dim, epochs, init_std, patience, n_threads
     )
-    l2u = _real_opt("l2_user", l2_user)
-    l2i = _real_opt("l2_item", l2_item)
-    l2b = _real_opt("l2_bias", l2_bias)
+    l2u = _NONNEG("l2_user", l2_user)
+    l2i = _NONNEG("l2_item", l2_item)
+    l2b = _NONNEG("l2_bias", l2_bias)
     ui, ii, r, _, run = _start_run(
-        "fit_mf_als",
-        "raise the L2 strengths",
         ui,
         ii,
         r,
-        n_users,
-        n_items,
-        embedding_dim,
-        init_std,
-        (user_bias, item_bias, global_bias),
-        validation,
-        patience,
-        restore_best,
-        callbacks,
-        progress,
-        random_state,
+        engine="fit_mf_als",
+        hint="raise the L2 strengths",
+        n_users=n_users,
+        n_items=n_items,
+        embedding_dim=embedding_dim,
+        init_std=init_std,
+        user_bias=user_bias,
+        item_bias=item_bias,
+        global_bias=global_bias,
+        validation=validation,
+        patience=patience,
+        restore_best=restore_best,
+        callbacks=callbacks,
+        progress=progress,
+        random_state=random_state,
     )
     y = (r.astype(np.float64) - run.mu).astype(np.float32)
     u_ptr, u_items, u_y = _csr(ui, ii, y, n_users)
@@ -677,13 +707,31 @@ def fit_mf_als(
     with _threads(n_threads):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
-            run.k.als_side(
-                u_ptr, u_items, u_y, run.Q, run.bi, run.P, run.bu, l2u, l2b, run.user_bias
+            run.k.als_side(  # users, the items fixed
+                indptr=u_ptr,
+                other=u_items,
+                y=u_y,
+                X=run.Q,
+                b_other=run.bi,
+                W=run.P,
+                b_self=run.bu,
+                lam=l2u,
+                lam_b=l2b,
+                with_bias=run.user_bias,
             )
-            run.k.als_side(
-                i_ptr, i_users, i_y, run.P, run.bu, run.Q, run.bi, l2i, l2b, run.item_bias
+            run.k.als_side(  # items, the users fixed
+                indptr=i_ptr,
+                other=i_users,
+                y=i_y,
+                X=run.P,
+                b_other=run.bu,
+                W=run.Q,
+                b_self=run.bi,
+                lam=l2i,
+                lam_b=l2b,
+                with_bias=run.item_bias,
             )
-            err = run.k.predict(ui, ii, run.P, run.Q, run.bu, run.bi, run.mu) - r
+            err = run.predict(ui, ii) - r
             if run.end_epoch(epoch, float(np.dot(err, err)), t0, {"learning_rate": None}):
                 break
     return run.result()
