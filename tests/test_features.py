@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import embedlab
+from embedlab.exceptions import SettingsError
 from embedlab.features import EmbeddingEncoder, embedding_dim_rule, join_embeddings
 
 # ------------------------------------------------------------------ known answer
@@ -267,9 +270,17 @@ def test_save_load_transform_identical(tmp_path):
     assert back.get_params() == enc.get_params()
     assert list(back.get_feature_names_out()) == list(enc.get_feature_names_out())
     assert sorted(p.name for p in (tmp_path / "enc").iterdir()) == [
-        "encoder.json",
-        "tensors.safetensors",
+        "model.json",
+        "vocab",
+        "weights.safetensors",
     ]
+    assert back.history_ == enc.history_
+    assert back.settings_ == enc.settings_
+    # saving again replaces the bundle in place
+    enc.save(tmp_path / "enc")
+    np.testing.assert_array_equal(
+        EmbeddingEncoder.load(tmp_path / "enc").transform(X), back.transform(X)
+    )
 
 
 def test_save_load_int_categories_and_classes(tmp_path):
@@ -282,18 +293,86 @@ def test_save_load_int_categories_and_classes(tmp_path):
     np.testing.assert_array_equal(back.transform(X), enc.transform(X))
 
 
-def test_load_rejects_mismatched_tensors(tmp_path):
-    from safetensors.torch import load_file, save_file
+def test_load_rejects_tampered_files(tmp_path):
+    from safetensors.numpy import load_file, save_file
 
     X, y = _small()
     path = EmbeddingEncoder(epochs=1, random_state=0).fit(X, y).save(tmp_path / "e")
-    tensors = load_file(str(path / "tensors.safetensors"))
+    tensors = load_file(str(path / "weights.safetensors"))
+    tensors["mlp.0.bias"] = tensors["mlp.0.bias"] + 1.0
+    save_file(tensors, str(path / "weights.safetensors"))
+    with pytest.raises(embedlab.exceptions.BundleError, match=r"weights.safetensors: sha256"):
+        EmbeddingEncoder.load(path)
+
+    path = EmbeddingEncoder(epochs=1, random_state=0).fit(X, y).save(tmp_path / "f")
+    text = (path / "model.json").read_text(encoding="utf-8")
+    (path / "model.json").write_text(text.replace('"task": "regression"', '"task": "x"'))
+    with pytest.raises(embedlab.exceptions.BundleError, match=r"model.json: content checksum"):
+        EmbeddingEncoder.load(path)
+
+
+def test_load_rejects_mismatched_tensors_and_other_bundles(tmp_path):
+    from embedlab.io import load_bundle, save_bundle
+
+    X, y = _small()
+    path = EmbeddingEncoder(epochs=1, random_state=0).fit(X, y).save(tmp_path / "e")
+    bundle = load_bundle(path)
+    tensors = dict(bundle.tensors)
     tensors["extra"] = tensors.pop("mlp.0.bias")
-    save_file(tensors, str(path / "tensors.safetensors"))
+    kwargs = {"config": bundle.config, "users": bundle.users, "items": bundle.items}
+    save_bundle(tmp_path / "keys", model_class="EmbeddingEncoder", tensors=tensors, **kwargs)
     with pytest.raises(
         embedlab.exceptions.BundleError, match=r"missing keys \['mlp.0.bias'\].*'extra'"
     ):
-        EmbeddingEncoder.load(path)
+        EmbeddingEncoder.load(tmp_path / "keys")
+    save_bundle(
+        tmp_path / "mf", model_class="MatrixFactorization", tensors=bundle.tensors, **kwargs
+    )
+    with pytest.raises(embedlab.exceptions.BundleError, match=r"EmbeddingEncoder\.save"):
+        EmbeddingEncoder.load(tmp_path / "mf")
+
+
+# ------------------------------------------------------------------ settings
+
+
+def test_init_parameters_and_defaults_match_the_settings():
+    from embedlab.settings import EncoderSettings
+
+    params = inspect.signature(EmbeddingEncoder.__init__).parameters
+    names = [n for n in params if n != "self"]
+    assert names == EncoderSettings.names()
+    assert {n: params[n].default for n in names} == EncoderSettings.defaults()
+    assert EmbeddingEncoder().get_params() == EncoderSettings.defaults()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"epochs": 0}, r"epochs=0: expected an integer >= 1"),
+        ({"learning_rate": -1.0}, r"learning_rate=-1.0: expected a finite number > 0"),
+        ({"hidden": (8, 0)}, r"hidden=\(8, 0\)"),
+        ({"task": "ranking"}, r"task='ranking': expected one of 'auto'"),
+        ({"columns": "zip"}, r"columns='zip': expected None or a sequence"),
+        ({"embedding_dims": 0}, r"embedding_dims=0"),
+        ({"embedding_dims": {"job": 0}}, r"column 'job' gets 0"),
+        ({"embedding_dims": "big"}, r"embedding_dims='big'"),
+        ({"passthrough": "yes"}, r"passthrough='yes': expected True or False"),
+        ({"random_state": -1}, r"random_state=-1"),
+        ({"device": 3}, r"device=3"),
+    ],
+)
+def test_bad_parameters_raise_settings_error_naming_them(params, message):
+    X, y = _small()
+    with pytest.raises(SettingsError, match=message):
+        EmbeddingEncoder(**params).fit(X, y)
+
+
+def test_fit_keeps_validated_settings():
+    X, y = _small()
+    enc = EmbeddingEncoder(epochs=1, random_state=0, hidden=[8], columns=pd.Index(["zip"]))
+    enc.fit(X, y)
+    assert enc.settings_.hidden == (8,) and enc.settings_.columns == ("zip",)
+    assert enc.hidden == [8]  # the parameter itself is left as given
 
 
 def test_column_embeddings_are_keyed_by_category():

@@ -86,7 +86,7 @@ def _edge_cases(out: Path) -> None:
     mf = {"embedding_dim": 8, "engine": "torch", "batch_size": 512, "random_state": 0}
     fits = {
         "dropout+patience": el.NeuralEmbeddingModel(
-            8, 8, hidden=(8,), pretrain=None, epochs=6, patience=1, batch_size=512, random_state=0
+            8, hidden=(8,), pretrain=None, epochs=6, patience=1, batch_size=512, random_state=0
         ),
         "table-l2": el.MatrixFactorization(l2_mode="table", l2_user=1e-4, epochs=2, **mf),
         "adagrad": el.MatrixFactorization(optimizer="adagrad", epochs=2, **mf),

@@ -6,6 +6,7 @@ the bundle's record of what ran are all generated from these classes. Importing 
 package imports neither torch nor numba.
 """
 
+from embedlab.settings._encoder import EncoderSettings
 from embedlab.settings._fields import (
     Bool,
     Check,
@@ -44,6 +45,7 @@ __all__ = [
     "Check",
     "Choice",
     "Dims",
+    "EncoderSettings",
     "Flag",
     "Int",
     "Ints",

@@ -1,21 +1,7 @@
-"""Embeddings as features: entity embeddings of categorical columns for scikit-learn.
-
-:class:`EmbeddingEncoder` learns one embedding table per categorical column with a
-small torch network that predicts ``y`` (Guo & Berkhahn, "Entity Embeddings of
-Categorical Variables", 2016; the fast.ai tabular model), then hands the learned
-vectors out as dense features for any other model: a linear model, gradient
-boosting, a ``Pipeline`` or a ``ColumnTransformer``.
-
-:func:`join_embeddings` does the same for a trained recommendation model: it joins
-its user and item vectors onto a table of (user, item) rows.
-
-Importing ``embedlab`` does not import this module (nor torch); ``embedlab.EmbeddingEncoder``
-loads it on first use.
-"""
+"""The scikit-learn transformer of the feature encoder: vocabularies, device, module, tables."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,171 +10,20 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_feature_names_in, validate_data
-from torch import nn
 
-from embedlab._io import atomic_path, atomic_write_text
 from embedlab.embeddings import KeyedEmbeddings
-from embedlab.exceptions import (
-    BundleError,
-    DataError,
-    NotFittedError,
-    TrainingDivergedError,
-)
+from embedlab.exceptions import NotFittedError, SettingsError
+from embedlab.features._persist import load_encoder, save_encoder
+from embedlab.features._training import train_tabular
+from embedlab.features._values import cast_values, embedding_dim_rule, plain_values, value_kind
+from embedlab.nn import TabularModule
+from embedlab.settings import EncoderSettings
+from embedlab.training import resolve_device
 
-__all__ = ["EmbeddingEncoder", "embedding_dim_rule", "join_embeddings"]
-
-_FORMAT = "embedlab.EmbeddingEncoder/1"
-_TENSORS = "tensors.safetensors"
-_CONFIG = "encoder.json"
-_PARAMS = (
-    "columns",
-    "embedding_dims",
-    "task",
-    "hidden",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "min_frequency",
-    "handle_unknown",
-    "passthrough",
-    "random_state",
-    "device",
-)
-
-
-def embedding_dim_rule(n_categories: int) -> int:
-    """The fast.ai rule of thumb for an embedding's width: ``min(50, round(1.6 * n ** 0.56))``.
-
-    ``n`` counts the rows of the table (the kept categories plus the shared bucket row).
-
-    Example:
-        >>> [embedding_dim_rule(n) for n in (2, 10, 100, 5000)]
-        [2, 6, 21, 50]
-    """
-    return int(min(50, max(1, round(1.6 * max(int(n_categories), 1) ** 0.56))))
-
-
-# ---------------------------------------------------------------------------- values
-
-
-def _value_kind(values: np.ndarray, column: Any) -> str:
-    """``"int"``, ``"float"`` or ``"str"``: the one type of a categorical column's values."""
-    if values.dtype.kind == "c":
-        raise ValueError(
-            f"column {column!r} holds complex numbers: Complex data not supported "
-            "(expected strings or integers as categories)"
-        )
-    if values.dtype.kind in "iub":
-        return "int"
-    if values.dtype.kind == "f":
-        if not np.isfinite(values).all():
-            raise ValueError(
-                f"column {column!r} holds NaN or infinity; categories must be finite "
-                "(fill missing values first, e.g. X.fillna('missing'))"
-            )
-        return "float"
-    if values.dtype.kind in "UST":
-        return "str"
-    kinds = set()
-    for v in values:
-        if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
-            raise ValueError(
-                f"column {column!r} holds missing values (NaN or None); fill them first, "
-                "e.g. X.fillna('missing')"
-            )
-        if isinstance(v, (str, np.str_)):
-            kinds.add("str")
-        elif isinstance(v, (bool, np.bool_, int, np.integer)):
-            kinds.add("int")
-        elif isinstance(v, (float, np.floating)):
-            kinds.add("float")
-        else:
-            raise TypeError(
-                f"column {column!r} holds a {type(v).__name__} value ({v!r}); "
-                "expected a string or a number as category"
-            )
-        if len(kinds) > 1:
-            break
-    if kinds == {"int", "float"}:
-        return "float"
-    if len(kinds) > 1:
-        raise DataError(
-            f"column {column!r} mixes strings and numbers; expected one type "
-            "(convert it, e.g. X[col].astype(str))"
-        )
-    return kinds.pop() if kinds else "str"
-
-
-def _cast(values: np.ndarray, kind: str) -> np.ndarray:
-    if kind == "str":
-        return np.asarray([str(v) for v in values], dtype=object)
-    if kind == "int":
-        return values.astype(np.int64)
-    return values.astype(np.float64)
-
-
-def _plain(categories: np.ndarray, kind: str) -> list[Any]:
-    """Categories as JSON-able Python values of one type."""
-    if kind == "int":
-        return [int(v) for v in categories]
-    if kind == "float":
-        return [float(v) for v in categories]
-    return [str(v) for v in categories]
-
-
-# ---------------------------------------------------------------------------- module
-
-
-class _EmbeddingNet(nn.Module):
-    """Integer indices (one column per categorical column) [+ numbers] -> outputs."""
-
-    def __init__(
-        self,
-        sizes: Sequence[int],
-        dims: Sequence[int],
-        n_numeric: int,
-        hidden: Sequence[int],
-        n_out: int,
-    ) -> None:
-        super().__init__()
-        self.embeddings = nn.ModuleList(
-            nn.Embedding(n, d) for n, d in zip(sizes, dims, strict=True)
-        )
-        layers: list[nn.Module] = []
-        width = int(sum(dims)) + n_numeric
-        for h in hidden:
-            layers += [nn.Linear(width, int(h)), nn.ReLU()]
-            width = int(h)
-        layers.append(nn.Linear(width, n_out))
-        self.mlp = nn.Sequential(*layers)
-
-    def reset(self, generator: torch.Generator) -> None:
-        for emb in self.embeddings:
-            nn.init.normal_(emb.weight, std=0.05, generator=generator)
-        for layer in self.mlp:
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / max(layer.in_features, 1) ** 0.5
-                nn.init.uniform_(layer.weight, -bound, bound, generator=generator)
-                nn.init.zeros_(layer.bias)
-
-    def forward(self, codes: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
-        parts = [emb(codes[:, j]) for j, emb in enumerate(self.embeddings)]
-        if numeric.shape[1]:
-            parts.append(numeric)
-        return self.mlp(torch.cat(parts, dim=1))
-
-
-def _resolve_device(device: Any) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-# ---------------------------------------------------------------------------- encoder
+__all__ = ["EmbeddingEncoder"]
 
 
 class EmbeddingEncoder(TransformerMixin, BaseEstimator):
@@ -247,6 +82,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         embeddings_: Per categorical column, its ``[n_categories + 1, dim]`` table (bucket last).
         task_: ``"regression"`` or ``"classification"``; ``classes_`` for classification.
         history_: Mean training loss per epoch.
+        settings_: The validated parameters (:class:`~embedlab.settings.EncoderSettings`).
 
     Raises:
         ValueError: On bad parameters, empty or non-finite data, unknown categories
@@ -300,35 +136,13 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        def positive_int(name: str) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}={v!r}: expected an integer >= 1")
+    def _validated_settings(self) -> EncoderSettings:
+        """The parameters, validated and normalized (``fit`` keeps them as ``settings_``).
 
-        for name in ("epochs", "batch_size", "min_frequency"):
-            positive_int(name)
-        if self.task not in ("auto", "regression", "classification"):
-            raise ValueError(
-                f"task={self.task!r}: expected 'auto', 'regression' or 'classification'"
-            )
-        if self.handle_unknown not in ("error", "bucket"):
-            raise ValueError(
-                f"handle_unknown={self.handle_unknown!r}: expected 'error' or 'bucket'"
-            )
-        lr = self.learning_rate
-        if (
-            isinstance(lr, bool)
-            or not isinstance(lr, (int, float))
-            or not np.isfinite(lr)
-            or lr <= 0
-        ):
-            raise ValueError(f"learning_rate={lr!r}: expected a positive number")
-        if any(
-            isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
-            for h in self.hidden
-        ):
-            raise ValueError(f"hidden={self.hidden!r}: expected a sequence of integers >= 1")
+        Raises:
+            SettingsError: A ``ValueError`` naming the parameter, what came and what is allowed.
+        """
+        return EncoderSettings(**{name: getattr(self, name) for name in EncoderSettings.names()})
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "embeddings_"):
@@ -377,9 +191,11 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             )
         return frame
 
-    def _select_columns(self, frame: pd.DataFrame, is_frame: bool) -> tuple[list[Any], list[Any]]:
+    def _select_columns(
+        self, frame: pd.DataFrame, is_frame: bool, settings: EncoderSettings
+    ) -> tuple[list[Any], list[Any]]:
         names = list(frame.columns)
-        if self.columns is None:
+        if settings.columns is None:
             if is_frame:
                 cats = [
                     c
@@ -390,7 +206,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             else:
                 cats = names
         else:
-            cats = list(self.columns)
+            cats = list(settings.columns)
             missing = [c for c in cats if c not in names]
             if missing:
                 raise ValueError(
@@ -402,7 +218,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                 "no categorical column: X has no object/category/string column; "
                 "name them with columns=[...]"
             )
-        rest = [c for c in names if c not in cats] if self.passthrough else []
+        rest = [c for c in names if c not in cats] if settings.passthrough else []
         return cats, rest
 
     def _numeric(self, frame: pd.DataFrame) -> np.ndarray:
@@ -426,9 +242,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         for j, col in enumerate(self.categorical_columns_):
             values = np.asarray(frame[col].to_numpy())
             kind = self.kinds_[j]
-            _value_kind(values, col)
+            value_kind(values, col)
             try:
-                query = _cast(values, kind)
+                query = cast_values(values, kind)
             except (TypeError, ValueError):  # e.g. strings for an integer column: all unseen
                 query = np.asarray([str(v) for v in values], dtype=object)
             idx = pd.Index(self.categories_[j]).get_indexer(query)
@@ -465,7 +281,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             TypeError: ``X`` neither a DataFrame nor a 2-D array.
             TrainingDivergedError: The loss became NaN or infinite.
         """
-        self._check_params()
+        settings = self.settings_ = self._validated_settings()
         is_frame = isinstance(X, pd.DataFrame)
         frame = self._as_frame(X, reset=True)
         if y is None:
@@ -482,8 +298,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"y has {len(y_arr)} values for {len(frame)} rows of X; expected one per row"
             )
-        cats, rest = self._select_columns(frame, is_frame)
-        task = self.task
+        cats, rest = self._select_columns(frame, is_frame, settings)
+        task = settings.task
         if task == "auto":
             task = "regression" if y_arr.dtype.kind == "f" else "classification"
         if task == "regression":
@@ -515,83 +331,59 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         self.kinds_, self.categories_, self.counts_, self.infrequent_categories_ = [], [], [], []
         for col in cats:
             values = np.asarray(frame[col].to_numpy())
-            kind = _value_kind(values, col)
-            uniq, counts = np.unique(_cast(values, kind), return_counts=True)
-            keep = counts >= self.min_frequency
+            kind = value_kind(values, col)
+            uniq, counts = np.unique(cast_values(values, kind), return_counts=True)
+            keep = counts >= settings.min_frequency
             self.kinds_.append(kind)
             self.categories_.append(uniq[keep])
             self.counts_.append(counts[keep])
             self.infrequent_categories_.append(uniq[~keep])
-        self.embedding_dims_ = self._dims()
+        self.embedding_dims_ = self._dims(settings.embedding_dims)
         codes = self._codes(frame, unknown="bucket")
         num = self._numeric(frame)
         self.numeric_mean_ = num.mean(axis=0) if num.shape[1] else np.zeros(0)
         scale = num.std(axis=0) if num.shape[1] else np.zeros(0)
         self.numeric_scale_ = np.where(scale > 0, scale, 1.0)
 
-        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        seed = int(check_random_state(settings.random_state).randint(0, 2**31 - 1))
         gen = torch.Generator().manual_seed(seed)
         sizes = [len(c) + 1 for c in self.categories_]
-        module = _EmbeddingNet(sizes, self.embedding_dims_, num.shape[1], self.hidden, n_out)
+        module = TabularModule(sizes, self.embedding_dims_, num.shape[1], settings.hidden, n_out)
         module.reset(gen)
-        device = _resolve_device(self.device)
-        module.to(device)
-        codes_t = torch.as_tensor(codes, device=device)
-        num_t = torch.as_tensor(
-            (num - self.numeric_mean_) / self.numeric_scale_, dtype=torch.float32, device=device
+        self.history_ = train_tabular(
+            module,
+            codes,
+            (num - self.numeric_mean_) / self.numeric_scale_,
+            target,
+            task=task,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            generator=gen,
+            device=resolve_device(settings.device),
         )
-        target = target.to(device)
-        loss_fn: nn.Module = nn.MSELoss() if task == "regression" else nn.CrossEntropyLoss()
-        opt = torch.optim.Adam(module.parameters(), lr=float(self.learning_rate))
-        n = len(frame)
-        self.history_ = []
-        module.train()
-        for epoch in range(int(self.epochs)):
-            order = torch.randperm(n, generator=gen).to(device)
-            total = 0.0
-            for start in range(0, n, int(self.batch_size)):
-                rows = order[start : start + int(self.batch_size)]
-                out = module(codes_t[rows], num_t[rows])
-                loss = loss_fn(out[:, 0] if task == "regression" else out, target[rows])
-                if not torch.isfinite(loss):
-                    raise TrainingDivergedError(
-                        f"loss became {loss.item()} in epoch {epoch + 1}; "
-                        f"lower learning_rate (now {self.learning_rate}) or check X and y"
-                    )
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(rows)
-            self.history_.append(total / n)
-        module.eval()
         self.module_ = module.cpu()
         self._set_tables(codes)
         return self
 
-    def _dims(self) -> list[int]:
-        spec = self.embedding_dims
+    def _dims(self, spec: int | str | Mapping[Any, int] | None) -> list[int]:
+        """Each categorical column's width from the (validated) ``embedding_dims``."""
+        if isinstance(spec, Mapping):
+            extra = [c for c in spec if c not in self.categorical_columns_]
+            if extra:
+                raise SettingsError(
+                    f"embedding_dims names {extra!r}, which are not categorical columns "
+                    f"({self.categorical_columns_!r})"
+                )
         dims = []
         for col, cats in zip(self.categorical_columns_, self.categories_, strict=True):
             rule = embedding_dim_rule(len(cats) + 1)
             if spec is None or spec == "auto":
-                d = rule
+                dims.append(rule)
             elif isinstance(spec, Mapping):
-                d = spec.get(col, rule)
+                dims.append(int(spec.get(col, rule)))
             else:
-                d = spec
-            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-                raise ValueError(
-                    f"embedding_dims={spec!r}: column {col!r} gets {d!r}; expected an integer >= 1 "
-                    "(None/'auto' for the rule of thumb, an int, or a dict per column)"
-                )
-            dims.append(int(d))
-        if isinstance(spec, Mapping):
-            extra = [c for c in spec if c not in self.categorical_columns_]
-            if extra:
-                raise ValueError(
-                    f"embedding_dims names {extra!r}, which are not categorical columns "
-                    f"({self.categorical_columns_!r})"
-                )
+                dims.append(int(spec))
         return dims
 
     def _set_tables(self, codes: np.ndarray | None) -> None:
@@ -665,7 +457,11 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             )
         j = self.categorical_columns_.index(column)
         cats = self.categories_[j]
-        keys = [str(v) for v in cats] if self.kinds_[j] == "float" else _plain(cats, self.kinds_[j])
+        keys = (
+            [str(v) for v in cats]
+            if self.kinds_[j] == "float"
+            else plain_values(cats, self.kinds_[j])
+        )
         return KeyedEmbeddings(
             self.embeddings_[j][:-1],
             keys,
@@ -674,187 +470,30 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted encoder to the folder ``path`` (created), never pickling.
+        """Write the fitted encoder as a model bundle directory ``path``, never pickling.
 
-        ``tensors.safetensors`` holds the network's weights; ``encoder.json`` the
-        parameters, columns, vocabularies (with their types) and scalers. Both files
-        are written atomically.
+        ``weights.safetensors`` holds the network's weights; ``model.json`` the
+        parameters, columns, vocabularies (with their types) and scalers, with the size
+        and sha256 of every file. The directory is written aside and swapped into place
+        atomically (an existing bundle at ``path`` is replaced).
+
+        Returns:
+            The bundle directory.
+
+        Raises:
+            NotFittedError: Before ``fit``.
+            BundleError: If ``path`` is a file or a non-empty directory that is no bundle.
         """
         self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().contiguous().clone() for k, v in self.module_.state_dict().items()}
-        params = {k: getattr(self, k) for k in _PARAMS}
-        params["hidden"] = [int(h) for h in self.hidden]
-        if isinstance(self.random_state, np.random.RandomState):
-            params["random_state"] = None
-        if isinstance(params["embedding_dims"], Mapping):
-            params["embedding_dims"] = [[k, v] for k, v in params["embedding_dims"].items()]
-        if params["columns"] is not None:
-            params["columns"] = list(params["columns"])
-        config: dict[str, Any] = {
-            "format": _FORMAT,
-            "params": params,
-            "task": self.task_,
-            "categorical_columns": list(self.categorical_columns_),
-            "numeric_columns": list(self.numeric_columns_),
-            "kinds": list(self.kinds_),
-            "categories": [
-                _plain(c, k) for c, k in zip(self.categories_, self.kinds_, strict=True)
-            ],
-            "counts": [[int(v) for v in c] for c in self.counts_],
-            "infrequent_categories": [
-                _plain(c, k) for c, k in zip(self.infrequent_categories_, self.kinds_, strict=True)
-            ],
-            "embedding_dims": list(self.embedding_dims_),
-            "numeric_mean": [float(v) for v in self.numeric_mean_],
-            "numeric_scale": [float(v) for v in self.numeric_scale_],
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (
-                [str(v) for v in self.feature_names_in_]
-                if hasattr(self, "feature_names_in_")
-                else None
-            ),
-            "history": [float(v) for v in self.history_],
-        }
-        if self.task_ == "regression":
-            config["y_mean"], config["y_scale"] = self.y_mean_, self.y_scale_
-        else:
-            config["classes"] = _plain(
-                self.classes_, _value_kind(np.asarray(self.classes_), "classes_")
-            )
-            config["classes_kind"] = _value_kind(np.asarray(self.classes_), "classes_")
-        with atomic_path(folder / _TENSORS) as tmp:
-            save_file(tensors, str(tmp))
-        atomic_write_text(folder / _CONFIG, json.dumps(config, indent=1))
-        return folder
+        return save_encoder(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EmbeddingEncoder:
-        """Read an encoder written by :meth:`save`.
+        """Read an encoder written by :meth:`save`, verifying every file's checksum.
 
         Raises:
-            BundleError: If a file is missing, of another format, or the tensors'
-                keys differ from the network's (missing and unexpected keys listed).
+            BundleError: If a file is missing or was modified after saving, the bundle
+                holds another model, or the tensors' keys differ from the network's
+                (missing and unexpected keys listed).
         """
-        folder = Path(path)
-        for name in (_CONFIG, _TENSORS):
-            if not (folder / name).is_file():
-                raise BundleError(
-                    f"{folder / name} not found; expected a folder written by EmbeddingEncoder.save"
-                )
-        config = json.loads((folder / _CONFIG).read_text(encoding="utf-8"))
-        if config.get("format") != _FORMAT:
-            raise BundleError(
-                f"{folder / _CONFIG} has format {config.get('format')!r}; expected {_FORMAT!r}"
-            )
-        params = dict(config["params"])
-        if isinstance(params["embedding_dims"], list):
-            params["embedding_dims"] = {k: v for k, v in params["embedding_dims"]}
-        params["hidden"] = tuple(params["hidden"])
-        enc = cls(**params)
-        enc.task_ = config["task"]
-        enc.categorical_columns_ = list(config["categorical_columns"])
-        enc.numeric_columns_ = list(config["numeric_columns"])
-        enc.kinds_ = list(config["kinds"])
-        enc.categories_ = [
-            _cast(np.asarray(c, dtype=object), k) if c else np.asarray(c)
-            for c, k in zip(config["categories"], enc.kinds_, strict=True)
-        ]
-        enc.counts_ = [np.asarray(c, dtype=np.int64) for c in config["counts"]]
-        enc.infrequent_categories_ = [
-            _cast(np.asarray(c, dtype=object), k) if c else np.asarray(c)
-            for c, k in zip(config["infrequent_categories"], enc.kinds_, strict=True)
-        ]
-        enc.embedding_dims_ = list(config["embedding_dims"])
-        enc.numeric_mean_ = np.asarray(config["numeric_mean"], dtype=np.float64)
-        enc.numeric_scale_ = np.asarray(config["numeric_scale"], dtype=np.float64)
-        enc.n_features_in_ = int(config["n_features_in"])
-        if config["feature_names_in"] is not None:
-            enc.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
-        enc.history_ = list(config["history"])
-        if enc.task_ == "regression":
-            enc.y_mean_, enc.y_scale_ = config["y_mean"], config["y_scale"]
-            n_out = 1
-        else:
-            enc.classes_ = _cast(
-                np.asarray(config["classes"], dtype=object), config["classes_kind"]
-            )
-            n_out = len(enc.classes_)
-        module = _EmbeddingNet(
-            [len(c) + 1 for c in enc.categories_],
-            enc.embedding_dims_,
-            len(enc.numeric_columns_),
-            enc.hidden,
-            n_out,
-        )
-        tensors = load_file(str(folder / _TENSORS))
-        expected = set(module.state_dict())
-        missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
-        if missing or unexpected:
-            raise BundleError(
-                f"{folder / _TENSORS} does not match the encoder in {_CONFIG}: "
-                f"missing keys {missing}, unexpected keys {unexpected}"
-            )
-        try:
-            module.load_state_dict(tensors, strict=True)
-        except RuntimeError as exc:
-            raise BundleError(f"{folder / _TENSORS}: {exc}") from exc
-        module.eval()
-        enc.module_ = module
-        enc._set_tables(None)
-        return enc
-
-
-# ---------------------------------------------------------------------------- recommenders
-
-
-def join_embeddings(
-    frame: pd.DataFrame,
-    model: Any,
-    user: str = "user",
-    item: str = "item",
-    prefix: tuple[str, str] = ("user", "item"),
-) -> pd.DataFrame:
-    """Join a trained recommender's user and item vectors onto (user, item) rows.
-
-    Appends ``<prefix[0]>_e0..`` (the user's vector), ``<prefix[1]>_e0..`` (the
-    item's) and two indicator columns ``<prefix>_unknown`` (int8, 1 where the ID is
-    not in the model; its vector columns are then zeros).
-
-    Args:
-        frame: A table with a user ID column and an item ID column (raw IDs).
-        model: A fitted model with ``user_embeddings()`` and ``item_embeddings()``
-            (e.g. :class:`~embedlab.MatrixFactorization`).
-        user: The user ID column.
-        item: The item ID column.
-        prefix: The prefixes of the new user and item columns.
-
-    Returns:
-        A new DataFrame: ``frame``'s columns, then the new ones (same index).
-
-    Raises:
-        TypeError: ``frame`` is not a DataFrame.
-        KeyError: A named column is missing.
-        ValueError: A new column name already exists in ``frame``.
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-    new: dict[str, np.ndarray] = {}
-    for col, kv, pre in (
-        (user, model.user_embeddings(), prefix[0]),
-        (item, model.item_embeddings(), prefix[1]),
-    ):
-        if col not in frame.columns:
-            raise KeyError(f"column {col!r} not in frame (columns: {list(frame.columns)[:10]})")
-        idx = np.asarray(kv.keys.indices(frame[col].to_numpy(), unknown="negative"), dtype=np.int64)
-        unknown = idx < 0
-        vecs = np.asarray(kv.vectors, dtype=np.float32)[np.where(unknown, 0, idx)]
-        vecs[unknown] = 0.0
-        for k in range(vecs.shape[1]):
-            new[f"{pre}_e{k}"] = vecs[:, k]
-        new[f"{pre}_unknown"] = unknown.astype(np.int8)
-    clash = [c for c in new if c in frame.columns]
-    if clash:
-        raise ValueError(f"frame already has columns {clash[:5]!r}; pass another prefix=")
-    return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
+        return load_encoder(cls, path)

@@ -1,0 +1,165 @@
+"""Saving and loading a fitted :class:`EmbeddingEncoder` as a model bundle.
+
+The bundle machinery (:func:`embedlab.io.save_bundle`) writes the network's tensors to
+``weights.safetensors`` and everything else (parameters, columns, typed vocabularies of
+the categories, scalers, classes) to the ``config`` of ``model.json``, with a size and a
+sha256 per file and a checksum of ``model.json`` itself; the directory is swapped into
+place atomically. The bundle's user and item vocabularies are empty: an encoder has one
+vocabulary per categorical column, kept typed (int, float or str) in the config.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedlab.data import Vocabulary
+from embedlab.exceptions import BundleError
+from embedlab.features._values import cast_values, plain_values, value_kind
+from embedlab.io import load_bundle, save_bundle
+from embedlab.nn import TabularModule
+from embedlab.settings import EncoderSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from embedlab.features._encoder import EmbeddingEncoder
+
+__all__ = ["MODEL_CLASS", "load_encoder", "save_encoder"]
+
+MODEL_CLASS = "EmbeddingEncoder"
+#: The layout of the encoder's ``config`` in ``model.json``.
+ENCODER_FORMAT = "embedlab.EmbeddingEncoder/2"
+
+
+def _params(enc: EmbeddingEncoder) -> dict[str, Any]:
+    params: dict[str, Any] = {k: getattr(enc, k) for k in EncoderSettings.names()}
+    params["hidden"] = [int(h) for h in enc.hidden]
+    if isinstance(enc.random_state, np.random.RandomState):
+        params["random_state"] = None
+    if isinstance(params["embedding_dims"], Mapping):
+        params["embedding_dims"] = [[k, v] for k, v in params["embedding_dims"].items()]
+    if params["columns"] is not None:
+        params["columns"] = list(params["columns"])
+    if not isinstance(params["device"], str):
+        params["device"] = str(params["device"])
+    return params
+
+
+def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
+    """Write the fitted ``enc`` as a bundle directory at ``path`` (replaced if it is one)."""
+    config: dict[str, Any] = {
+        "encoder_format": ENCODER_FORMAT,
+        "params": _params(enc),
+        "task": enc.task_,
+        "categorical_columns": list(enc.categorical_columns_),
+        "numeric_columns": list(enc.numeric_columns_),
+        "kinds": list(enc.kinds_),
+        "categories": [
+            plain_values(c, k) for c, k in zip(enc.categories_, enc.kinds_, strict=True)
+        ],
+        "counts": [[int(v) for v in c] for c in enc.counts_],
+        "infrequent_categories": [
+            plain_values(c, k) for c, k in zip(enc.infrequent_categories_, enc.kinds_, strict=True)
+        ],
+        "embedding_dims": list(enc.embedding_dims_),
+        "numeric_mean": [float(v) for v in enc.numeric_mean_],
+        "numeric_scale": [float(v) for v in enc.numeric_scale_],
+        "n_features_in": int(enc.n_features_in_),
+        "feature_names_in": (
+            [str(v) for v in enc.feature_names_in_] if hasattr(enc, "feature_names_in_") else None
+        ),
+    }
+    if enc.task_ == "regression":
+        config["y_mean"], config["y_scale"] = enc.y_mean_, enc.y_scale_
+    else:
+        kind = value_kind(np.asarray(enc.classes_), "classes_")
+        config["classes"] = plain_values(enc.classes_, kind)
+        config["classes_kind"] = kind
+    tensors = {k: v.detach().cpu().contiguous() for k, v in enc.module_.state_dict().items()}
+    return save_bundle(
+        path,
+        model_class=MODEL_CLASS,
+        config=config,
+        tensors=tensors,
+        users=Vocabulary([], name="user"),
+        items=Vocabulary([], name="item"),
+        history=[{"epoch": i + 1, "loss": float(v)} for i, v in enumerate(enc.history_)],
+    )
+
+
+def _typed(values: list[Any], kind: str) -> np.ndarray:
+    return cast_values(np.asarray(values, dtype=object), kind) if values else np.asarray(values)
+
+
+def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> EmbeddingEncoder:
+    """Read an encoder bundle written by :func:`save_encoder`, verifying every file.
+
+    Raises:
+        BundleError: A missing or damaged file (size, sha256 or checksum mismatch), a
+            bundle of another model, or tensors whose names differ from the network's
+            (missing and unexpected keys listed).
+    """
+    bundle = load_bundle(path)
+    config = bundle.config
+    if bundle.model_class != MODEL_CLASS or config.get("encoder_format") != ENCODER_FORMAT:
+        raise BundleError(
+            f"{bundle.path}: a bundle of {bundle.model_class} "
+            f"(encoder format {config.get('encoder_format')!r}); expected one written by "
+            f"EmbeddingEncoder.save ({ENCODER_FORMAT!r})"
+        )
+    params = dict(config["params"])
+    if isinstance(params["embedding_dims"], list):
+        params["embedding_dims"] = {k: v for k, v in params["embedding_dims"]}
+    params["hidden"] = tuple(params["hidden"])
+    enc = cls(**params)
+    enc.task_ = config["task"]
+    enc.categorical_columns_ = list(config["categorical_columns"])
+    enc.numeric_columns_ = list(config["numeric_columns"])
+    enc.kinds_ = list(config["kinds"])
+    enc.categories_ = [_typed(c, k) for c, k in zip(config["categories"], enc.kinds_, strict=True)]
+    enc.counts_ = [np.asarray(c, dtype=np.int64) for c in config["counts"]]
+    enc.infrequent_categories_ = [
+        _typed(c, k) for c, k in zip(config["infrequent_categories"], enc.kinds_, strict=True)
+    ]
+    enc.embedding_dims_ = list(config["embedding_dims"])
+    enc.numeric_mean_ = np.asarray(config["numeric_mean"], dtype=np.float64)
+    enc.numeric_scale_ = np.asarray(config["numeric_scale"], dtype=np.float64)
+    enc.n_features_in_ = int(config["n_features_in"])
+    if config["feature_names_in"] is not None:
+        enc.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
+    enc.history_ = [float(h["loss"]) for h in bundle.history or []]
+    if enc.task_ == "regression":
+        enc.y_mean_, enc.y_scale_ = config["y_mean"], config["y_scale"]
+        n_out = 1
+    else:
+        enc.classes_ = cast_values(
+            np.asarray(config["classes"], dtype=object), config["classes_kind"]
+        )
+        n_out = len(enc.classes_)
+    module = TabularModule(
+        [len(c) + 1 for c in enc.categories_],
+        enc.embedding_dims_,
+        len(enc.numeric_columns_),
+        enc.hidden,
+        n_out,
+    )
+    tensors = bundle.torch_state_dict()
+    expected = set(module.state_dict())
+    missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+    if missing or unexpected:
+        raise BundleError(
+            f"{bundle.path}: the tensors do not match the encoder in its config: "
+            f"missing keys {missing}, unexpected keys {unexpected}"
+        )
+    try:
+        module.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise BundleError(f"{bundle.path}: {exc}") from exc
+    module.eval()
+    enc.settings_ = enc._validated_settings()
+    enc.module_ = module
+    enc._set_tables(None)
+    return enc

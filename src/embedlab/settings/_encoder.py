@@ -1,0 +1,178 @@
+"""The settings of :class:`~embedlab.EmbeddingEncoder`: every hyperparameter, its default,
+its check and its doc.
+
+The encoder keeps a hand-written ``__init__`` (scikit-learn's ``check_estimator`` inspects
+it); ``fit`` validates its parameters through :class:`EncoderSettings`, and a test keeps
+the two in step (same names, same defaults).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from embedlab.exceptions import SettingsError
+from embedlab.settings._fields import (
+    Bool,
+    Check,
+    Choice,
+    Int,
+    Ints,
+    Real,
+    Settings,
+    setting,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+
+__all__ = ["Columns", "Device", "EmbeddingDims", "EncoderSettings", "Seed"]
+
+
+def _is_width(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Columns(Check):
+    """``None`` or a sequence of column labels (names or positions), kept as a tuple."""
+
+    none: bool = True
+    cli_type: ClassVar[type] = str
+
+    def convert(self, name: str, value: Any) -> tuple[Any, ...]:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            # a pandas Index or a 1-D NumPy array is no Sequence, but lists its labels
+            if not (hasattr(value, "tolist") and getattr(value, "ndim", 0) == 1):
+                self.fail(name, value)
+            value = value.tolist()
+        return tuple(value)
+
+    def describe(self) -> str:
+        return "None or a sequence of column names or positions, e.g. ['city', 'job']"
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingDims(Check):
+    """``None``/``"auto"`` (the rule of thumb), one width ``>= 1``, or a mapping column -> width."""
+
+    none: bool = True
+    cli_type: ClassVar[type] = str
+
+    def convert(self, name: str, value: Any) -> int | str | dict[Any, int]:
+        if isinstance(value, str):
+            if value != "auto":
+                self.fail(name, value)
+            return value
+        if _is_width(value):
+            return int(value)
+        if isinstance(value, Mapping):
+            bad = {k: v for k, v in value.items() if not _is_width(v)}
+            if bad:
+                col, width = next(iter(bad.items()))
+                raise SettingsError(
+                    f"{name}={value!r}: column {col!r} gets {width!r}; expected an integer >= 1 "
+                    "(None/'auto' for the rule of thumb, an int, or a dict per column)"
+                )
+            return {k: int(v) for k, v in value.items()}
+        self.fail(name, value)
+        raise AssertionError  # unreachable: fail raises
+
+    def describe(self) -> str:
+        return "None, 'auto', an integer >= 1, or a dict {column: integer >= 1}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Seed(Check):
+    """``None``, an integer from 0 to 2**32 - 1, or a ``numpy.random.RandomState`` (kept as is)."""
+
+    none: bool = True
+    cli_type: ClassVar[type] = int
+
+    def convert(self, name: str, value: Any) -> Any:
+        import numpy as np
+
+        if isinstance(value, np.random.RandomState):
+            return value
+        if (
+            not isinstance(value, numbers.Integral)
+            or isinstance(value, bool)
+            or not 0 <= value < 2**32
+        ):
+            self.fail(name, value)
+        return int(value)
+
+    def describe(self) -> str:
+        return "None, an integer from 0 to 2**32 - 1, or a numpy.random.RandomState"
+
+
+@dataclasses.dataclass(frozen=True)
+class Device(Check):
+    """A device name (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...) or a ``torch.device``."""
+
+    none: bool = False
+    cli_type: ClassVar[type] = str
+
+    def convert(self, name: str, value: Any) -> Any:
+        # torch is not imported here: a torch.device is recognized by its type name
+        if isinstance(value, str) and value:
+            return value
+        if type(value).__name__ == "device" and hasattr(value, "type"):
+            return value
+        self.fail(name, value)
+        raise AssertionError  # unreachable: fail raises
+
+    def describe(self) -> str:
+        return "'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device"
+
+
+@dataclass(frozen=True)
+class EncoderSettings(Settings):
+    """Settings of :class:`~embedlab.EmbeddingEncoder` (entity embeddings of categorical columns)."""
+
+    columns: tuple[Any, ...] | None = setting(
+        None,
+        Columns(),
+        "The categorical columns (names for a DataFrame, positions for an array); "
+        "None: every object/category/string column of a DataFrame, every column of an array.",
+        cli=False,
+    )
+    embedding_dims: int | str | Mapping[Any, int] | None = setting(
+        None,
+        EmbeddingDims(),
+        "Width of each column's table: None/'auto' (the fast.ai rule), an int, or a dict per column.",
+        cli=False,
+    )
+    task: str = setting(
+        "auto",
+        Choice(("auto", "regression", "classification")),
+        "What the network predicts: auto (regression for a float y), regression or classification.",
+    )
+    hidden: tuple[int, ...] = setting(
+        (64,), Ints(1), "Widths of the MLP's hidden layers (() for a linear head)."
+    )
+    epochs: int = setting(20, Int(1), "Passes over the training rows.")
+    batch_size: int = setting(1024, Int(1), "Rows per Adam step.")
+    learning_rate: float = setting(3e-3, Real(0, strict=True), "Adam's learning rate.")
+    min_frequency: int = setting(
+        1, Int(1), "Values seen in fewer training rows share the column's bucket row."
+    )
+    handle_unknown: str = setting(
+        "error",
+        Choice(("error", "bucket")),
+        "Unseen values at transform time: error, or map them to the bucket row.",
+    )
+    passthrough: bool = setting(
+        False, Bool(), "Feed the numeric columns to the network and append them to the output."
+    )
+    # RUF009: ruff cannot tell these annotations are immutable; setting() is a field().
+    random_state: int | np.random.RandomState | None = setting(  # noqa: RUF009
+        None, Seed(), "Seed of the one torch.Generator (int, None or a RandomState).", cli=False
+    )
+    device: str | torch.device = setting(  # noqa: RUF009
+        "auto", Device(), "'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:N'."
+    )
