@@ -96,10 +96,14 @@ def _command(cmd: Any, path: list[str], out: list[str]) -> None:
 
 def render() -> str:
     """The page's Markdown."""
+    from embedlab.cli._settings_options import options_markdown
+
     root = typer.main.get_command(app)
     out = [HEADER]
     for child in root.commands:
         _command(root.commands[child], ["embedlab", child], out)
+        if child == "train":  # the model options, generated from the settings
+            out.append(options_markdown())
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -27,6 +27,7 @@ COMMANDS = [
     ["serve"],
     ["train"],
     ["evaluate"],
+    ["info"],
     ["map"],
     ["experiment", "size-sweep"],
     ["experiment", "biases"],
@@ -122,6 +123,8 @@ USER_ERRORS = [
     (["train"], ["{tmp}/nope.csv", "--out", "{tmp}/o"], "file not found"),
     (["train"], ["{ratings}", "--out", "{tmp}/o", "--epochs", "abc"], "--epochs"),
     (["evaluate"], ["{tmp}/no-bundle", "--data", "{ratings}"], "no-bundle"),
+    (["info"], ["{tmp}/no-bundle"], "no-bundle"),
+    (["train"], ["{ratings}", "--out", "{tmp}/o", "--embedding-dim", "0"], "--embedding-dim 0"),
     (["similar"], ["{bundle}", "No Such Film Anywhere"], "No Such Film"),
     (["recommend"], ["{bundle}", "--user", "987654"], "987654"),
     (["export"], ["{bundle}", "--format", "xml", "--out", "{tmp}/x"], "--format 'xml'"),
@@ -318,6 +321,7 @@ def test_json_of_data_commands(tiny: dict[str, Path], tmp_path: Path, movielens_
 def test_json_of_model_commands(tiny: dict[str, Path], tmp_path: Path) -> None:
     bundle, ratings = tiny["bundle"], tiny["ratings"]
     assert set(_json(["evaluate", bundle, "--data", ratings, "--json"])) == {"rmse", "mae"}
+    assert _json(["info", bundle, "--json"])["settings"]["embedding_dim"] == 4
     assert len(_json(["similar", bundle, "1", "--topn", "2", "--json"])["neighbours"]) == 2
     assert "items" in _json(["recommend", bundle, "--user", "1", "--n", "2", "--json"])
     doc = _json(["export", bundle, "--format", "npy", "--out", tmp_path / "v.npz", "--json"])

@@ -72,10 +72,10 @@ def test_train_neural_from_toml_config(ratings_csv, tmp_path) -> None:
     ("args", "message"),
     [
         (["--model", "svd"], "--model 'svd': expected 'mf' or 'neural'"),
-        (["--model", "neural", "--embedding-dim", "3"], "embedding_dim do not apply"),
-        (["--engine", "sgd", "--optimizer", "adam"], "engine='sgd' does not support optimizer"),
-        (["--epochs", "0"], "epochs"),
-        (["--hidden", "a,b", "--model", "neural"], "--hidden 'a,b'"),
+        (["--model", "mf", "--hidden", "3"], "--model mf: --hidden does not apply"),
+        (["--engine", "sgd", "--optimizer", "adam"], "--engine sgd does not support optimizer"),
+        (["--epochs", "0"], "--epochs 0: expected"),
+        (["--hidden", "a,b", "--model", "neural"], "--hidden a,b: expected"),
     ],
 )
 def test_train_user_errors_are_one_line(ratings_csv, tmp_path, args, message) -> None:

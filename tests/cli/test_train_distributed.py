@@ -31,8 +31,8 @@ def test_train_under_torchrun_saves_one_bundle_from_rank_0(tmp_path) -> None:
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--nnodes=1",
         "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{_free_port()}",
-        "-m", "embedlab", "train", str(ratings), "--model", "neural", "--user-dim", "8",
-        "--item-dim", "8", "--epochs", "2", "--validation-split", "0.1", "--out", str(out),
+        "-m", "embedlab", "train", str(ratings), "--model", "neural", "--embedding-dim", "8",
+        "--epochs", "2", "--validation-split", "0.1", "--out", str(out),
         "--json",
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)

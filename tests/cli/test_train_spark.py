@@ -80,9 +80,9 @@ def test_engine_spark_option_errors_are_one_line(ratings_csv, tmp_path) -> None:
             str(ratings_csv), "--out", str(tmp_path / "m"), "--engine", "spark", "--patience", "2"
         )
     )
-    assert "patience=2: engine='spark'" in line
+    assert "--patience 2: --engine spark trains all epochs" in line
     line = _error_line(_train(str(ratings_csv), "--out", str(tmp_path / "m"), "--engine", "hadoop"))
-    assert "engine='hadoop': expected one of" in line
+    assert "--engine hadoop: expected one of" in line
 
 
 @pytest.mark.slow

@@ -154,7 +154,7 @@ def _register() -> None:
         _fetch,  # noqa: F401  (registers `data fetch` and `data list`)
         _serve,  # noqa: F401  (registers `serve`)
         _synth,  # noqa: F401  (registers `data synth`)
-        _train,  # noqa: F401  (registers `train` and `evaluate`)
+        _train,  # noqa: F401  (registers `train`, `evaluate` and `info`)
         _viz,  # noqa: F401  (registers `map` and `plot history|biases|sweep|obscurity`)
     )
     from embedlab.cli._data import data_app

@@ -1,9 +1,11 @@
-"""``embedlab train`` and ``embedlab evaluate``."""
+"""``embedlab train``, ``embedlab evaluate`` and ``embedlab info``: the commands that make
+and read model bundles."""
 
 from __future__ import annotations
 
 import json
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +13,8 @@ import typer
 
 from embedlab.cli._app import app
 from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
-from embedlab.exceptions import DataError, UnknownIDError
+from embedlab.cli._settings_options import cli_message, cli_values, with_model_options
+from embedlab.exceptions import DataError, EmbedlabError, SettingsError, UnknownIDError
 
 MODELS = {"mf": "MatrixFactorization", "neural": "NeuralEmbeddingModel"}
 
@@ -41,15 +44,35 @@ def _model_class(name: str) -> Any:
     return classes[name]
 
 
-def _hidden(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise DataError(
-            f"--hidden {text!r}: expected layer sizes separated by commas, e.g. 32,4"
-        ) from None
+def _config_params(path: Path, table: Any, cls: Any, name: str) -> dict[str, Any]:
+    """The checked ``[params]`` of a ``--config`` file (names of older releases translated,
+    with a one-line warning)."""
+    where = f"--config {path}"
+    if not isinstance(table, dict):
+        raise DataError(f"{where}: params must be a table ([params]), not {type(table).__name__}")
+    settings_class = cls.settings_class
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FutureWarning)
+        params = settings_class.translate(dict(table), where)
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    names = settings_class.names()
+    wrong = [k for k in params if k not in names]
+    if wrong:
+        raise SettingsError(
+            f"{where}: [params] {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not "
+            f"apply to --model {name}; its parameters are {', '.join(names)}"
+        )
+    checks = {f.name: f.metadata["check"] for f in settings_class.fields()}
+    out = {}
+    for key, value in params.items():
+        value = tuple(value) if isinstance(value, list) else value
+        try:
+            checks[key](key, value)
+        except SettingsError as exc:
+            raise SettingsError(f"{where}: [params] {exc}") from None
+        out[key] = value
+    return out
 
 
 def _spark_reads(data: str) -> bool:
@@ -72,6 +95,7 @@ def _num(value: Any) -> str:
 
 
 @app.command("train")
+@with_model_options(after="config")
 def train(
     data: Annotated[
         str,
@@ -87,41 +111,11 @@ def train(
     config: Annotated[
         Path | None, typer.Option(help="TOML file: model, validation_split, [params].")
     ] = None,
-    embedding_dim: Annotated[
-        int | None, typer.Option(help="mf: width of the user and item vectors.")
-    ] = None,
-    user_dim: Annotated[int | None, typer.Option(help="neural: width of the user table.")] = None,
-    item_dim: Annotated[int | None, typer.Option(help="neural: width of the item table.")] = None,
-    hidden: Annotated[
-        str | None, typer.Option(help="neural: hidden layer sizes, e.g. 32,4.")
-    ] = None,
-    dropout: Annotated[
-        float | None, typer.Option(help="neural: dropout after each hidden layer.")
-    ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Passes over the data.")] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Step size.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Ratings per step (torch engine).")] = None,
-    optimizer: Annotated[
-        str | None, typer.Option(help="adam, adagrad or sgd (torch engine).")
-    ] = None,
-    l2_user: Annotated[float | None, typer.Option(help="L2 strength on user vectors.")] = None,
-    l2_item: Annotated[float | None, typer.Option(help="L2 strength on item vectors.")] = None,
-    l2_bias: Annotated[float | None, typer.Option(help="L2 strength on the biases.")] = None,
-    bias_damping: Annotated[
+    validation_split: Annotated[
         float | None,
         typer.Option(
-            help="mf, sgd and spark engines: extra per-row L2 on the biases (obscure items)."
-        ),
-    ] = None,
-    l2_mode: Annotated[
-        str | None, typer.Option(help="batch (per occurrence) or table (Keras).")
-    ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            help="mf: auto, sgd (compiled CPU SGD), torch, als (compiled CPU ALS) or spark "
-            "(pyspark ALS; a CSV/TSV/Parquet file is then read by Spark itself). "
-            "neural: auto, compiled (fused CPU kernel) or torch."
+            help="Hold out the last fraction of the rows for validation "
+            "(when Spark reads the file: a fraction chosen by a hash of each pair)."
         ),
     ] = None,
     spark_master: Annotated[
@@ -133,25 +127,14 @@ def train(
             "Default: $EMBEDLAB_SPARK_MASTER or local[*].",
         ),
     ] = None,
-    patience: Annotated[
-        int | None, typer.Option(help="Early stopping patience (needs --validation-split).")
-    ] = None,
-    validation_split: Annotated[
-        float | None,
-        typer.Option(
-            help="Hold out the last fraction of the rows for validation "
-            "(when Spark reads the file: a fraction chosen by a hash of each pair)."
-        ),
-    ] = None,
-    random_state: Annotated[int | None, typer.Option(help="Seed.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
+    **options: Any,
 ) -> None:
     """Train a model and save it as a bundle.
 
-    Options mirror the Python parameters; a TOML --config gives defaults that options override.
+    Model options (--embedding-dim to --device) are the Python parameters of the same name; one left out keeps the model's default. A TOML --config gives values that options override.
 
     Example: embedlab train ~/data/ml-100k --model mf --embedding-dim 32 --out runs/mf32
     """
@@ -161,36 +144,10 @@ def train(
     settings: dict[str, Any] = _read_config(config) if config is not None else {}
     name = model or settings.get("model", "mf")
     cls = _model_class(name)
-    params = dict(settings.get("params", {}))
-    given = {
-        "embedding_dim": embedding_dim,
-        "user_dim": user_dim,
-        "item_dim": item_dim,
-        "hidden": _hidden(hidden),
-        "dropout": dropout,
-        "epochs": epochs,
-        "learning_rate": learning_rate,
-        "batch_size": batch_size,
-        "optimizer": optimizer,
-        "l2_user": l2_user,
-        "l2_item": l2_item,
-        "l2_bias": l2_bias,
-        "bias_damping": bias_damping,
-        "l2_mode": l2_mode,
-        "engine": engine,
-        "patience": patience,
-        "random_state": random_state,
-        "device": device,
-    }
-    params.update({k: v for k, v in given.items() if v is not None})
-    allowed = cls._param_names()
-    wrong = sorted(set(params) - set(allowed))
-    if wrong:
-        raise DataError(
-            f"--model {name}: {', '.join(wrong)} do not apply; its options are {', '.join(allowed)}"
-        )
-    if "hidden" in params:
-        params["hidden"] = tuple(params["hidden"])
+    params = (
+        _config_params(config, settings.get("params", {}), cls, name) if config is not None else {}
+    )
+    params.update(cli_values(name, options))
     split = validation_split if validation_split is not None else settings.get("validation_split")
     on_spark = params.get("engine") == "spark"
     if spark_master is not None and not on_spark:
@@ -202,6 +159,7 @@ def train(
         model=name, validation_split=split, config=config, spark_master=spark_master, **params
     )
     try:
+        cls.settings_class(**params)  # the checks that involve several options, before loading
         estimator = cls(**params)
         if on_spark and _spark_reads(data):
             from embedlab.training import fit_spark_als
@@ -221,10 +179,12 @@ def train(
             say.detail(f"loaded {n_ratings:,} ratings from {data}")
             extra = {"spark_master": spark_master} if on_spark else {}
             estimator.fit(dataset, validation_split=split, progress=say.progress, **extra)
+    except SettingsError as exc:
+        raise SettingsError(cli_message(str(exc))) from None
     except ImportError as exc:
         raise DataError(str(exc)) from None
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, DataError):
+        if isinstance(exc, EmbedlabError):
             raise
         raise DataError(str(exc)) from None
     from embedlab.training import is_main_process
@@ -303,3 +263,130 @@ def evaluate(
         say.result(
             f"RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  ({len(dataset):,} ratings)"
         )
+
+
+def bundle_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """How a bundle's model was made, from its ``model.json`` (:func:`embedlab.io.bundle_info`).
+
+    Keys a bundle does not record (those of releases before 0.2 lack the resolved
+    settings, engine, seed, versions and training time) are left out.
+    """
+    config = doc.get("config", {})
+    vocab = doc.get("vocab", {})
+    data = dict(config.get("data") or {})
+    if not data:  # older bundles: the vocabularies' sizes and the fingerprint
+        for key, side in (("n_users", "users"), ("n_items", "items")):
+            size = vocab.get(side, {}).get("size")
+            if size is not None:
+                data[key] = size
+        if doc.get("data_fingerprint"):
+            data["fingerprint"] = doc["data_fingerprint"]
+    history = doc.get("history") or []
+    summary: dict[str, Any] = {
+        "path": doc.get("path"),
+        "model": doc.get("model_class"),
+        "created": doc.get("created"),
+        "format": doc.get("format"),
+        "library_version": doc.get("library_version") or config.get("embedlab_version"),
+        "engine": config.get("engine"),
+        "seed": config.get("seed"),
+        "training_seconds": config.get("training_seconds"),
+        "epochs": history[-1].get("epoch", len(history)) if history else None,
+        "metrics": doc.get("metrics") or None,
+        "data": data or None,
+        "versions": config.get("versions"),
+        "settings": config.get("settings"),
+        "pretrain_settings": config.get("pretrain_settings"),
+        "params": config.get("params"),
+        "global_mean": config.get("global_mean"),
+        "rating_scale": config.get("rating_scale"),
+    }
+    return {k: v for k, v in summary.items() if v is not None}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return "(" + ", ".join(map(_value, value)) + ("," if len(value) == 1 else "") + ")"
+    return str(value)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    top = Table(title=f"{summary.get('model', 'model')} {summary.get('path', '')}".strip())
+    top.show_header = False
+    top.title_justify = "left"
+    top.add_column("what", style="bold")
+    top.add_column("value", overflow="fold")
+    if "created" in summary:
+        by = f" by embedlab {summary['library_version']}" if "library_version" in summary else ""
+        top.add_row("saved", f"{summary['created']}{by}")
+    for key in ("engine", "seed"):
+        if key in summary:
+            top.add_row(key, str(summary[key]))
+    data = summary.get("data", {})
+    shape = [
+        f"{data[key]:,} {label}"
+        for key, label in (("n_users", "users"), ("n_items", "items"), ("n_ratings", "ratings"))
+        if key in data
+    ]
+    if shape:
+        top.add_row("data", ", ".join(shape))
+    if "fingerprint" in data:
+        top.add_row("fingerprint", data["fingerprint"])
+    trained = []
+    if "training_seconds" in summary:
+        trained.append(f"{summary['training_seconds']:.2f} s")
+    if "epochs" in summary:
+        trained.append(f"{summary['epochs']} epochs")
+    if trained:
+        top.add_row("training", ", ".join(trained))
+    if "metrics" in summary:
+        top.add_row("metrics", ", ".join(f"{k} {_num(v)}" for k, v in summary["metrics"].items()))
+    if "versions" in summary:
+        top.add_row("versions", ", ".join(f"{k} {v}" for k, v in summary["versions"].items()))
+    console = Console()
+    console.print(top)
+    tables = [
+        ("settings", "settings (resolved: every value used)"),
+        ("pretrain_settings", "pre-training settings (matrix factorization)"),
+    ]
+    if "settings" not in summary and "params" in summary:  # a bundle of an older release
+        tables.append(("params", "parameters (as given; this bundle records no resolved settings)"))
+    for key, title in tables:
+        if key not in summary:
+            continue
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("value", overflow="fold")
+        for name, value in summary[key].items():
+            table.add_row(name, _value(value))
+        console.print(table)
+
+
+@app.command("info")
+def info(
+    bundle: Annotated[
+        Path, typer.Argument(help="A model bundle written by embedlab train or model.save().")
+    ],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Print how a saved model was made: settings, engine, seed, data, versions, training time.
+
+    Reads model.json only. Bundles of older releases show what they recorded.
+
+    Example: embedlab info runs/mf32
+    """
+    from embedlab.io import bundle_info
+
+    say = output(quiet, verbose, as_json)
+    say.settings(bundle=bundle)
+    summary = bundle_summary(bundle_info(bundle))
+    say.done("read")
+    if as_json:
+        say.result(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
