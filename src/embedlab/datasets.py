@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embedlab import _config
-from embedlab.data._download import (
+from embedlab.data import (
     MovieLensRelease,
     fetch_movielens,
     get_release,

@@ -64,7 +64,7 @@ def fetch(
 
     Example: embedlab data fetch ml-100k
     """
-    from embedlab.data._download import fetch_movielens
+    from embedlab.data import fetch_movielens
 
     say = output(quiet, verbose, as_json)
     say.settings(name=name, cache_dir=cache_dir, force=force, url=url, timeout=timeout)
@@ -82,7 +82,7 @@ def _rows(cache_dir: Path | None) -> list[dict[str, Any]]:
     import os
 
     from embedlab import _config
-    from embedlab.data._download import MARKER, movielens_releases
+    from embedlab.data import MARKER, movielens_releases
     from embedlab.datasets import find_movielens
 
     env = os.environ.get(_config.DATA_ENV)

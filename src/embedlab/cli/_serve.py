@@ -98,7 +98,7 @@ def serve(
     if workers == 1:
         uvicorn.run(web_app, host=host, port=port, log_level=level)
         return
-    from embedlab.web._app import SERVE_CONFIG_ENV
+    from embedlab.web import SERVE_CONFIG_ENV
 
     os.environ[SERVE_CONFIG_ENV] = json.dumps(
         {

@@ -12,7 +12,7 @@ import typer
 from embedlab.cli._app import fail
 from embedlab.cli._data import data_app
 from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
-from embedlab.data._synthetic import SHAPES
+from embedlab.data import SHAPES
 
 _HALF_STAR_SHAPES = ("ml-20m", "ml-32m")
 
@@ -53,8 +53,7 @@ def synth(
 
     Example: embedlab data synth /tmp/syn --shape ml-1m --seed 1
     """
-    from embedlab.data._export import write_movielens_csv
-    from embedlab.data._synthetic import synthetic_ratings
+    from embedlab.data import synthetic_ratings, write_movielens_csv
 
     sizes = {"--users": users, "--items": items, "--ratings": ratings}
     given = [k for k, v in sizes.items() if v is not None]

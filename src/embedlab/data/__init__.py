@@ -3,18 +3,28 @@
 Nothing here imports torch or any higher layer.
 """
 
-from embedlab.data._download import MovieLensRelease, fetch_movielens, movielens_releases
+from embedlab.data._columns import resolve_columns
+from embedlab.data._download import (
+    MARKER,
+    MovieLensRelease,
+    fetch_movielens,
+    get_release,
+    movielens_releases,
+)
 from embedlab.data._export import write_movielens_csv
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
 from embedlab.data._load import load
-from embedlab.data._movielens import load_movielens, movielens_folds
+from embedlab.data._movielens import detect_movielens, load_movielens, movielens_folds
+from embedlab.data._sniff import sniff_table
 from embedlab.data._split import Split, folds, split
-from embedlab.data._synthetic import SyntheticTruth, synthetic_ratings
+from embedlab.data._synthetic import SHAPES, SyntheticTruth, synthetic_ratings
 from embedlab.data._tables import load_ratings
 from embedlab.data._validate import DuplicatePolicy
 from embedlab.data._vocab import Vocabulary
 
 __all__ = [
+    "MARKER",
+    "SHAPES",
     "DatasetSummary",
     "DuplicatePolicy",
     "Interactions",
@@ -23,13 +33,17 @@ __all__ = [
     "SyntheticTruth",
     "Vocabulary",
     "align_metadata",
+    "detect_movielens",
     "fetch_movielens",
     "folds",
+    "get_release",
     "load",
     "load_movielens",
     "load_ratings",
     "movielens_folds",
     "movielens_releases",
+    "resolve_columns",
+    "sniff_table",
     "split",
     "synthetic_ratings",
     "write_movielens_csv",

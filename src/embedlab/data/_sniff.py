@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 
 import pyarrow as pa
 
 from embedlab.data._columns import _ALIASES, _ROLES, _norm
 from embedlab.exceptions import DataError
+
+__all__ = ["sniff_table"]
 
 #: Separators tried when ``sep`` is not given, in order of preference for ties.
 _SEPARATORS = ("::", "\t", ",", ";", "|", " ")
@@ -120,3 +123,48 @@ def _column_type(values: list[str], role: str) -> pa.DataType:
     if values and all(_INTEGER.match(v) and not _LEADING_ZERO.match(v) for v in values):
         return pa.int64()
     return pa.string()
+
+
+#: How much of a file :func:`sniff_table` reads, and how many of its lines it looks at.
+_TABLE_SAMPLE_BYTES = 64 * 1024
+_TABLE_SAMPLE_LINES = 50
+
+
+def sniff_table(
+    path: str | os.PathLike[str], sep: str | None = None, header: bool | None = None
+) -> tuple[str, bool]:
+    """The field separator and header line of a delimited text file, as :func:`load_ratings` sees them.
+
+    For readers that parse the file themselves (Spark): only the first 64 KiB are read,
+    as UTF-8 (undecodable bytes replaced), and a value the caller gives is kept as is.
+
+    Args:
+        path: A local text file (CSV, TSV, ``::``-separated...).
+        sep: The separator, if known; None sniffs it from the first lines.
+        header: Whether the first line names the columns, if known; None detects it
+            (column names such as ``userId`` or ``rating``, text above numbers).
+
+    Returns:
+        ``(sep, header)``.
+
+    Raises:
+        DataError: If the file holds no text, or no separator can be detected.
+    """
+    if sep is not None and header is not None:
+        return sep, header
+    with open(path, "rb") as handle:
+        raw = handle.read(_TABLE_SAMPLE_BYTES)
+    text = raw.decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines()[:_TABLE_SAMPLE_LINES] if line.strip()]
+    if len(raw) == _TABLE_SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    source = os.fspath(path)
+    if not lines:
+        raise DataError(
+            f"{source}: the file is empty; expected a ratings table with user, item and rating columns"
+        )
+    if sep is None:
+        sep = _sniff_sep(lines, True, source)
+    if header is None:
+        header = _looks_like_header([_split_fields(line, sep, True) for line in lines[:20]])
+    return sep, header

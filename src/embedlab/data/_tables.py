@@ -31,16 +31,7 @@ from embedlab.data._columns import (
 )
 from embedlab.data._delimited import TextSource, read_text_columns
 from embedlab.data._interactions import Interactions
-
-# _looks_like_header, _sniff_sep and _split_fields are imported here only because
-# embedlab.training._spark imports them from this module; once it imports them from
-# embedlab.data._sniff (and resolve_columns from embedlab.data._columns), they go.
-from embedlab.data._sniff import (  # noqa: F401
-    _looks_like_header,
-    _normalise_sep,
-    _sniff_sep,
-    _split_fields,
-)
+from embedlab.data._sniff import _normalise_sep
 from embedlab.data._validate import DuplicatePolicy
 from embedlab.exceptions import DataError
 

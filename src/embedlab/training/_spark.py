@@ -44,6 +44,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +53,17 @@ import numpy as np
 from embedlab.exceptions import DataError, EmbedlabError, TrainingDivergedError
 
 if TYPE_CHECKING:
+    from embedlab.data import Interactions
     from embedlab.models import MatrixFactorization
 
-__all__ = ["SPARK_MASTER_ENV", "fit_mf_spark", "fit_spark_als", "spark_session"]
+__all__ = [
+    "SPARK_MASTER_ENV",
+    "SparkRatings",
+    "fit_mf_spark",
+    "fit_spark_als",
+    "read_spark_ratings",
+    "spark_session",
+]
 
 #: Environment variable naming the Spark master when none is given (default ``local[*]``).
 SPARK_MASTER_ENV = "EMBEDLAB_SPARK_MASTER"
@@ -551,27 +560,13 @@ def _local_path(path: str) -> Path | None:
 
 def _sniff(local: Path, sep: str | None, header: bool | None) -> tuple[str, bool]:
     """Separator and header line of a local text file, as embedlab's own loader sees them."""
-    from embedlab.data._tables import _looks_like_header, _sniff_sep, _split_fields
+    from embedlab.data import sniff_table
 
     if sep is not None and header is not None:
         return sep, header
     if local.is_dir():
         return sep or ",", True if header is None else header
-    with open(local, "rb") as handle:
-        raw = handle.read(64 * 1024)
-    text = raw.decode("utf-8", errors="replace")
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
-    if len(raw) == 64 * 1024 and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    if not lines:
-        raise DataError(
-            f"{local}: the file is empty; expected a ratings table with user, item and rating columns"
-        )
-    if sep is None:
-        sep = _sniff_sep(lines, True, str(local))
-    if header is None:
-        header = _looks_like_header([_split_fields(line, sep, True) for line in lines[:20]])
-    return sep, header
+    return sniff_table(local, sep, header)
 
 
 def read_source(
@@ -637,7 +632,7 @@ def read_source(
 def _resolve(
     frame: Any, named: bool, label: str, user_col: Any, item_col: Any, rating_col: Any
 ) -> tuple[str, str, str]:
-    from embedlab.data._tables import resolve_columns
+    from embedlab.data import resolve_columns
 
     names = list(frame.columns)
     refs = {"user": user_col, "item": item_col, "rating": rating_col, "timestamp": False}
@@ -712,6 +707,122 @@ def _vocabulary(frame: Any, col: str, name: str, spark: Any) -> tuple[Any, Any]:
     return vocab, mapping
 
 
+@dataclass
+class SparkRatings:
+    """Ratings that Spark read and indexed, on the driver as :class:`~embedlab.data.Interactions`.
+
+    Attributes:
+        train: The training ratings.
+        validation: The held-out ratings; None without ``validation_split``.
+        train_frame: The persisted Spark frame of the training rows (``user_index``,
+            ``item_index``, ``rating``), for an engine that trains in Spark; None when it
+            does not match ``train`` row for row (duplicate pairs merged on the driver).
+        indexed: The persisted frame of all rows; :meth:`release` unpersists it.
+    """
+
+    train: Interactions
+    validation: Interactions | None
+    train_frame: Any
+    indexed: Any
+
+    def release(self) -> None:
+        """Unpersist the Spark frames."""
+        self.indexed.unpersist()
+
+
+def read_spark_ratings(
+    source: Any,
+    spark: Any,
+    *,
+    user_col: str | int | None = None,
+    item_col: str | int | None = None,
+    rating_col: str | int | None = None,
+    fmt: str | None = None,
+    sep: str | None = None,
+    header: bool | None = None,
+    validation_split: float | None = None,
+    seed: int = 0,
+    duplicates: str = "warn",
+) -> SparkRatings:
+    """Read ratings in Spark, map IDs to indices there, and bring them to the driver.
+
+    The arguments are :func:`fit_spark_als`'s (``fmt`` is its ``format``); ``seed``
+    picks the validation rows (a hash of the pair and the seed, so Spark and the
+    driver agree). Call :meth:`SparkRatings.release` when done with the frames.
+
+    Raises:
+        DataError: A missing or empty file, missing columns, missing IDs, NaN or
+            non-numeric ratings, no rows.
+        ValueError: If ``validation_split`` leaves an empty train or validation set.
+    """
+    from pyspark.sql import functions as F
+
+    from embedlab.data import Interactions
+
+    frame, named, label = read_source(source, spark, fmt=fmt, sep=sep, header=header)
+    user, item, rating = _resolve(frame, named, label, user_col, item_col, rating_col)
+    frame = frame.select(user, item, rating)
+    n_rows = _check_columns(frame, label, user, item, rating)
+    users, user_map = _vocabulary(frame, user, "user", spark)
+    items, item_map = _vocabulary(frame, item, "item", spark)
+    indexed = (
+        frame.join(F.broadcast(user_map), on=user, how="inner")
+        .join(F.broadcast(item_map), on=item, how="inner")
+        .select(
+            F.col("user_index").cast("int").alias("user_index"),
+            F.col("item_index").cast("int").alias("item_index"),
+            F.col(rating).cast("float").alias("rating"),
+        )
+    )
+    if validation_split is not None:
+        bucket = F.pmod(F.xxhash64("user_index", "item_index", F.lit(seed)), F.lit(1_000_000))
+        indexed = indexed.withColumn("_val", bucket < F.lit(int(validation_split * 1_000_000)))
+    indexed = indexed.persist()
+    try:
+        table = _to_arrow(indexed)
+        if table.num_rows != n_rows:
+            raise DataError(f"{label}: {n_rows} rows but {table.num_rows} after mapping the IDs")
+        ui = table.column("user_index").to_numpy()
+        ii = table.column("item_index").to_numpy()
+        r = table.column("rating").to_numpy()
+        is_val = (
+            table.column("_val").to_numpy(zero_copy_only=False).astype(bool)
+            if validation_split is not None
+            else np.zeros(len(r), dtype=bool)
+        )
+        del table
+        order = np.lexsort((ii, ui))
+        ui, ii, r, is_val = ui[order], ii[order], r[order], is_val[order]
+        name = Path(label).name if isinstance(source, (str, os.PathLike)) else "spark"
+        parts = {}
+        for part, mask in (("train", ~is_val), ("validation", is_val)):
+            if part == "validation" and validation_split is None:
+                continue
+            pu, pi, pr = ui[mask], ii[mask], r[mask]
+            if len(pr) == 0:
+                raise ValueError(
+                    f"validation_split={validation_split} leaves an empty train or validation set"
+                )
+            increasing = not bool(np.any((pu[1:] == pu[:-1]) & (pi[1:] == pi[:-1])))
+            parts[part] = Interactions._from_indices(
+                pu, pi, pr, None, users, items, duplicates=duplicates, rating_scale=None,
+                item_metadata=None, user_metadata=None, name=name, source=label, row_offset=0,
+                pairs_increasing=increasing,
+            )  # fmt: skip
+        train = parts["train"]
+        train_frame = indexed if validation_split is None else indexed.filter(~F.col("_val"))
+        same_rows = len(train) == int((~is_val).sum())
+    except BaseException:
+        indexed.unpersist()
+        raise
+    return SparkRatings(
+        train=train,
+        validation=parts.get("validation"),
+        train_frame=train_frame if same_rows else None,
+        indexed=indexed,
+    )
+
+
 def fit_spark_als(
     source: Any,
     *,
@@ -777,7 +888,6 @@ def fit_spark_als(
         ImportError: If pyspark is not installed.
         EmbedlabError: If Java is missing or Spark does not start.
     """
-    from embedlab.data import Interactions
     from embedlab.models import MatrixFactorization
 
     if model is not None and params:
@@ -802,70 +912,31 @@ def fit_spark_als(
     ):
         raise ValueError(f"validation_split={validation_split!r}: expected a fraction in (0, 1)")
     session = spark_session(spark, master=spark_master, conf=spark_conf)
-    from pyspark.sql import functions as F
-
-    frame, named, label = read_source(source, session, fmt=format, sep=sep, header=header)
-    user, item, rating = _resolve(frame, named, label, user_col, item_col, rating_col)
-    frame = frame.select(user, item, rating)
-    n_rows = _check_columns(frame, label, user, item, rating)
-    users, user_map = _vocabulary(frame, user, "user", session)
-    items, item_map = _vocabulary(frame, item, "item", session)
-    indexed = (
-        frame.join(F.broadcast(user_map), on=user, how="inner")
-        .join(F.broadcast(item_map), on=item, how="inner")
-        .select(
-            F.col("user_index").cast("int").alias("user_index"),
-            F.col("item_index").cast("int").alias("item_index"),
-            F.col(rating).cast("float").alias("rating"),
-        )
+    seed = 0
+    if validation_split is not None and model.random_state is not None:
+        seed = int(model.random_state)
+    ratings = read_spark_ratings(
+        source,
+        session,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        fmt=format,
+        sep=sep,
+        header=header,
+        validation_split=validation_split,
+        seed=seed,
+        duplicates=duplicates,
     )
-    if validation_split is not None:
-        seed = 0 if model.random_state is None else int(model.random_state)
-        bucket = F.pmod(F.xxhash64("user_index", "item_index", F.lit(seed)), F.lit(1_000_000))
-        indexed = indexed.withColumn("_val", bucket < F.lit(int(validation_split * 1_000_000)))
-    indexed = indexed.persist()
     try:
-        table = _to_arrow(indexed)
-        if table.num_rows != n_rows:
-            raise DataError(f"{label}: {n_rows} rows but {table.num_rows} after mapping the IDs")
-        ui = table.column("user_index").to_numpy()
-        ii = table.column("item_index").to_numpy()
-        r = table.column("rating").to_numpy()
-        is_val = (
-            table.column("_val").to_numpy(zero_copy_only=False).astype(bool)
-            if validation_split is not None
-            else np.zeros(len(r), dtype=bool)
-        )
-        del table
-        order = np.lexsort((ii, ui))
-        ui, ii, r, is_val = ui[order], ii[order], r[order], is_val[order]
-        name = Path(label).name if isinstance(source, (str, os.PathLike)) else "spark"
-        parts = {}
-        for part, mask in (("train", ~is_val), ("validation", is_val)):
-            if part == "validation" and validation_split is None:
-                continue
-            pu, pi, pr = ui[mask], ii[mask], r[mask]
-            if len(pr) == 0:
-                raise ValueError(
-                    f"validation_split={validation_split} leaves an empty train or validation set"
-                )
-            increasing = not bool(np.any((pu[1:] == pu[:-1]) & (pi[1:] == pi[:-1])))
-            parts[part] = Interactions._from_indices(
-                pu, pi, pr, None, users, items, duplicates=duplicates, rating_scale=None,
-                item_metadata=None, user_metadata=None, name=name, source=label, row_offset=0,
-                pairs_increasing=increasing,
-            )  # fmt: skip
-        train = parts["train"]
-        train_frame = indexed if validation_split is None else indexed.filter(~F.col("_val"))
-        same_rows = len(train) == int((~is_val).sum())
-        model._spark_prepared = train_frame if same_rows else None
+        model._spark_prepared = ratings.train_frame
         model.fit(
-            train,
-            validation=parts.get("validation"),
+            ratings.train,
+            validation=ratings.validation,
             progress=progress,
             spark=session,
         )
     finally:
         model._spark_prepared = None
-        indexed.unpersist()
+        ratings.release()
     return model

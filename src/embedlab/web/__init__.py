@@ -5,6 +5,18 @@ Example:
     >>> app = create_app("runs/mf32")        # doctest: +SKIP
 """
 
-from embedlab.web._app import DEFAULT_MAX_BODY_BYTES, create_app, limit_threads
+from embedlab.web._app import (
+    DEFAULT_MAX_BODY_BYTES,
+    SERVE_CONFIG_ENV,
+    app_from_env,
+    create_app,
+    limit_threads,
+)
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "limit_threads"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "SERVE_CONFIG_ENV",
+    "app_from_env",
+    "create_app",
+    "limit_threads",
+]

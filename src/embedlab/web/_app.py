@@ -398,9 +398,9 @@ def app_from_env() -> FastAPI:
 def _load_model(source: Any) -> Any:
     if hasattr(source, "item_embeddings"):
         return source
-    import embedlab
+    from embedlab.models import load
 
-    return embedlab.load(source)
+    return load(source)
 
 
 def create_app(
