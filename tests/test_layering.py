@@ -16,8 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "embedlab"
 PYPROJECT = ROOT / "pyproject.toml"
@@ -135,41 +133,11 @@ def _private_imports() -> list[str]:
     return offenders
 
 
-#: Left to fix outside this test's scope (file, what it imports); remove each when fixed.
-KNOWN = {
-    ("src/embedlab/cli/_train.py", "embedlab.data._movielens"),
-    ("src/embedlab/io/_bundle.py", "embedlab.data._vocab"),
-    ("src/embedlab/training/_cpu_neural.py", "embedlab.nn._neural"),
-    ("src/embedlab/training/_trainer.py", "embedlab.nn._neural"),
-    # tests/web/test_serve_cli.py asserts this string; embedlab.web exports app_from_env
-    ("src/embedlab/cli/_serve.py", "embedlab.web._app"),
-}
-
-
-def _known(offender: str) -> bool:
-    return any(offender.startswith(f"{path}:") and module in offender for path, module in KNOWN)
-
-
-def test_no_new_private_imports_across_packages() -> None:
-    new = [o for o in _private_imports() if not _known(o)]
-    assert not new, (
-        "private names imported from another embedlab package (import the package's public "
-        "name, exporting it in its __init__ if needed):\n" + "\n".join(new)
-    )
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="remaining offenders: cli/_train.py (data._movielens.detect_movielens -> "
-    "embedlab.data.detect_movielens), io/_bundle.py (data._vocab.Vocabulary -> "
-    "embedlab.data.Vocabulary), training/_cpu_neural.py and training/_trainer.py "
-    "(nn._neural -> embedlab.nn), cli/_serve.py's uvicorn string 'embedlab.web._app:app_from_env' "
-    "(-> 'embedlab.web:app_from_env', with tests/web/test_serve_cli.py)",
-)
 def test_no_private_imports_across_packages() -> None:
     offenders = _private_imports()
-    assert not offenders, "private names imported across embedlab packages:\n" + "\n".join(
-        offenders
+    assert not offenders, (
+        "private names imported from another embedlab package (import the package's public "
+        "name, exporting it in its __init__ if needed):\n" + "\n".join(offenders)
     )
 
 
@@ -229,11 +197,6 @@ def _root_lazy_and_static() -> tuple[set[str], set[str]]:
     return lazy, static
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="embedlab/__init__.py loads embedlab.viz lazily but does not import it under "
-    "TYPE_CHECKING (add `from embedlab import viz` there)",
-)
 def test_the_roots_lazy_imports_are_in_the_graph() -> None:
     lazy, static = _root_lazy_and_static()
     assert lazy, "no lazy table found in embedlab/__init__.py"

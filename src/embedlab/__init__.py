@@ -35,7 +35,7 @@ from embedlab.exceptions import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from embedlab import evaluation
+    from embedlab import evaluation, viz
     from embedlab.evaluation import compare, cross_validate, summarize
     from embedlab.features import EmbeddingEncoder
     from embedlab.models import MatrixFactorization, NeuralEmbeddingModel, load

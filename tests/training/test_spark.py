@@ -19,7 +19,7 @@ import pytest
 import embedlab as el
 from embedlab import MatrixFactorization
 from embedlab.exceptions import DataError
-from embedlab.training import fit_spark_als
+from embedlab.models import fit_spark_als
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:

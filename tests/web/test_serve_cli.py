@@ -99,7 +99,7 @@ def test_serve_workers_hand_uvicorn_a_factory_and_the_settings(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     (call,) = runs  # threads are limited in each worker, not here
-    assert call["app"] == "embedlab.web._app:app_from_env" and call["factory"] is True
+    assert call["app"] == "embedlab.web:app_from_env" and call["factory"] is True
     assert call["workers"] == 2 and call["host"] == "127.0.0.1"
     config = json.loads(os.environ[SERVE_CONFIG_ENV])
     assert config["map_method"] == "pca" and config["threads"] == 1

@@ -110,7 +110,7 @@ def serve(
     )
     say.detail(f"{workers} worker processes share the port")
     uvicorn.run(
-        "embedlab.web._app:app_from_env",
+        "embedlab.web:app_from_env",
         factory=True,
         workers=workers,
         host=host,

@@ -78,7 +78,7 @@ def _config_params(path: Path, table: Any, cls: Any, name: str) -> dict[str, Any
 def _spark_reads(data: str) -> bool:
     """Whether ``--engine spark`` hands ``data`` to Spark to read (a table file, a folder
     of Parquet/CSV parts, a URI) rather than to embedlab's loader (MovieLens folders, zips)."""
-    from embedlab.data._movielens import detect_movielens
+    from embedlab.data import detect_movielens
 
     if "://" in data or data.startswith("file:"):
         return True
@@ -162,7 +162,7 @@ def train(
         cls.settings_class(**params)  # the checks that involve several options, before loading
         estimator = cls(**params)
         if on_spark and _spark_reads(data):
-            from embedlab.training import fit_spark_als
+            from embedlab.models import fit_spark_als
 
             say.detail(f"Spark reads {data} itself")
             estimator = fit_spark_als(

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from embedlab.data._vocab import Vocabulary
+from embedlab.data import Vocabulary
 from embedlab.exceptions import BundleError, DataError
 
 if TYPE_CHECKING:  # pragma: no cover

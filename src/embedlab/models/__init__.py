@@ -3,6 +3,7 @@
 from embedlab.models._base import EmbeddingModel, FoldedUser
 from embedlab.models._mf import MatrixFactorization
 from embedlab.models._neural import NeuralEmbeddingModel
+from embedlab.models._spark import fit_spark_als
 from embedlab.settings import ENGINE_DEFAULTS
 
 #: Model classes by the name stored in bundles.
@@ -28,5 +29,6 @@ __all__ = [
     "FoldedUser",
     "MatrixFactorization",
     "NeuralEmbeddingModel",
+    "fit_spark_als",
     "load",
 ]

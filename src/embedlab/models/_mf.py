@@ -59,7 +59,7 @@ class MatrixFactorization(EmbeddingModel):
       "embedlab[spark]"``, Java 17): damped biases from Spark aggregations, then
       ALS on the residual (see :mod:`embedlab.training._spark`). ``fit`` takes
       ``spark=``, ``spark_master=`` and ``spark_conf=``; for data Spark should read
-      itself use :func:`embedlab.training.fit_spark_als`. One history record.
+      itself use :func:`embedlab.models.fit_spark_als`. One history record.
 
     ``engine="auto"`` picks ``"sgd"``, or ``"torch"`` when a torch-only option is set.
 

@@ -15,7 +15,12 @@ from embedlab.training._distributed import (
 )
 from embedlab.training._history import History
 from embedlab.training._optim import OPTIMIZERS, SCHEDULES, LazyAdam
-from embedlab.training._spark import fit_mf_spark, fit_spark_als, spark_session
+from embedlab.training._spark import (
+    SparkRatings,
+    fit_mf_spark,
+    read_spark_ratings,
+    spark_session,
+)
 from embedlab.training._trainer import L2_MODES, Trainer, evaluate, predict, resolve_device
 
 __all__ = [
@@ -25,17 +30,18 @@ __all__ = [
     "Callback",
     "History",
     "LazyAdam",
+    "SparkRatings",
     "StopAfter",
     "Trainer",
     "evaluate",
     "fit_mf_als",
     "fit_mf_sgd",
     "fit_mf_spark",
-    "fit_spark_als",
     "get_rank",
     "get_world_size",
     "is_main_process",
     "predict",
+    "read_spark_ratings",
     "resolve_device",
     "resolve_distributed",
     "shard_batches",

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from embedlab.nn._neural import GeneratorDropout, NeuralModule
+from embedlab.nn import GeneratorDropout, NeuralModule
 
 __all__ = ["ENGINES", "CompiledNeuralEpochs", "compiled_unsupported"]
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from embedlab.exceptions import DataError
-from embedlab.nn._neural import GeneratorDropout
+from embedlab.nn import GeneratorDropout
 from embedlab.training import _distributed as ddp
 from embedlab.training._callbacks import Callback, as_callbacks
 from embedlab.training._checkpoint import (
