@@ -110,7 +110,7 @@ def test_dropout_masks_are_seeded_and_independent_of_the_thread_count() -> None:
     runs = []
     for threads in (1, 2, 2):
         m = _module(dropout=0.3)
-        _fit(m, "compiled", data, num_threads=threads)
+        _fit(m, "compiled", data, n_threads=threads)
         runs.append(m.state_dict())
     for other in runs[1:]:
         assert all(torch.equal(runs[0][k], other[k]) for k in runs[0])

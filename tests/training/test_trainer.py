@@ -471,7 +471,7 @@ def test_num_threads_applies_during_fit_only(small) -> None:
     t = Trainer(
         epochs=1,
         batch_size=1000,
-        num_threads=1,
+        n_threads=1,
         progress=False,
         callbacks=lambda e, logs: seen.append(torch.get_num_threads()),
     )
@@ -545,3 +545,11 @@ def test_batch_and_single_predictions_agree(small) -> None:
     assert evaluate(m, (u, i, test.rating[:20]))["rmse"] == pytest.approx(
         float(np.sqrt(np.mean((whole - test.rating[:20]) ** 2))), rel=1e-5
     )
+
+
+def test_num_threads_is_the_deprecated_name_of_n_threads() -> None:
+    with pytest.warns(FutureWarning, match=r"num_threads= is deprecated.*use n_threads="):
+        t = Trainer(num_threads=1)
+    assert t.n_threads == t.num_threads == 1
+    with pytest.raises(ValueError, match="n_threads=0: expected an integer >= 1"):
+        Trainer(n_threads=0)

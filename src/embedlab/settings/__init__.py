@@ -18,6 +18,7 @@ from embedlab.settings._fields import (
     Pair,
     Real,
     Settings,
+    deprecated,
     setting,
 )
 from embedlab.settings._models import (
@@ -54,6 +55,7 @@ __all__ = [
     "Pair",
     "Real",
     "Settings",
+    "deprecated",
     "mf_engine",
     "neural_engine",
     "resolve_mf",

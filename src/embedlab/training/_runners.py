@@ -235,7 +235,7 @@ class CompiledEpochRunner:
             l2_item=trainer.l2_item,
             l2_bias=trainer.l2_bias,
             batch_size=trainer.batch_size,
-            num_threads=trainer.num_threads,
+            num_threads=trainer.n_threads,
         )
         self.gen, self.device = fit.state.gen, fit.device
         self.users, self.items, self.ratings = train

@@ -8,7 +8,6 @@ optimizers, the data and a resumed checkpoint; the epochs run in
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from collections.abc import Callable, Iterable
@@ -20,6 +19,7 @@ from torch import nn
 
 from embedlab.exceptions import DataError
 from embedlab.nn import GeneratorDropout
+from embedlab.settings import Int, Real, deprecated
 from embedlab.training import _distributed as ddp
 from embedlab.training._callbacks import Callback, as_callbacks
 from embedlab.training._checkpoint import (
@@ -70,20 +70,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _positive_int(name: str, value: Any) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected an integer >= 1")
-    return int(value)
+    return Int(1)(name, value)
 
 
 def _nonneg(name: str, value: Any) -> float:
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name}={value!r}: expected a finite number >= 0")
-    return float(value)
+    return Real(0)(name, value)
 
 
 class Trainer:
@@ -158,7 +149,7 @@ class Trainer:
         random_state: Seed of the trainer's generator; ``None`` draws a fresh seed.
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``...
         eval_batch_size: Rows per batch when scoring validation data.
-        num_threads: CPU threads torch may use during :meth:`fit` (restored
+        n_threads: CPU threads torch may use during :meth:`fit` (restored
             afterwards); ``None`` leaves torch's setting. Batches of a few thousand
             ratings gain little from a second thread, and on a busy machine threads
             that wait on each other can slow an epoch down several times, so ``1``
@@ -210,19 +201,14 @@ class Trainer:
         random_state: int | None = None,
         device: str | torch.device = "auto",
         eval_batch_size: int = 1 << 16,
-        num_threads: int | None = None,
+        n_threads: int | None = None,
         distributed: bool | str = "auto",
         engine: str = "auto",
+        num_threads: int | None = None,
     ) -> None:
         self.epochs = _positive_int("epochs", epochs)
         self.batch_size = _positive_int("batch_size", batch_size)
-        if not (
-            isinstance(learning_rate, numbers.Real)
-            and math.isfinite(learning_rate)
-            and learning_rate > 0
-        ):
-            raise ValueError(f"learning_rate={learning_rate!r}: expected a finite number > 0")
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = Real(0, strict=True)("learning_rate", learning_rate)
         if optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"optimizer={optimizer!r}: expected one of {', '.join(map(repr, OPTIMIZERS))}"
@@ -256,9 +242,11 @@ class Trainer:
         self.random_state = random_state
         self.device = resolve_device(device)
         self.eval_batch_size = _positive_int("eval_batch_size", eval_batch_size)
-        self.num_threads = (
-            None if num_threads is None else _positive_int("num_threads", num_threads)
-        )
+        if num_threads is not None:
+            deprecated("Trainer", ["num_threads"], "n_threads")
+            n_threads = num_threads if n_threads is None else n_threads
+        self.n_threads = None if n_threads is None else _positive_int("n_threads", n_threads)
+        self.num_threads = self.n_threads  # the name before 0.2, kept one release
         ddp.check_mode(distributed)
         self.distributed = distributed
         if engine not in ENGINES:
@@ -401,8 +389,8 @@ class Trainer:
             start = self.epochs
 
         threads_before = torch.get_num_threads()
-        if self.num_threads is not None:
-            torch.set_num_threads(self.num_threads)
+        if self.n_threads is not None:
+            torch.set_num_threads(self.n_threads)
         try:
             EpochLoop(fit, val, ckpt).run(runner, start)
         finally:

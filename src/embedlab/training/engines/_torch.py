@@ -33,7 +33,7 @@ def trainer_for(settings: Any, engine: str, callbacks: Any, progress: bool) -> T
         progress=progress,
         random_state=s.random_state,
         device=s.device,
-        num_threads=s.n_threads,
+        n_threads=s.n_threads,
         # MatrixFactorization has no setting of its own: the trainer's "auto".
         distributed=getattr(s, "distributed", "auto"),
         engine=engine,
