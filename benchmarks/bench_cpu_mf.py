@@ -6,7 +6,7 @@ One command:
     python benchmarks/bench_cpu_mf.py --quick    # 1/10 of the ML-20M ratings, fold u1 only; writes nothing
 
 Protocol (stated in the report):
-1. Speed: ``synthetic_ratings(138_493, 26_744, 20_000_263, seed=0)``; ``fit_mf_sgd`` with
+1. Speed: ``synthetic_ratings(138_493, 26_744, 20_000_263, random_state=0)``; ``fit_mf_sgd`` with
    ``embedding_dim=32`` and otherwise default settings, all threads, for a few epochs;
    seconds per epoch (the kernel's pass only; the once-per-fit shuffle is reported as
    setup) and ratings/s = ratings / median epoch seconds. Also one thread, the
@@ -14,7 +14,7 @@ Protocol (stated in the report):
    (or loaded from numba's cache) before timing.
 2. Accuracy: the engine's default settings, no per-fold tuning, ``random_state=0``:
    ML-100K predefined folds u1..u5 (RMSE on each test fold, then the mean) and
-   ml-latest-small with ``split("random", test_size=0.1, seed=0)``; the RMSE after
+   ml-latest-small with ``split("random", test_size=0.1, random_state=0)``; the RMSE after
    selected epochs and the cumulative training seconds, for SGD and ALS.
 
 Real data come from ``$EMBEDLAB_TEST_DATA`` (default ``../shared/data`` beside the
@@ -37,7 +37,7 @@ import numpy as np
 import embedlab
 from _common import cpu_name, data_dir
 from embedlab.data import synthetic_ratings
-from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
+from embedlab.training import fit_mf_als, fit_mf_sgd
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ML20M = (138_493, 26_744, 20_000_263)
@@ -57,7 +57,7 @@ def _speed(quick: bool) -> tuple[list[str], dict]:
     if quick:
         n_ratings //= 10
     t0 = time.perf_counter()
-    ds, _ = synthetic_ratings(n_users, n_items, n_ratings, seed=0)
+    ds, _ = synthetic_ratings(n_users, n_items, n_ratings, random_state=0)
     gen = time.perf_counter() - t0
     args = (ds.user_index, ds.item_index, ds.rating, ds.n_users, ds.n_items)
     n = len(ds)
@@ -89,7 +89,7 @@ def _speed(quick: bool) -> tuple[list[str], dict]:
         )
         print(rows[-1], flush=True)
     head = [
-        f"Data: `synthetic_ratings({n_users:,}, {n_items:,}, {n:,}, seed=0)` (generated in {gen:.1f} s), "
+        f"Data: `synthetic_ratings({n_users:,}, {n_items:,}, {n:,}, random_state=0)` (generated in {gen:.1f} s), "
         "`embedding_dim=32`.",
         "",
         "| engine | epochs | seconds per epoch | median s/epoch | ratings/s | setup s (shuffle, copies, validation) |",
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         ds = embedlab.load_movielens(small)
         rows = _curve(
             "ml-latest-small random 90/10 (seed 0)",
-            [ds.split("random", test_size=0.1, seed=0)],
+            [ds.split("random", test_size=0.1, random_state=0)],
             (1, 5, 10, 20, 40),
         )
         lines += rows

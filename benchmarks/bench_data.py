@@ -6,7 +6,7 @@ One command:
     python benchmarks/bench_data.py --quick    # 1/10 of the ratings, for a smoke run
 
 Protocol (stated in the report):
-1. Generate ``synthetic_ratings(138_493, 26_744, 20_000_263, seed=0)`` in a fresh
+1. Generate ``synthetic_ratings(138_493, 26_744, 20_000_263, random_state=0)`` in a fresh
    subprocess; wall time of the call and the subprocess's peak RSS.
 2. Write it with ``write_movielens_csv`` (ratings.csv: userId,movieId,rating,timestamp).
 3. Read the file once to warm the page cache, then time, each in a fresh subprocess and
@@ -44,7 +44,7 @@ import json, resource, sys, time
 from embedlab.data import synthetic_ratings, write_movielens_csv
 n_users, n_items, n_ratings, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 t0 = time.perf_counter()
-ds, truth = synthetic_ratings(n_users, n_items, n_ratings, seed=0)
+ds, truth = synthetic_ratings(n_users, n_items, n_ratings, random_state=0)
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 t1 = time.perf_counter()

@@ -9,7 +9,7 @@ Protocol (stated again in the report):
 
 1. Splits: ML-100K's predefined folds u1..u5 (``ds.folds("ml-100k-u")``: train on ``uN.base``,
    test on ``uN.test``; the table gives each fold and the mean) and ml-latest-small with
-   ``ds.split("random", test_size=0.1, seed=0)`` and a per-user temporal holdout
+   ``ds.split("random", test_size=0.1, random_state=0)`` and a per-user temporal holdout
    (``ds.split("user", test_size=0.1, by="time")``). The same splits go to every system: this
    script writes each split's train and test as CSV of raw IDs into a temporary folder
    (removed afterwards) that the peer runner reads.
@@ -122,7 +122,7 @@ def _splits(quick: bool) -> list[tuple[str, str, object, object]]:
         return out
     if small.exists():
         ds = embedlab.load_movielens(small)
-        train, test = ds.split("random", test_size=0.1, seed=0)
+        train, test = ds.split("random", test_size=0.1, random_state=0)
         out.append(("ml-latest-small", "random 90/10 seed 0", train, test))
         train, test = ds.split("user", test_size=0.1, by="time")
         out.append(("ml-latest-small-temporal", "per-user newest 10%", train, test))
@@ -151,7 +151,7 @@ def _warm() -> float:
     t0 = time.perf_counter()
     from embedlab.data import synthetic_ratings
 
-    ds, _ = synthetic_ratings(50, 40, 2000, seed=0)
+    ds, _ = synthetic_ratings(50, 40, 2000, random_state=0)
     embedlab.MatrixFactorization(epochs=1, random_state=0).fit(ds, progress=False)
     embedlab.NeuralEmbeddingModel(epochs=1, random_state=0).fit(ds, progress=False)
     return time.perf_counter() - t0
@@ -165,9 +165,7 @@ def _fit_embedlab(key: str, dataset: str, split: str, train, test) -> dict:
     elif key == "embedlab-neural":
         model = embedlab.NeuralEmbeddingModel(random_state=0)
     else:
-        model = embedlab.NeuralEmbeddingModel(
-            embedding_dim=8, batch_size=5000, random_state=0
-        )
+        model = embedlab.NeuralEmbeddingModel(embedding_dim=8, batch_size=5000, random_state=0)
     t0 = time.perf_counter()
     model.fit(train, progress=False)
     fit = time.perf_counter() - t0
@@ -433,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Protocol",
         "",
         "- Splits: ML-100K's predefined folds u1–u5 (train `uN.base`, test `uN.test`; each fold and the "
-        'mean of 5); ml-latest-small `split("random", test_size=0.1, seed=0)` and a per-user temporal '
+        'mean of 5); ml-latest-small `split("random", test_size=0.1, random_state=0)` and a per-user temporal '
         'holdout `split("user", test_size=0.1, by="time")` (each user\'s newest 10 % of ratings). '
         "Every system gets the same train and test ratings (written once as CSV of raw IDs to a "
         "temporary folder).",

@@ -7,8 +7,8 @@ One command (the peers need ``bash benchmarks/peers/setup.sh`` once):
 
 Protocol (stated in the report):
 
-1. Data: ``synthetic_ratings(138_493, 26_744, 20_000_263, seed=0)`` split once with
-   ``split("random", test_size=0.05, seed=0)`` (as ``bench_scale.py``); train and test are
+1. Data: ``synthetic_ratings(138_493, 26_744, 20_000_263, random_state=0)`` split once with
+   ``split("random", test_size=0.05, random_state=0)`` (as ``bench_scale.py``); train and test are
    written as CSV of raw IDs for the peers, which run in their own virtual environment.
 2. embedlab, in this process (the functions of ``bench_models.py``): ``MatrixFactorization()``
    at its defaults (96 dimensions, 20 epochs), the speed settings
@@ -133,8 +133,8 @@ def main() -> None:
         "command": "python benchmarks/bench_models_20m.py" + (" --quick" if args.quick else ""),
     }
     _warm()
-    ds, _ = synthetic_ratings(n_users, n_items, n_ratings, seed=0)
-    train, test = ds.split("random", test_size=0.05, seed=0)
+    ds, _ = synthetic_ratings(n_users, n_items, n_ratings, random_state=0)
+    train, test = ds.split("random", test_size=0.05, random_state=0)
     doc["n_train"], doc["n_test"] = len(train), len(test)
     rows = [_fit_embedlab(key, "ml20m-shape", "random 95/5", train, test) for key in OURS]
     doc["peer_versions"] = _peer_versions().get("versions", {})

@@ -5,7 +5,7 @@ One command::
     python benchmarks/bench_recommend.py [--quick]
 
 Protocol: synthetic ratings of the ML-1M shape (6,040 users × 3,706 items, 1,000,209
-ratings; ``embedlab.synthetic_ratings(seed=0)``), the default ``MatrixFactorization``
+ratings; ``embedlab.synthetic_ratings(random_state=0)``), the default ``MatrixFactorization``
 (512 dimensions) fitted on all of them, then ``recommend_batch(n=10)`` for every user
 (seen items excluded, chunks of 1,024 users), three times; the median and the best are
 reported with the peak resident memory of the process. ``--quick`` uses a tenth of the
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    ds, _ = embedlab.synthetic_ratings(users, items, ratings, seed=0)
+    ds, _ = embedlab.synthetic_ratings(users, items, ratings, random_state=0)
     gen = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = embedlab.MatrixFactorization(random_state=0).fit(ds, progress=False)

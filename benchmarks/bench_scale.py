@@ -9,9 +9,9 @@ One command:
 
 Protocol (stated in the report):
 
-1. Data: ``synthetic_ratings(138_493, 26_744, 20_000_263, seed=0)`` (ML-20M shape) and
-   ``synthetic_ratings(200_948, 84_432, 32_000_204, seed=0)`` (ML-32M shape), split once
-   with ``split("random", test_size=0.05, seed=0)``; the 5 % is the validation set scored
+1. Data: ``synthetic_ratings(138_493, 26_744, 20_000_263, random_state=0)`` (ML-20M shape) and
+   ``synthetic_ratings(200_948, 84_432, 32_000_204, random_state=0)`` (ML-32M shape), split once
+   with ``split("random", test_size=0.05, random_state=0)``; the 5 % is the validation set scored
    after every epoch. The arrays are written once to a temporary ``.npz`` so that every
    engine starts from the same bytes in a fresh process.
 2. Each engine runs in its own child process (so its peak memory is its own):
@@ -88,9 +88,9 @@ def _make_data(shape: str, quick: bool, folder: Path) -> dict:
     if quick:
         n_ratings //= 20
     t0 = time.perf_counter()
-    ds, truth = synthetic_ratings(n_users, n_items, n_ratings, seed=0)
+    ds, truth = synthetic_ratings(n_users, n_items, n_ratings, random_state=0)
     gen_s = time.perf_counter() - t0
-    split = ds.split("random", test_size=0.05, seed=0)
+    split = ds.split("random", test_size=0.05, random_state=0)
     tr, va = split.train, split.test
     # The planted model's RMSE on the validation set: the floor of any model.
     users = ds.users.ids()[va.user_index] - 1  # ids are 1..n

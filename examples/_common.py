@@ -23,7 +23,7 @@ def dataset(args: argparse.Namespace) -> el.Interactions:
         from embedlab.data import load
 
         return load(args.data)
-    ds, _truth = el.synthetic_ratings(600, 300, 30_000, seed=0)
+    ds, _truth = el.synthetic_ratings(600, 300, 30_000, random_state=0)
     return ds
 
 

@@ -18,7 +18,7 @@ from embedlab.evaluation import (
 args = options(__doc__)
 ds = dataset(args)
 out = out_dir(args)
-train, test = ds.split("random", test_size=0.2, seed=0)
+train, test = ds.split("random", test_size=0.2, random_state=0)
 
 table = compare(
     {

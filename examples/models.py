@@ -8,7 +8,7 @@ from _common import dataset, options, out_dir
 
 args = options(__doc__)
 ds = dataset(args)
-train, test = ds.split("random", test_size=0.1, seed=0)
+train, test = ds.split("random", test_size=0.1, random_state=0)
 
 variants = {
     # the compiled SGD engine with its tuned L2 and bias damping (default width is 512)

@@ -9,7 +9,7 @@ from _common import dataset, options, out_dir
 args = options(__doc__)
 ds = dataset(args)
 print(ds.describe())
-train, test = ds.split("random", test_size=0.1, seed=0)
+train, test = ds.split("random", test_size=0.1, random_state=0)
 
 mf = el.MatrixFactorization(embedding_dim=32, epochs=20, random_state=0)
 mf.fit(train, validation=test, progress=False)

@@ -16,7 +16,7 @@ from embedlab.training import get_world_size, is_main_process
 
 args = options(__doc__)
 ds = dataset(args)
-train, test = ds.split("random", test_size=0.1, seed=0)
+train, test = ds.split("random", test_size=0.1, random_state=0)
 
 # batch_size is per process: one step of 2 processes sees 2 × 512 ratings
 model = el.NeuralEmbeddingModel(32, epochs=3, batch_size=512, random_state=0)

@@ -403,7 +403,7 @@ def test_to_gensim_random_matrix() -> None:
 
 
 def test_to_gensim_trained_model() -> None:
-    ds, _ = embedlab.synthetic_ratings(150, 100, 6_000, seed=0)
+    ds, _ = embedlab.synthetic_ratings(150, 100, 6_000, random_state=0)
     mf = embedlab.MatrixFactorization(embedding_dim=16, epochs=3, random_state=0, n_threads=1)
     kv = mf.fit(ds, progress=False).item_embeddings()
     assert isinstance(kv, KeyedEmbeddings) and kv.keys.kind == "int"

@@ -431,7 +431,7 @@ def test_join_embeddings_known_and_unknown_ids():
 
 
 def test_join_embeddings_with_matrix_factorization():
-    data, _ = embedlab.synthetic_ratings(n_users=30, n_items=20, n_ratings=300, seed=0)
+    data, _ = embedlab.synthetic_ratings(n_users=30, n_items=20, n_ratings=300, random_state=0)
     model = embedlab.MatrixFactorization(embedding_dim=4, epochs=1, random_state=0).fit(data)
     frame = data.to_pandas().head(5)
     out = join_embeddings(frame, model, prefix=("u", "i"))

@@ -23,7 +23,7 @@ COLUMNS = ["rank", "item", "label", "score"]
 
 @pytest.fixture(scope="module")
 def planted():
-    return el.synthetic_ratings(1000, 300, 80_000, popularity_exponent=0.5, seed=0)
+    return el.synthetic_ratings(1000, 300, 80_000, popularity_exponent=0.5, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ def _load(
             f"MovieLens 100K is not on disk and could not be downloaded ({first}); "
             "running on the SYNTHETIC catalogue instead: every result below is synthetic"
         )
-    ds, _ = synthetic_ratings(943, 1682, 100_000, seed=0)
+    ds, _ = synthetic_ratings(943, 1682, 100_000, random_state=0)
     return ds, True, "synthetic"
 
 
@@ -166,7 +166,7 @@ def run_demo(
     tag = " (synthetic data)" if synthetic else ""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    train, test = ds.split("random", test_size=0.1, seed=0)
+    train, test = ds.split("random", test_size=0.1, random_state=0)
     say(
         f"data: {source}{tag}: {len(train.rating):,} training and {len(test.rating):,} test ratings"
     )

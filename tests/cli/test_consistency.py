@@ -80,6 +80,33 @@ def test_quiet_and_verbose_together_is_one_line(command: list[str]) -> None:
     ]
 
 
+#: Names that the options of one idea had before (issue 16); kept hidden for one release.
+_OLD_NAMES = {
+    "--seed": "--random-state",
+    "--size": "--embedding-dim",
+    "--sizes": "--embedding-dims",
+}
+
+
+def _command(path: list[str]) -> Any:
+    cmd = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=_IDS)
+def test_one_name_per_idea(command: list[str]) -> None:
+    """Seeds are --random-state and widths --embedding-dim(s), as in the Python API; an old
+    name is only a hidden alias of the new one on the same command."""
+    params = _command(command).params
+    shown = {o for p in params if not getattr(p, "hidden", False) for o in p.opts}
+    hidden = {o for p in params if getattr(p, "hidden", False) for o in p.opts}
+    assert not shown & set(_OLD_NAMES), sorted(shown & set(_OLD_NAMES))
+    for old in hidden & set(_OLD_NAMES):
+        assert _OLD_NAMES[old] in shown, f"{old} is hidden but {_OLD_NAMES[old]} is missing"
+
+
 def test_top_level_help_documents_exit_codes() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
@@ -101,7 +128,7 @@ def test_bad_option_value_is_one_line() -> None:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A synthetic ratings folder, a trained bundle and an experiment CSV."""
     root = tmp_path_factory.mktemp("consistency")
-    ds, _ = el.synthetic_ratings(120, 60, 3000, seed=2)
+    ds, _ = el.synthetic_ratings(120, 60, 3000, random_state=2)
     el.data.write_movielens_csv(ds, root / "syn")
     model = el.MatrixFactorization(embedding_dim=4, epochs=3, random_state=0)
     model.fit(ds, validation_split=0.2, progress=False)

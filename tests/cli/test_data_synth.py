@@ -28,7 +28,7 @@ def test_custom_sizes_write_files(tmp_path: Path) -> None:
             "40",
             "--ratings",
             "900",
-            "--seed",
+            "--random-state",
             "3",
         ],
     )
@@ -47,9 +47,9 @@ def test_custom_sizes_write_files(tmp_path: Path) -> None:
     assert set(ratings["rating"]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
     movies = pd.read_csv(out / "movies.csv")
     assert len(movies) == 40 and movies["title"].str.startswith("Synthetic Movie").all()
-    # The same seed writes the same bytes.
+    # The same seed writes the same bytes; --seed is the old name of --random-state.
     again = tmp_path / "again"
-    runner.invoke(
+    old = runner.invoke(
         app,
         [
             "data",
@@ -65,7 +65,13 @@ def test_custom_sizes_write_files(tmp_path: Path) -> None:
             "3",
         ],
     )
+    assert old.exit_code == 0, old.output
+    assert old.stderr == "warning: --seed is deprecated; use --random-state\n"
     assert (again / "ratings.csv").read_bytes() == (out / "ratings.csv").read_bytes()
+    both = runner.invoke(
+        app, ["data", "synth", str(tmp_path / "both"), "--seed", "3", "--random-state", "3"]
+    )
+    assert both.exit_code == 2 and "pass --random-state" in both.stderr
 
 
 def test_default_shape_is_ml100k_and_half_stars(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    ds, _ = el.synthetic_ratings(150, 60, 4000, seed=3)
+    ds, _ = el.synthetic_ratings(150, 60, 4000, random_state=3)
     model = el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0)
     model.fit(ds, progress=False)
     path = model.save(tmp_path_factory.mktemp("models") / "mf")

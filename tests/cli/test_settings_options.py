@@ -134,7 +134,7 @@ def test_docs_table_is_what_the_code_renders() -> None:
 # ------------------------------------------------------------------ (c) CLI == Python
 @pytest.fixture(scope="module")
 def ratings_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ds, _ = el.synthetic_ratings(120, 60, 3000, seed=2)
+    ds, _ = el.synthetic_ratings(120, 60, 3000, random_state=2)
     folder = tmp_path_factory.mktemp("data") / "syn"
     el.data.write_movielens_csv(ds, folder)
     return folder / "ratings.csv"
@@ -288,7 +288,7 @@ def test_bad_config_value_names_the_file(ratings_csv: Path, tmp_path: Path) -> N
 # ------------------------------------------------------------------ embedlab info
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ds, _ = el.synthetic_ratings(60, 30, 800, seed=1)
+    ds, _ = el.synthetic_ratings(60, 30, 800, random_state=1)
     model = el.NeuralEmbeddingModel(embedding_dim=4, hidden=(4,), epochs=1, random_state=7)
     model.fit(ds, progress=False, validation_split=0.2)
     return model.save(tmp_path_factory.mktemp("info") / "nn")

@@ -21,7 +21,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_train_under_torchrun_saves_one_bundle_from_rank_0(tmp_path) -> None:
-    ds, _ = el.synthetic_ratings(300, 150, 6000, seed=0)
+    ds, _ = el.synthetic_ratings(300, 150, 6000, random_state=0)
     ratings = tmp_path / "ratings.csv"
     ds.to_pandas()[["user", "item", "rating"]].to_csv(ratings, index=False)
     out = tmp_path / "model"

@@ -18,7 +18,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def ratings_csv(tmp_path_factory):
-    ds, _ = el.synthetic_ratings(120, 60, 3000, seed=2)
+    ds, _ = el.synthetic_ratings(120, 60, 3000, random_state=2)
     folder = tmp_path_factory.mktemp("data") / "syn"
     el.data.write_movielens_csv(ds, folder)
     return folder / "ratings.csv"

@@ -118,7 +118,9 @@ def test_string_ids_are_quoted_when_needed(tmp_path: Path) -> None:
 
 
 def test_synthetic_round_trip(tmp_path: Path) -> None:
-    ds, _ = synthetic_ratings(300, 120, 4000, half_stars=True, rating_scale=(0.5, 5), seed=2)
+    ds, _ = synthetic_ratings(
+        300, 120, 4000, half_stars=True, rating_scale=(0.5, 5), random_state=2
+    )
     out = write_movielens_csv(ds, tmp_path / "syn")
     ratings = pd.read_csv(out / "ratings.csv")
     assert len(ratings) == 4000
@@ -181,7 +183,7 @@ def test_unwritable_target_leaves_nothing(tmp_path: Path) -> None:
 
 def test_chunked_writing_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(export, "_CHUNK", 7)  # many small batches
-    ds, _ = synthetic_ratings(50, 30, 400, seed=1)
+    ds, _ = synthetic_ratings(50, 30, 400, random_state=1)
     a = write_movielens_csv(ds, tmp_path / "a")
     monkeypatch.setattr(export, "_CHUNK", 1 << 21)
     b = write_movielens_csv(ds, tmp_path / "b")

@@ -86,20 +86,20 @@ def test_random_fraction(ds: Interactions, frac: float, seed: int) -> None:
     expected = int(np.floor(frac * n + 0.5))
     if expected in (0, n):
         with pytest.raises(DataError, match="empty"):
-            split(ds, "random", test_size=frac, seed=seed)
+            split(ds, "random", test_size=frac, random_state=seed)
         return
-    sp = split(ds, "random", test_size=frac, seed=seed)
+    sp = split(ds, "random", test_size=frac, random_state=seed)
     check_split(ds, sp)
     assert len(sp.test) == expected
-    assert same(sp, split(ds, "random", test_size=frac, seed=seed))
-    assert sp.name == f"random(test_size={frac!r}, seed={seed})"
+    assert same(sp, split(ds, "random", test_size=frac, random_state=seed))
+    assert sp.name == f"random(test_size={frac!r}, random_state={seed})"
 
 
 @PROPS
 @given(ds=datasets(), data=st.data())
 def test_random_count(ds: Interactions, data: st.DataObject) -> None:
     count = data.draw(st.integers(1, len(ds) - 1))
-    sp = split(ds, "random", test_size=count, seed=3)
+    sp = split(ds, "random", test_size=count, random_state=3)
     check_split(ds, sp)
     assert len(sp.test) == count
 
@@ -115,7 +115,7 @@ def test_user_holdout(ds: Interactions, n_test: int, min_train: int, seed: int) 
     def check(sp: Split) -> None:
         check_split(ds, sp)
         assert np.array_equal(sp.test.user_counts(), held)
-        assert same(sp, split(ds, "user", n_test=n_test, min_train=min_train, seed=seed))
+        assert same(sp, split(ds, "user", n_test=n_test, min_train=min_train, random_state=seed))
         if (
             ds.timestamp is not None
         ):  # by time: nothing in train is newer than the user's test ratings
@@ -126,9 +126,9 @@ def test_user_holdout(ds: Interactions, n_test: int, min_train: int, seed: int) 
 
     if held.sum() in (0, len(ds)):
         with pytest.raises(DataError, match="empty"):
-            split(ds, "user", n_test=n_test, min_train=min_train, seed=seed)
+            split(ds, "user", n_test=n_test, min_train=min_train, random_state=seed)
     else:
-        check(split(ds, "user", n_test=n_test, min_train=min_train, seed=seed))
+        check(split(ds, "user", n_test=n_test, min_train=min_train, random_state=seed))
 
 
 @PROPS
@@ -141,7 +141,7 @@ def test_user_fraction(ds: Interactions, frac: float) -> None:
         check_split(ds, sp)
         assert np.array_equal(sp.test.user_counts(), held)
 
-    expect_error_or(lambda: split(ds, "user", test_size=frac, by="random", seed=1), check)
+    expect_error_or(lambda: split(ds, "user", test_size=frac, by="random", random_state=1), check)
 
 
 @PROPS
@@ -178,7 +178,7 @@ def test_temporal_cutoff_is_exact(ds: Interactions, data: st.DataObject) -> None
 @given(ds=datasets(), data=st.data(), seed=st.integers(0, 1000))
 def test_kfold_partitions(ds: Interactions, data: st.DataObject, seed: int) -> None:
     k = data.draw(st.integers(2, min(len(ds), 6)))
-    fs = folds(ds, "kfold", k=k, seed=seed)
+    fs = folds(ds, "kfold", k=k, random_state=seed)
     assert len(fs) == k
     assert [f.name for f in fs] == [f"fold {i}/{k}" for i in range(1, k + 1)]
     all_tests: Counter = Counter()
@@ -188,7 +188,7 @@ def test_kfold_partitions(ds: Interactions, data: st.DataObject, seed: int) -> N
     assert all_tests == Counter(rows(ds))  # each rating in exactly one test fold
     sizes = [len(f.test) for f in fs]
     assert max(sizes) - min(sizes) <= 1
-    again = folds(ds, "kfold", k=k, seed=seed)
+    again = folds(ds, "kfold", k=k, random_state=seed)
     assert all(same(a, b) for a, b in zip(fs, again, strict=True))
 
 
@@ -232,12 +232,12 @@ def test_user_min_train_zero_and_fraction() -> None:
 
 def test_user_without_timestamps_is_random_and_seeded() -> None:
     ds = Interactions.from_ids([1] * 6 + [2] * 6, list(range(6)) * 2, [3] * 12)
-    a = split(ds, "user", n_test=2, seed=0)
-    b = split(ds, "user", n_test=2, seed=0)
+    a = split(ds, "user", n_test=2, random_state=0)
+    b = split(ds, "user", n_test=2, random_state=0)
     assert rows(a.test) == rows(b.test)
     assert a.test.user_counts().tolist() == [2, 2]
     assert "by=random" in a.name
-    tests = {tuple(rows(split(ds, "user", n_test=2, seed=s).test)) for s in range(10)}
+    tests = {tuple(rows(split(ds, "user", n_test=2, random_state=s).test)) for s in range(10)}
     assert len(tests) > 1
     with pytest.raises(DataError, match="timestamps"):
         split(ds, "user", by="time")
@@ -267,15 +267,42 @@ def test_unseen_users_and_items() -> None:
 
 def test_interactions_methods_delegate() -> None:
     ds = _timed()
-    assert same(ds.split("random", test_size=2, seed=4), split(ds, "random", test_size=2, seed=4))
+    assert same(
+        ds.split("random", test_size=2, random_state=4),
+        split(ds, "random", test_size=2, random_state=4),
+    )
     a, b = ds.folds(k=2), folds(ds, k=2)
     assert all(same(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("owner", "call"),
+    [
+        ("split", lambda ds, **kw: split(ds, "random", test_size=2, **kw)),
+        ("folds", lambda ds, **kw: folds(ds, "kfold", k=2, **kw)),
+        ("Interactions.split", lambda ds, **kw: ds.split("user", n_test=1, by="random", **kw)),
+        ("Interactions.folds", lambda ds, **kw: ds.folds("kfold", k=2, **kw)),
+    ],
+)
+def test_seed_is_the_deprecated_name_of_random_state(owner, call) -> None:
+    ds = _timed()
+    with pytest.warns(
+        FutureWarning,
+        match=rf"^{owner}: seed= is deprecated and will be removed in the next release; "
+        "use random_state=$",
+    ):
+        old = call(ds, seed=3)
+    new = call(ds, random_state=3)
+    old, new = (x if isinstance(x, list) else [x] for x in (old, new))
+    assert all(same(a, b) for a, b in zip(old, new, strict=True))
+    with pytest.raises(ValueError, match=r"both random_state= and seed="):
+        call(ds, seed=3, random_state=3)
 
 
 def test_defaults() -> None:
     ds = _timed()
     sp = split(ds)
-    assert sp.name == "random(test_size=0.2, seed=0)"
+    assert sp.name == "random(test_size=0.2, random_state=0)"
     assert len(sp.test) == 2
     assert len(folds(ds)) == 5
 
@@ -291,8 +318,8 @@ def test_defaults() -> None:
         ("random", {"test_size": 8}, r"test_size=8: as a count it must lie in 1..7"),
         ("random", {"test_size": "a lot"}, r"test_size='a lot'"),
         ("random", {"test_size": 0.01}, r"test set empty"),
-        ("random", {"seed": -1}, r"seed=-1"),
-        ("random", {"k": 3}, r"unknown option\(s\) 'k'; it takes test_size, seed"),
+        ("random", {"random_state": -1}, r"random_state=-1"),
+        ("random", {"k": 3}, r"unknown option\(s\) 'k'; it takes test_size, random_state"),
         ("user", {"n_test": 0}, r"n_test=0"),
         ("user", {"n_test": 1, "test_size": 0.2}, r"not both"),
         ("user", {"test_size": 3}, r"fraction of each user's ratings"),

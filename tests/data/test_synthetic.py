@@ -21,7 +21,7 @@ def pair_keys(ds: Interactions) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def medium() -> tuple[Interactions, SyntheticTruth]:
-    return synthetic_ratings(2000, 1000, 40_000, seed=7)
+    return synthetic_ratings(2000, 1000, 40_000, random_state=7)
 
 
 def test_exact_size_distinct_and_covering(medium) -> None:
@@ -47,7 +47,9 @@ def test_ratings_on_whole_star_grid(medium) -> None:
 
 
 def test_half_stars() -> None:
-    ds, truth = synthetic_ratings(300, 200, 5000, half_stars=True, rating_scale=(0.5, 5), seed=1)
+    ds, truth = synthetic_ratings(
+        300, 200, 5000, half_stars=True, rating_scale=(0.5, 5), random_state=1
+    )
     assert ds.rating.min() >= 0.5 and ds.rating.max() <= 5
     assert np.all(ds.rating * 2 == np.round(ds.rating * 2))
     assert np.any(ds.rating != np.round(ds.rating))
@@ -55,9 +57,9 @@ def test_half_stars() -> None:
 
 
 def test_reproducible_by_seed_and_seeds_differ() -> None:
-    a, ta = synthetic_ratings(200, 100, 3000, seed=3)
-    b, tb = synthetic_ratings(200, 100, 3000, seed=3)
-    c, _ = synthetic_ratings(200, 100, 3000, seed=4)
+    a, ta = synthetic_ratings(200, 100, 3000, random_state=3)
+    b, tb = synthetic_ratings(200, 100, 3000, random_state=3)
+    c, _ = synthetic_ratings(200, 100, 3000, random_state=4)
     assert a.fingerprint() == b.fingerprint()
     assert np.array_equal(ta.item_vectors, tb.item_vectors)
     assert a.item_metadata.equals(b.item_metadata)
@@ -65,8 +67,20 @@ def test_reproducible_by_seed_and_seeds_differ() -> None:
     assert not np.array_equal(pair_keys(a), pair_keys(c))
 
 
+def test_seed_is_the_deprecated_name_of_random_state() -> None:
+    with pytest.warns(
+        FutureWarning,
+        match=r"^synthetic_ratings: seed= is deprecated and will be removed in the next "
+        "release; use random_state=$",
+    ):
+        old, _ = synthetic_ratings(40, 20, 300, seed=3)
+    assert old.fingerprint() == synthetic_ratings(40, 20, 300, random_state=3)[0].fingerprint()
+    with pytest.raises(ValueError, match=r"both random_state= and seed="):
+        synthetic_ratings(40, 20, 300, seed=3, random_state=3)
+
+
 def test_popularity_is_skewed() -> None:
-    ds, truth = synthetic_ratings(5000, 2000, 50_000, seed=2)
+    ds, truth = synthetic_ratings(5000, 2000, 50_000, random_state=2)
     counts = np.sort(ds.item_counts())[::-1]
     top = counts[: len(counts) // 10].sum() / counts.sum()
     assert top > 0.5  # a uniform catalogue would give 0.1
@@ -74,7 +88,7 @@ def test_popularity_is_skewed() -> None:
     by_weight = np.argsort(truth.item_popularity)[::-1][:20]
     assert ds.item_counts()[by_weight].mean() > 10 * np.median(ds.item_counts())
     flat, _ = synthetic_ratings(
-        5000, 2000, 50_000, popularity_exponent=0.0, user_activity_sigma=0.0, seed=2
+        5000, 2000, 50_000, popularity_exponent=0.0, user_activity_sigma=0.0, random_state=2
     )
     counts = np.sort(flat.item_counts())[::-1]
     assert counts[: len(counts) // 10].sum() / counts.sum() < 0.2
@@ -107,7 +121,7 @@ def test_observed_ratings_follow_the_truth(medium) -> None:
     clipped = truth.expected_rating(ds.user_index, ds.item_index, clip=True)
     assert abs(np.std(ds.rating - clipped) - np.hypot(truth.noise_std, 0.29)) < 0.15
     # Without noise the ratings are the rounded truth.
-    quiet, qt = synthetic_ratings(300, 100, 4000, noise_std=0.0, seed=5)
+    quiet, qt = synthetic_ratings(300, 100, 4000, noise_std=0.0, random_state=5)
     exact = np.clip(np.round(qt.expected_rating(quiet.user_index, quiet.item_index)), 1, 5)
     assert np.mean(exact == quiet.rating) > 0.999  # float32 vs float64 ties aside
 
@@ -131,22 +145,22 @@ def test_metadata_and_timestamps(medium) -> None:
 
 
 def test_options_change_the_result() -> None:
-    base, _ = synthetic_ratings(300, 100, 3000, seed=0)
-    no_ts, _ = synthetic_ratings(300, 100, 3000, seed=0, timestamps=False)
+    base, _ = synthetic_ratings(300, 100, 3000, random_state=0)
+    no_ts, _ = synthetic_ratings(300, 100, 3000, random_state=0, timestamps=False)
     assert no_ts.timestamp is None
-    _, mt = synthetic_ratings(300, 100, 3000, n_genres=25, embedding_dim=4, seed=0)
+    _, mt = synthetic_ratings(300, 100, 3000, n_genres=25, embedding_dim=4, random_state=0)
     assert mt.item_vectors.shape == (100, 4) and mt.embedding_dim == 4
     assert mt.genre_names[-1] == "Genre 25" and len(set(mt.genre_names)) == 25
-    high, _ = synthetic_ratings(300, 100, 3000, global_mean=4.5, seed=0)
+    high, _ = synthetic_ratings(300, 100, 3000, global_mean=4.5, random_state=0)
     assert high.global_mean > base.global_mean + 0.5
-    _, tt = synthetic_ratings(300, 100, 3000, genre_spread=0.0, seed=0)
+    _, tt = synthetic_ratings(300, 100, 3000, genre_spread=0.0, random_state=0)
     same_genre = tt.item_vectors[tt.item_genre == tt.item_genre[0]]
     assert np.allclose(
         same_genre[tt.item_second_genre[tt.item_genre == tt.item_genre[0]] < 0],
         tt.genre_centres[tt.item_genre[0]],
         atol=1e-6,
     )
-    ranged, _ = synthetic_ratings(50, 20, 300, time_range=(0, 1000), seed=0)
+    ranged, _ = synthetic_ratings(50, 20, 300, time_range=(0, 1000), random_state=0)
     assert ranged.timestamp.min() >= 0 and ranged.timestamp.max() <= 1000
 
 
@@ -159,7 +173,7 @@ def test_options_change_the_result() -> None:
 )
 def test_any_size_is_exact(n_users: int, n_items: int, fill: float, seed: int) -> None:
     n = max(1, round(fill * n_users * n_items))
-    ds, truth = synthetic_ratings(n_users, n_items, n, seed=seed, n_genres=3)
+    ds, truth = synthetic_ratings(n_users, n_items, n, random_state=seed, n_genres=3)
     keys = pair_keys(ds)
     assert len(ds) == n and np.unique(keys).size == n
     rated_users = int((ds.user_counts() > 0).sum())
@@ -170,7 +184,7 @@ def test_any_size_is_exact(n_users: int, n_items: int, fill: float, seed: int) -
 
 
 def test_full_matrix() -> None:
-    ds, _ = synthetic_ratings(30, 20, 600, seed=0)
+    ds, _ = synthetic_ratings(30, 20, 600, random_state=0)
     assert np.unique(pair_keys(ds)).size == 600
 
 
@@ -192,7 +206,7 @@ def test_full_matrix() -> None:
         ({"rating_scale": (0.25, 5), "half_stars": True}, r"grid of half stars"),
         ({"time_range": ("2020-01-01", "2019-01-01")}, r"start < end"),
         ({"time_range": ("yesterday", "today")}, r"time_range="),
-        ({"seed": -3}, r"seed=-3"),
+        ({"random_state": -3}, r"random_state=-3"),
     ],
 )
 def test_bad_arguments(kwargs: dict, match: str) -> None:
@@ -209,7 +223,7 @@ def test_shapes_table() -> None:
 def _peak_bytes(n_users: int, n_items: int, n_ratings: int) -> int:
     tracemalloc.start()
     try:
-        ds, _ = synthetic_ratings(n_users, n_items, n_ratings, seed=0)
+        ds, _ = synthetic_ratings(n_users, n_items, n_ratings, random_state=0)
         assert len(ds) == n_ratings
         return tracemalloc.get_traced_memory()[1]
     finally:
@@ -218,7 +232,7 @@ def _peak_bytes(n_users: int, n_items: int, n_ratings: int) -> int:
 
 @pytest.mark.slow
 def test_medium_size_runs_and_memory_stays_proportional() -> None:
-    ds, truth = synthetic_ratings(20_000, 6_000, 2_000_000, seed=11)
+    ds, truth = synthetic_ratings(20_000, 6_000, 2_000_000, random_state=11)
     assert len(ds) == 2_000_000 and np.unique(pair_keys(ds)).size == 2_000_000
     assert ds.user_counts().min() >= 1 and ds.item_counts().min() >= 1
     assert (
@@ -259,5 +273,5 @@ def test_dense_request_uses_the_uniform_fill(monkeypatch: pytest.MonkeyPatch) ->
     calls = []
     real = synthetic._fill_uniform
     monkeypatch.setattr(synthetic, "_fill_uniform", lambda *a: calls.append(a[1]) or real(*a))
-    ds, _ = synthetic_ratings(40, 30, 1190, popularity_exponent=2.0, seed=0)
+    ds, _ = synthetic_ratings(40, 30, 1190, popularity_exponent=2.0, random_state=0)
     assert calls and len(ds) == 1190 and np.unique(pair_keys(ds)).size == 1190

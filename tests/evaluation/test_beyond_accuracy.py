@@ -110,10 +110,25 @@ def test_personalization_matches_brute_force_with_uneven_lists(metric: str) -> N
 def test_personalization_jaccard_samples_many_users_with_a_seed() -> None:
     rng = np.random.default_rng(1)
     recs = np.stack([rng.choice(200, 10, replace=False) for _ in range(3000)])
-    a = personalization(recs, metric="jaccard", max_users=500, seed=0)
-    assert a == personalization(recs, metric="jaccard", max_users=500, seed=0)
-    assert a != personalization(recs, metric="jaccard", max_users=500, seed=1)
+    a = personalization(recs, metric="jaccard", max_users=500, random_state=0)
+    assert a == personalization(recs, metric="jaccard", max_users=500, random_state=0)
+    assert a != personalization(recs, metric="jaccard", max_users=500, random_state=1)
     full = personalization(recs, metric="jaccard", max_users=3000)
     assert a == pytest.approx(full, abs=0.01)
     # Cosine is exact on every user at any size (lists of one length: overlap share).
     assert 0.9 < personalization(recs) < 1.0
+
+
+def test_personalization_seed_is_the_deprecated_name_of_random_state() -> None:
+    rng = np.random.default_rng(2)
+    recs = np.stack([rng.choice(50, 5, replace=False) for _ in range(40)])
+    kwargs = {"metric": "jaccard", "max_users": 10}
+    with pytest.warns(
+        FutureWarning,
+        match=r"^personalization: seed= is deprecated and will be removed in the next "
+        "release; use random_state=$",
+    ):
+        old = personalization(recs, seed=4, **kwargs)
+    assert old == personalization(recs, random_state=4, **kwargs)
+    with pytest.raises(ValueError, match=r"both random_state= and seed="):
+        personalization(recs, seed=4, random_state=4, **kwargs)

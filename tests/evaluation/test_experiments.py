@@ -29,17 +29,24 @@ SUMMARY = [
 
 @pytest.fixture(scope="module")
 def small():
-    ds, _ = el.synthetic_ratings(120, 60, 3000, seed=1)
-    return ds.split("random", test_size=0.2, seed=0)
+    ds, _ = el.synthetic_ratings(120, 60, 3000, random_state=1)
+    return ds.split("random", test_size=0.2, random_state=0)
 
 
 @pytest.fixture(scope="module")
 def planted_rank3():
     """Rank-3 interactions, weak noise: capacity beyond 3 has nothing left to explain."""
     ds, _ = el.synthetic_ratings(
-        300, 150, 12000, embedding_dim=3, n_genres=3, noise_std=0.3, interaction_scale=1.5, seed=0
+        300,
+        150,
+        12000,
+        embedding_dim=3,
+        n_genres=3,
+        noise_std=0.3,
+        interaction_scale=1.5,
+        random_state=0,
     )
-    return ds.split("random", test_size=0.2, seed=0)
+    return ds.split("random", test_size=0.2, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +58,15 @@ def strong_biases():
     are where the biases, a prior, pay (the course's tip).
     """
     ds, _ = el.synthetic_ratings(
-        300, 200, 3000, user_bias_std=1.0, item_bias_std=1.0, interaction_scale=0.3, seed=0
+        300, 200, 3000, user_bias_std=1.0, item_bias_std=1.0, interaction_scale=0.3, random_state=0
     )
-    return ds.split("random", test_size=0.2, seed=0)
+    return ds.split("random", test_size=0.2, random_state=0)
 
 
 # ------------------------------------------------------------------ shapes
 def test_size_sweep_rows_and_columns(small) -> None:
     train, val = small
-    curves = size_sweep(train, val, sizes=(2, 4), epochs=3)
+    curves = size_sweep(train, val, embedding_dims=(2, 4), epochs=3)
     assert list(curves.columns) == ["size", *CURVE]
     assert curves["size"].tolist() == [2, 2, 2, 4, 4, 4]
     assert curves["epoch"].tolist() == [1, 2, 3, 1, 2, 3]
@@ -69,15 +76,15 @@ def test_size_sweep_rows_and_columns(small) -> None:
 
 def test_size_sweep_neural_sets_both_tables(small) -> None:
     train, val = small
-    curves = size_sweep(train, val, sizes=(2, 3), model="neural", epochs=1, hidden=(4,))
+    curves = size_sweep(train, val, embedding_dims=(2, 3), model="neural", epochs=1, hidden=(4,))
     assert curves["size"].tolist() == [2, 3]
     assert np.isfinite(curves["val_rmse"]).all()
 
 
 def test_size_sweep_is_seeded(small) -> None:
     train, val = small
-    a = size_sweep(train, val, sizes=(4,), epochs=2, random_state=3)
-    b = size_sweep(train, val, sizes=(4,), epochs=2, random_state=3)
+    a = size_sweep(train, val, embedding_dims=(4,), epochs=2, random_state=3)
+    b = size_sweep(train, val, embedding_dims=(4,), epochs=2, random_state=3)
     pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"))
 
 
@@ -116,7 +123,7 @@ def test_size_sweep_on_planted_rank(planted_rank3) -> None:
     there in 20.
     """
     train, val = planted_rank3
-    curves = size_sweep(train, val, sizes=(1, 3, 32), epochs=20, init_std=0.05)
+    curves = size_sweep(train, val, embedding_dims=(1, 3, 32), epochs=20, init_std=0.05)
     summary = curve_summary(curves, "size")
     by = summary.set_index("size")
     rank1, rank3, rank32 = (by.loc[s, "best_val_rmse"] for s in (1, 3, 32))
@@ -174,31 +181,45 @@ def test_curve_summary_missing_column() -> None:
     ("kwargs", "error", "match"),
     [
         ({"model": "svd"}, ValueError, "model='svd'"),
-        ({"sizes": ()}, ValueError, "empty"),
-        ({"sizes": (4, 4)}, ValueError, "duplicates"),
-        ({"sizes": (0,)}, ValueError, "out of range"),
-        ({"sizes": (2.5,)}, TypeError, "not a number"),
-        ({"sizes": (True,)}, TypeError, "not a number"),
-        ({"sizes": "248"}, TypeError, "list of numbers"),
+        ({"embedding_dims": ()}, ValueError, "empty"),
+        ({"embedding_dims": (4, 4)}, ValueError, "duplicates"),
+        ({"embedding_dims": (0,)}, ValueError, "out of range"),
+        ({"embedding_dims": (2.5,)}, TypeError, "not a number"),
+        ({"embedding_dims": (True,)}, TypeError, "not a number"),
+        ({"embedding_dims": "248"}, TypeError, "list of numbers"),
         ({"embedding_dim": 8}, ValueError, "embedding_dim cannot be passed"),
     ],
 )
 def test_size_sweep_rejects(small, kwargs, error, match) -> None:
     train, val = small
     with pytest.raises(error, match=match):
-        size_sweep(train, val, **{"sizes": (2,), "epochs": 1, **kwargs})
+        size_sweep(train, val, **{"embedding_dims": (2,), "epochs": 1, **kwargs})
+
+
+def test_sizes_is_the_deprecated_name_of_embedding_dims(small) -> None:
+    train, val = small
+    with pytest.warns(
+        FutureWarning,
+        match=r"^size_sweep: sizes= is deprecated and will be removed in the next release; "
+        "use embedding_dims=$",
+    ):
+        old = size_sweep(train, val, sizes=(2,), epochs=1)
+    new = size_sweep(train, val, embedding_dims=(2,), epochs=1)
+    pd.testing.assert_frame_equal(old.drop(columns="seconds"), new.drop(columns="seconds"))
+    with pytest.raises(ValueError, match=r"both embedding_dims= and sizes="):
+        size_sweep(train, val, (2,), sizes=(2,), epochs=1)
 
 
 def test_size_sweep_neural_rejects_table_sizes(small) -> None:
     train, val = small
     with pytest.raises(ValueError, match="embedding_dim cannot be passed"):
-        size_sweep(train, val, sizes=(2,), model="neural", embedding_dim=4)
+        size_sweep(train, val, embedding_dims=(2,), model="neural", embedding_dim=4)
 
 
 def test_experiments_need_validation(small) -> None:
     train, _ = small
     with pytest.raises(ValueError, match="validation=None"):
-        size_sweep(train, None, sizes=(2,), epochs=1)
+        size_sweep(train, None, embedding_dims=(2,), epochs=1)
 
 
 def test_bias_experiment_rejects(small) -> None:
@@ -222,4 +243,4 @@ def test_l2_sweep_rejects(small) -> None:
 def test_unknown_model_argument_is_reported(small) -> None:
     train, val = small
     with pytest.raises(TypeError):
-        size_sweep(train, val, sizes=(2,), epochs=1, no_such_option=1)
+        size_sweep(train, val, embedding_dims=(2,), epochs=1, no_such_option=1)

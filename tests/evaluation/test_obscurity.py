@@ -32,7 +32,7 @@ QUICK = {"embedding_dim": 16}
 @pytest.fixture(scope="module")
 def planted():
     """Synthetic ratings + 8 planted items rated 5 by 1-3 users each; split 90/10."""
-    ds, _ = el.synthetic_ratings(300, 150, 12_000, seed=0)
+    ds, _ = el.synthetic_ratings(300, 150, 12_000, random_state=0)
     frame = ds.to_pandas()[["user", "item", "rating"]]
     rng = np.random.default_rng(0)
     users = frame["user"].unique()
@@ -45,7 +45,7 @@ def planted():
         [frame, pd.DataFrame(extra, columns=["user", "item", "rating"])], ignore_index=True
     )
     data = Interactions.from_ids(frame["user"], frame["item"], frame["rating"])
-    return data.split("random", test_size=0.1, seed=0)
+    return data.split("random", test_size=0.1, random_state=0)
 
 
 def _planted_share(result: ObscurityResult, model: str, recs_per_model: pd.DataFrame) -> float:

@@ -15,7 +15,7 @@ from movielens_files import tiny_ml100k_files, write_files
 
 @pytest.fixture(scope="module")
 def data() -> el.Interactions:
-    ds, _ = el.synthetic_ratings(120, 80, 3_000, noise_std=0.5, seed=3)
+    ds, _ = el.synthetic_ratings(120, 80, 3_000, noise_std=0.5, random_state=3)
     return ds
 
 
@@ -38,7 +38,7 @@ class MeanModel:
 
 def test_folds_come_from_the_data_layer(data) -> None:
     folds = make_folds(data, "kfold", k=4, seeds=(7, 8))
-    ref = data.folds("kfold", k=4, seed=7)
+    ref = data.folds("kfold", k=4, random_state=7)
     assert [(f.fold, f.seed) for f in folds] == [(1, 7), (2, 7), (3, 7), (4, 7)]
     for f, r in zip(folds, ref, strict=True):
         np.testing.assert_array_equal(f.split.test.rating, r.test.rating)
@@ -46,7 +46,7 @@ def test_folds_come_from_the_data_layer(data) -> None:
     rep = make_folds(data, "repeated-kfold", k=3, seeds=(0, 1))
     assert [(f.fold, f.seed) for f in rep] == [(i, s) for s in (0, 1) for i in (1, 2, 3)]
     (hold,) = make_folds(data, "holdout", test_size=0.2, seeds=(5, 6))
-    ref_train, ref_test = data.split("random", test_size=0.2, seed=5)
+    ref_train, ref_test = data.split("random", test_size=0.2, random_state=5)
     assert hold.seed == 5 and len(hold.split.test) == len(ref_test) == 600
     np.testing.assert_array_equal(hold.split.train.user_index, ref_train.user_index)
     assert [f.seed for f in make_folds(data, "repeated", seeds=(0, 1, 2))] == [0, 1, 2]

@@ -269,8 +269,9 @@ def test_rating_metric_errors(y_true, y_pred, message) -> None:
             func(y_true, y_pred)
 
 
-# Layers: data -> nn -> training -> models -> embeddings/io/evaluation/viz/features -> cli/web.
-_AT_IMPORT = ("embedlab.data", "embedlab.exceptions", "embedlab.evaluation")
+# Layers: settings -> data -> nn -> training -> models -> embeddings/io/evaluation/viz/features
+# -> cli/web. embedlab.settings imports neither torch nor numba (its renamed-parameter helper).
+_AT_IMPORT = ("embedlab.settings", "embedlab.data", "embedlab.exceptions", "embedlab.evaluation")
 _LOWER_TORCH_LAYERS = ("embedlab.models", "embedlab.training", "embedlab.nn")
 
 
@@ -299,10 +300,10 @@ def _matches(module: str, prefixes: tuple[str, ...]) -> bool:
 def test_evaluation_does_not_import_torch_or_higher_layers() -> None:
     """Imports are plain statements the import graph can see; torch only inside functions.
 
-    At import time evaluation needs only the data layer and the exceptions; the estimators
-    (which import torch) are imported inside the functions that fit them, from the public
-    namespace of their package. No ``importlib`` (imports a checker cannot see), no higher
-    layer, no private module or name of another subpackage.
+    At import time evaluation needs only the data layer, the settings helpers and the
+    exceptions; the estimators (which import torch) are imported inside the functions that
+    fit them, from the public namespace of their package. No ``importlib`` (imports a
+    checker cannot see), no higher layer, no private module or name of another subpackage.
     """
     folder = Path(el.__file__).parent / "evaluation"
     for path in sorted(folder.glob("*.py")):

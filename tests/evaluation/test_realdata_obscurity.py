@@ -46,7 +46,7 @@ def ml100k(ml100k_dir):
 
 @pytest.fixture(scope="module")
 def mlsmall(mlsmall_dir):
-    train, test = load_movielens(mlsmall_dir).split("random", test_size=0.1, seed=0)
+    train, test = load_movielens(mlsmall_dir).split("random", test_size=0.1, random_state=0)
     return obscurity_experiment(train, test, sample_users=2)
 
 

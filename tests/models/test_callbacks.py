@@ -10,8 +10,8 @@ from embedlab.training import StopAfter
 
 @pytest.fixture(scope="module")
 def split():
-    ds, _ = el.synthetic_ratings(300, 120, 6000, seed=0)
-    return ds.split("random", test_size=0.1, seed=0)
+    ds, _ = el.synthetic_ratings(300, 120, 6000, random_state=0)
+    return ds.split("random", test_size=0.1, random_state=0)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from embedlab.models import MatrixFactorization, NeuralEmbeddingModel, load
 
 @pytest.fixture(scope="module")
 def data():
-    ds, truth = el.synthetic_ratings(300, 200, 20_000, noise_std=0.5, seed=1)
-    train, test = ds.split("random", test_size=0.2, seed=0)
+    ds, truth = el.synthetic_ratings(300, 200, 20_000, noise_std=0.5, random_state=1)
+    train, test = ds.split("random", test_size=0.2, random_state=0)
     return ds, truth, train, test
 
 
@@ -95,8 +95,10 @@ def test_unknown_ids_error_and_fallback(data) -> None:
 def test_known_answer_noise_level_and_biases(model) -> None:
     from scipy.stats import spearmanr
 
-    ds, truth = el.synthetic_ratings(600, 400, 50_000, noise_std=0.8, half_stars=True, seed=0)
-    train, test = ds.split("random", test_size=0.1, seed=0)
+    ds, truth = el.synthetic_ratings(
+        600, 400, 50_000, noise_std=0.8, half_stars=True, random_state=0
+    )
+    train, test = ds.split("random", test_size=0.1, random_state=0)
     model.fit(train, progress=False)
     # The planted noise level, measured as the error of the noise-free expected rating
     # (clipped to the scale): about what the best possible model scores.
@@ -223,7 +225,7 @@ def test_neural_pretrain_starts_from_the_matrix_factorization(data) -> None:
     settings = resolve_mf(
         dataclasses.replace(PRETRAIN_MF, embedding_dim=16, n_threads=1),
         n_ratings=len(train),
-        seed=0,
+        random_state=0,
     )
     arrays = (train.user_index, train.item_index, train.rating)
     mf = (

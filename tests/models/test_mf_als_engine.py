@@ -14,8 +14,8 @@ from embedlab.settings import ENGINE_DEFAULTS
 
 @pytest.fixture(scope="module")
 def data():
-    ds, truth = el.synthetic_ratings(300, 150, 12_000, noise_std=0.3, seed=3)
-    split = ds.split("random", test_size=0.2, seed=0)
+    ds, truth = el.synthetic_ratings(300, 150, 12_000, noise_std=0.3, random_state=3)
+    split = ds.split("random", test_size=0.2, random_state=0)
     return ds, truth, split.train, split.test
 
 

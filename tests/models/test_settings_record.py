@@ -19,7 +19,7 @@ NEW_KEYS = ("settings", "engine", "seed", "versions", "data", "training_seconds"
 
 @pytest.fixture(scope="module")
 def ds():
-    data, _ = el.synthetic_ratings(120, 80, 3000, seed=0)
+    data, _ = el.synthetic_ratings(120, 80, 3000, random_state=0)
     return data
 
 

@@ -9,7 +9,8 @@ from scipy.stats import spearmanr
 from embedlab.data import synthetic_ratings
 from embedlab.exceptions import DataError, TrainingDivergedError
 from embedlab.training import StopAfter
-from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
+from embedlab.training._cpu_als import fit_mf_als
+from embedlab.training._cpu_sgd import fit_mf_sgd
 
 CONTRACT = {
     "user_embedding.weight",
@@ -45,7 +46,7 @@ def _rmse(params: dict[str, np.ndarray], ui: np.ndarray, ii: np.ndarray, r: np.n
 @pytest.fixture(scope="module")
 def planted():
     """Synthetic ratings with a known answer, split 90/10."""
-    ds, truth = synthetic_ratings(600, 400, 50_000, noise_std=0.8, half_stars=True, seed=0)
+    ds, truth = synthetic_ratings(600, 400, 50_000, noise_std=0.8, half_stars=True, random_state=0)
     test = np.random.default_rng(0).random(len(ds)) < 0.1
     ui, ii, r = ds.user_index, ds.item_index, ds.rating
     train = (ui[~test], ii[~test], r[~test])

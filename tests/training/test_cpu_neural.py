@@ -203,8 +203,8 @@ def test_auto_picks_the_compiled_engine_on_the_cpu_and_bad_names_fail() -> None:
 
 
 def test_estimator_engine_parameter() -> None:
-    ds, _ = synthetic_ratings(120, 70, 4000, embedding_dim=4, seed=1, timestamps=False)
-    train, test = ds.split("random", test_size=0.2, seed=0)
+    ds, _ = synthetic_ratings(120, 70, 4000, embedding_dim=4, random_state=1, timestamps=False)
+    train, test = ds.split("random", test_size=0.2, random_state=0)
     opts = {"embedding_dim": 8, "epochs": 3, "batch_size": 500, "random_state": 0}
     fast = NeuralEmbeddingModel(**opts).fit(train, progress=False)
     slow = NeuralEmbeddingModel(engine="torch", **opts).fit(train, progress=False)

@@ -51,8 +51,8 @@ def _worker(argv: list[str]) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    data, _ = el.synthetic_ratings(n_users=2000, n_items=1000, n_ratings=60_000, seed=0)
-    train, test = data.split("random", test_size=0.1, seed=0)
+    data, _ = el.synthetic_ratings(n_users=2000, n_items=1000, n_ratings=60_000, random_state=0)
+    train, test = data.split("random", test_size=0.1, random_state=0)
     common = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -80,8 +80,8 @@ def _edge_cases(out: Path) -> None:
 
     # 2049 training ratings: the last global batch of 2 × 512 holds one row, so rank 1
     # runs its last step on an empty batch.
-    data, _ = el.synthetic_ratings(n_users=200, n_items=100, n_ratings=2277, seed=1)
-    train, test = data.split("random", test_size=0.1, seed=0)
+    data, _ = el.synthetic_ratings(n_users=200, n_items=100, n_ratings=2277, random_state=1)
+    train, test = data.split("random", test_size=0.1, random_state=0)
     assert len(train) == 2049, len(train)
     mf = {"embedding_dim": 8, "engine": "torch", "batch_size": 512, "random_state": 0}
     fits = {
@@ -240,7 +240,7 @@ def test_the_neural_model_takes_the_option(monkeypatch) -> None:
 
     for key in ("RANK", "WORLD_SIZE"):
         monkeypatch.delenv(key, raising=False)
-    data, _ = el.synthetic_ratings(n_users=50, n_items=30, n_ratings=500, seed=0)
+    data, _ = el.synthetic_ratings(n_users=50, n_items=30, n_ratings=500, random_state=0)
     options = {"pretrain": None, "epochs": 1, "device": "cpu", "random_state": 0}
     with pytest.raises(ValueError, match="distributed=True"):
         el.NeuralEmbeddingModel(8, distributed=True, **options).fit(data, progress=False)

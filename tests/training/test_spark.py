@@ -48,8 +48,8 @@ def spark():
 
 @pytest.fixture(scope="module")
 def planted():
-    ds, truth = el.synthetic_ratings(400, 200, 20_000, noise_std=0.3, seed=5)
-    split = ds.split("random", test_size=0.2, seed=0)
+    ds, truth = el.synthetic_ratings(400, 200, 20_000, noise_std=0.3, random_state=5)
+    split = ds.split("random", test_size=0.2, random_state=0)
     return ds, truth, split.train, split.test
 
 
@@ -149,7 +149,7 @@ def test_plain_dot_product_and_unequal_l2(spark, planted) -> None:
 
 
 def test_csv_and_parquet_sources_match_the_loader(spark, tmp_path: Path) -> None:
-    ds, _ = el.synthetic_ratings(60, 40, 1500, seed=1)
+    ds, _ = el.synthetic_ratings(60, 40, 1500, random_state=1)
     frame = ds.to_pandas().rename(
         columns={"user": "customer_id", "item": "product_id", "rating": "stars"}
     )

@@ -22,8 +22,8 @@ def _gen(seed: int = 0) -> torch.Generator:
 @pytest.fixture(scope="module")
 def small():
     """A small synthetic split: (train, test, n_users, n_items)."""
-    ds, _ = synthetic_ratings(150, 80, 4000, embedding_dim=4, seed=1, timestamps=False)
-    train, test = ds.split("random", test_size=0.2, seed=0)
+    ds, _ = synthetic_ratings(150, 80, 4000, embedding_dim=4, random_state=1, timestamps=False)
+    train, test = ds.split("random", test_size=0.2, random_state=0)
     return train, test, ds.n_users, ds.n_items
 
 
@@ -106,9 +106,9 @@ def test_table_l2_decays_untouched_rows_by_the_keras_gradient() -> None:
 # ------------------------------------------------------------------- known answer
 def test_known_answer_rmse_and_item_biases() -> None:
     ds, truth = synthetic_ratings(
-        600, 400, 60_000, embedding_dim=8, noise_std=0.7, seed=0, timestamps=False
+        600, 400, 60_000, embedding_dim=8, noise_std=0.7, random_state=0, timestamps=False
     )
-    train, test = ds.split("random", test_size=0.1, seed=0)
+    train, test = ds.split("random", test_size=0.1, random_state=0)
     # The best possible RMSE: the noise-free rating (clipped) against the observed,
     # rounded and clipped one. Rounding to whole stars adds variance 1/12, clipping removes some.
     oracle = float(
@@ -143,9 +143,9 @@ def test_known_answer_rmse_and_item_biases() -> None:
 
 def test_known_answer_neural_model_with_the_course_sizes() -> None:
     ds, truth = synthetic_ratings(
-        600, 400, 60_000, embedding_dim=8, noise_std=0.7, seed=0, timestamps=False
+        600, 400, 60_000, embedding_dim=8, noise_std=0.7, random_state=0, timestamps=False
     )
-    train, test = ds.split("random", test_size=0.1, seed=0)
+    train, test = ds.split("random", test_size=0.1, random_state=0)
     # 8-dim embeddings, hidden (32, 4) as in the course; the per-user bias on.
     m = _neural(ds.n_users, ds.n_items, mean=float(train.rating.mean()), user_bias=True)
     trainer = Trainer(

@@ -26,9 +26,9 @@ def planted() -> tuple[Any, Any, Any]:
     Tight planted clusters (genre_spread 0.2) so the known answer is clear.
     """
     ds, truth = el.synthetic_ratings(
-        600, 300, 40_000, n_genres=6, genre_spread=0.2, interaction_scale=1.5, seed=0
+        600, 300, 40_000, n_genres=6, genre_spread=0.2, interaction_scale=1.5, random_state=0
     )
-    train, validation = ds.split("random", test_size=0.1, seed=0)
+    train, validation = ds.split("random", test_size=0.1, random_state=0)
     model = el.MatrixFactorization(embedding_dim=8, epochs=10, random_state=0)
     model.fit(train, validation=validation, progress=False)
     return model, truth, validation

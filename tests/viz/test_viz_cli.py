@@ -42,6 +42,17 @@ def test_map_png_and_html(bundle, tmp_path) -> None:
     assert '"n":50' in html and "bundle &#x27;planted-mf&#x27;" in html
 
 
+def test_map_seed_is_the_old_name_of_random_state(bundle, tmp_path) -> None:
+    page = tmp_path / "old.html"
+    result = _run("map", bundle, "--method", "pca", "--top-n", "50", "--seed", "1", "--out", page)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "warning: --seed is deprecated; use --random-state\n"
+    assert page.is_file()
+    both = _run("map", bundle, "--seed", "1", "--random-state", "1", "--out", page)
+    assert both.exit_code == 2 and "pass --random-state" in both.stderr
+    assert "--seed" not in _run("map", "--help").stdout
+
+
 def test_plot_history_biases_sweep_obscurity(bundle, planted, tmp_path) -> None:
     curves = tmp_path / "curves.png"
     assert _run("plot", "history", bundle, "--out", curves).exit_code == 0

@@ -107,6 +107,19 @@ def test_errors() -> None:
         viz.project(pair, "tsne", perplexity=0)
 
 
+def test_n_jobs_is_the_deprecated_name_of_n_threads() -> None:
+    pair = (np.random.default_rng(0).standard_normal((12, 4)), list(range(12)))
+    with pytest.warns(
+        FutureWarning,
+        match=r"^project: n_jobs= is deprecated and will be removed in the next release; "
+        "use n_threads=$",
+    ):
+        old = viz.project(pair, "tsne", perplexity=3, n_jobs=1)
+    pd.testing.assert_frame_equal(old, viz.project(pair, "tsne", perplexity=3, n_threads=1))
+    with pytest.raises(ValueError, match=r"both n_threads= and n_jobs="):
+        viz.project(pair, "pca", n_jobs=1, n_threads=1)
+
+
 def test_umap_missing_names_the_package() -> None:
     pytest.importorskip("sklearn")
     try:

@@ -20,7 +20,7 @@ runner = CliRunner()
 def ml100k_bundle(ml100k_dir, tmp_path_factory):
     """The default MatrixFactorization on ML-100K (90/10 random split for the curves)."""
     ds = el.load_movielens(ml100k_dir)
-    train, validation = ds.split("random", test_size=0.1, seed=0)
+    train, validation = ds.split("random", test_size=0.1, random_state=0)
     model = el.MatrixFactorization(random_state=0).fit(train, validation=validation, progress=False)
     return model.save(tmp_path_factory.mktemp("ml100k") / "ml100k-mf")
 

@@ -21,7 +21,7 @@ CHROMIUM = os.environ.get("EMBEDLAB_CHROMIUM", "/usr/bin/chromium")
 @pytest.fixture(scope="session")
 def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """A MatrixFactorization of 150 users x 60 titled items (planted genres), saved once."""
-    ds, _ = el.synthetic_ratings(150, 60, 4000, seed=3)
+    ds, _ = el.synthetic_ratings(150, 60, 4000, random_state=3)
     model = el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0)
     model.fit(ds, progress=False)
     path = model.save(tmp_path_factory.mktemp("web") / "mf")

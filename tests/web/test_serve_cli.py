@@ -30,7 +30,9 @@ def runs(monkeypatch) -> list[dict[str, Any]]:
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
-    monkeypatch.setattr(embedlab.web, "limit_threads", lambda n: calls.append({"limit_threads": n}))
+    monkeypatch.setattr(
+        embedlab.web, "limit_threads", lambda n_threads: calls.append({"limit_threads": n_threads})
+    )
     return calls
 
 
@@ -102,7 +104,7 @@ def test_serve_workers_hand_uvicorn_a_factory_and_the_settings(
     assert call["app"] == "embedlab.web:app_from_env" and call["factory"] is True
     assert call["workers"] == 2 and call["host"] == "127.0.0.1"
     config = json.loads(os.environ[SERVE_CONFIG_ENV])
-    assert config["map_method"] == "pca" and config["threads"] == 1
+    assert config["map_method"] == "pca" and config["n_threads"] == 1
     assert Path(config["source"]) == Path(web_bundle[0]).resolve()
     monkeypatch.delenv(SERVE_CONFIG_ENV)
 

@@ -320,7 +320,7 @@ def test_map_tsne_uses_viz_project_on_the_most_rated(model, monkeypatch) -> None
 
     calls = []
 
-    def fake_project(kv, method, subset, random_state, n_jobs):
+    def fake_project(kv, method, subset, random_state, n_threads):
         calls.append((method, list(subset)))
         vectors = kv.vectors[kv.keys.indices(subset)]
         return pd.DataFrame({"key": subset, "x": vectors[:, 0], "y": vectors[:, 1]})
@@ -424,5 +424,12 @@ def test_limit_threads(monkeypatch) -> None:
     try:
         assert limit_threads(1) is True
         assert torch.get_num_threads() == 1 and seen == [1]
+        with pytest.warns(
+            FutureWarning, match=r"^limit_threads: n= is deprecated.*use n_threads=$"
+        ):
+            assert limit_threads(n=1) is True
+        assert seen == [1, 1]
+        with pytest.raises(ValueError, match=r"both n_threads= and n="):
+            limit_threads(1, n=1)
     finally:
         torch.set_num_threads(before)

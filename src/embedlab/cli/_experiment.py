@@ -19,7 +19,14 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
-from embedlab.cli._options import Output, QuietOpt, VerboseOpt, output
+from embedlab.cli._options import (
+    Output,
+    QuietOpt,
+    SeedAliasOpt,
+    VerboseOpt,
+    output,
+    renamed_option,
+)
 from embedlab.exceptions import DataError
 
 experiment_app = typer.Typer(
@@ -36,7 +43,17 @@ FractionOpt = Annotated[
     float,
     typer.Option("--validation-fraction", help="Random share of the ratings held out."),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the split and of every fit.")]
+RandomStateOpt = Annotated[
+    int, typer.Option("--random-state", help="Seed of the split and of every fit.")
+]
+EmbeddingDimOpt = Annotated[
+    int | None,
+    typer.Option("--embedding-dim", help="Embedding size (default: the model's)."),
+]
+#: ``--size``, the old name of ``--embedding-dim`` (hidden; warns; removed in the next release).
+SizeAliasOpt = Annotated[
+    int | None, typer.Option("--size", hidden=True, help="Deprecated: use --embedding-dim.")
+]
 EpochsOpt = Annotated[
     int | None, typer.Option("--epochs", help="Passes over the data (default: the model's).")
 ]
@@ -68,14 +85,14 @@ def _start(quiet: bool, verbose: bool, as_json: bool, **settings: Any) -> Output
     return say
 
 
-def _prepare(data: Path, fraction: float, seed: int, say: Output) -> tuple[Any, Any]:
+def _prepare(data: Path, fraction: float, random_state: int, say: Output) -> tuple[Any, Any]:
     """Load ``data`` and split off a random validation fraction."""
     from embedlab.data import load
 
     if not (0 < fraction < 1):
         raise DataError(f"--validation-fraction {fraction}: expected a fraction in (0, 1)")
     dataset = load(data)
-    train, validation = dataset.split("random", test_size=fraction, seed=seed)
+    train, validation = dataset.split("random", test_size=fraction, random_state=random_state)
     say.detail(f"{len(train):,} training and {len(validation):,} validation ratings from {data}")
     return train, validation
 
@@ -154,39 +171,47 @@ def _report(
 
 @experiment_app.command("size-sweep")
 def size_sweep(
+    ctx: typer.Context,
     data: DataArg,
-    sizes: Annotated[
-        str, typer.Option("--sizes", help="Embedding sizes, comma separated.")
+    embedding_dims: Annotated[
+        str, typer.Option("--embedding-dims", help="Embedding sizes, comma separated.")
     ] = "2,4,8,16,32,64,128",
     model: ModelOpt = "mf",
     epochs: EpochsOpt = None,
     validation_fraction: FractionOpt = 0.1,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     as_json: JsonOpt = False,
     out: OutOpt = None,
     per_epoch: PerEpochOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    sizes: Annotated[
+        str | None,
+        typer.Option("--sizes", hidden=True, help="Deprecated: use --embedding-dims."),
+    ] = None,
+    seed: SeedAliasOpt = None,
 ) -> None:
     """Validation error against embedding size: where capacity turns into overfitting.
 
-    Example: embedlab experiment size-sweep ~/data/ml-100k --sizes 2,8,32 --epochs 20
+    Example: embedlab experiment size-sweep ~/data/ml-100k --embedding-dims 2,8,32 --epochs 20
     """
     from embedlab import evaluation
 
+    embedding_dims = renamed_option(ctx, "embedding_dims", embedding_dims, sizes, "--sizes")
+    random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
     say = _start(
         quiet,
         verbose,
         as_json,
         data=data,
-        sizes=sizes,
+        embedding_dims=embedding_dims,
         model=model,
         epochs=epochs,
         validation_fraction=validation_fraction,
-        seed=seed,
+        random_state=random_state,
     )
-    values = _numbers(sizes, "--sizes", int)
-    train, validation = _prepare(data, validation_fraction, seed, say)
+    values = _numbers(embedding_dims, "--embedding-dims", int)
+    train, validation = _prepare(data, validation_fraction, random_state, say)
     curves = _call(
         evaluation.size_sweep,
         train,
@@ -194,7 +219,7 @@ def size_sweep(
         values,
         model=model,
         epochs=epochs,
-        random_state=seed,
+        random_state=random_state,
         progress=say.progress,
     )
     _report(
@@ -210,43 +235,46 @@ def size_sweep(
 
 @experiment_app.command("biases")
 def biases(
+    ctx: typer.Context,
     data: DataArg,
     variants: Annotated[
         str, typer.Option("--variants", help="Any of on, off, global; comma separated.")
     ] = "on,off",
-    size: Annotated[
-        int | None, typer.Option("--size", help="Embedding size (default: the model's).")
-    ] = None,
+    embedding_dim: EmbeddingDimOpt = None,
     model: ModelOpt = "mf",
     epochs: EpochsOpt = None,
     validation_fraction: FractionOpt = 0.1,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     as_json: JsonOpt = False,
     out: OutOpt = None,
     per_epoch: PerEpochOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    size: SizeAliasOpt = None,
+    seed: SeedAliasOpt = None,
 ) -> None:
     """Validation error with biases (μ + b_u + b_i) on against off (plain dot product).
 
-    Example: embedlab experiment biases ~/data/ml-100k --size 32 --epochs 20
+    Example: embedlab experiment biases ~/data/ml-100k --embedding-dim 32 --epochs 20
     """
     from embedlab import evaluation
 
+    embedding_dim = renamed_option(ctx, "embedding_dim", embedding_dim, size, "--size")
+    random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
     say = _start(
         quiet,
         verbose,
         as_json,
         data=data,
         variants=variants,
-        size=size,
+        embedding_dim=embedding_dim,
         model=model,
         epochs=epochs,
         validation_fraction=validation_fraction,
-        seed=seed,
+        random_state=random_state,
     )
     names = [v.strip() for v in variants.split(",") if v.strip()]
-    train, validation = _prepare(data, validation_fraction, seed, say)
+    train, validation = _prepare(data, validation_fraction, random_state, say)
     curves = _call(
         evaluation.bias_experiment,
         train,
@@ -254,9 +282,9 @@ def biases(
         names,
         model=model,
         epochs=epochs,
-        random_state=seed,
+        random_state=random_state,
         progress=say.progress,
-        **_size_kwargs(model, size),
+        **_dim_kwargs(embedding_dim),
     )
     _report(
         curves,
@@ -271,43 +299,46 @@ def biases(
 
 @experiment_app.command("l2")
 def l2(
+    ctx: typer.Context,
     data: DataArg,
     strengths: Annotated[
         str, typer.Option("--strengths", help="L2 strengths, comma separated.")
     ] = "0,0.001,0.01,0.03,0.06,0.1,0.3",
-    size: Annotated[
-        int | None, typer.Option("--size", help="Embedding size (default: the model's).")
-    ] = None,
+    embedding_dim: EmbeddingDimOpt = None,
     model: ModelOpt = "mf",
     epochs: EpochsOpt = None,
     validation_fraction: FractionOpt = 0.1,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     as_json: JsonOpt = False,
     out: OutOpt = None,
     per_epoch: PerEpochOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    size: SizeAliasOpt = None,
+    seed: SeedAliasOpt = None,
 ) -> None:
     """Validation error against the L2 strength on user and item vectors.
 
-    Example: embedlab experiment l2 ~/data/ml-100k --strengths 0,0.01,0.1 --size 32
+    Example: embedlab experiment l2 ~/data/ml-100k --strengths 0,0.01,0.1 --embedding-dim 32
     """
     from embedlab import evaluation
 
+    embedding_dim = renamed_option(ctx, "embedding_dim", embedding_dim, size, "--size")
+    random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
     say = _start(
         quiet,
         verbose,
         as_json,
         data=data,
         strengths=strengths,
-        size=size,
+        embedding_dim=embedding_dim,
         model=model,
         epochs=epochs,
         validation_fraction=validation_fraction,
-        seed=seed,
+        random_state=random_state,
     )
     values = _numbers(strengths, "--strengths", float)
-    train, validation = _prepare(data, validation_fraction, seed, say)
+    train, validation = _prepare(data, validation_fraction, random_state, say)
     curves = _call(
         evaluation.l2_sweep,
         train,
@@ -315,10 +346,10 @@ def l2(
         values,
         model=model,
         epochs=epochs,
-        random_state=seed,
+        random_state=random_state,
         per_epoch=True,
         progress=say.progress,
-        **_size_kwargs(model, size),
+        **_dim_kwargs(embedding_dim),
     )
     _report(
         curves,
@@ -331,16 +362,17 @@ def l2(
     )
 
 
-def _size_kwargs(model: str, size: int | None) -> dict[str, int]:
-    if size is None:
+def _dim_kwargs(embedding_dim: int | None) -> dict[str, int]:
+    if embedding_dim is None:
         return {}
-    if size < 1:
-        raise DataError(f"--size {size}: expected an integer >= 1")
-    return {"embedding_dim": size}
+    if embedding_dim < 1:
+        raise DataError(f"--embedding-dim {embedding_dim}: expected an integer >= 1")
+    return {"embedding_dim": embedding_dim}
 
 
 @experiment_app.command("obscurity")
 def obscurity(
+    ctx: typer.Context,
     data: DataArg,
     test_fraction: Annotated[
         float,
@@ -348,7 +380,7 @@ def obscurity(
             "--test-fraction", help="Random share of the ratings held out for RMSE (0: none)."
         ),
     ] = 0.1,
-    seed: SeedOpt = 0,
+    random_state: RandomStateOpt = 0,
     n: Annotated[int, typer.Option("--n", help="Recommendations per user.")] = 10,
     min_count: Annotated[
         int,
@@ -363,15 +395,15 @@ def obscurity(
     sample_users: Annotated[
         int, typer.Option("--sample-users", help="Users whose lists are shown.")
     ] = 3,
-    size: Annotated[
-        int | None, typer.Option("--size", help="Embedding size (default: the model's).")
-    ] = None,
+    embedding_dim: EmbeddingDimOpt = None,
     epochs: EpochsOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary and the sample lists as JSON.")
     ] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    size: SizeAliasOpt = None,
+    seed: SeedAliasOpt = None,
 ) -> None:
     """Do the models recommend obscure items? Unregularized MF (trained by SGD, and by
     Adam as in the course), default (L2) MF, and the unregularized MF with a
@@ -382,28 +414,30 @@ def obscurity(
     from embedlab import evaluation
     from embedlab.data import load
 
+    embedding_dim = renamed_option(ctx, "embedding_dim", embedding_dim, size, "--size")
+    random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
     say = _start(
         quiet,
         verbose,
         as_json,
         data=data,
         test_fraction=test_fraction,
-        seed=seed,
+        random_state=random_state,
         n=n,
         min_count=min_count,
         filter_min_count=filter_min_count,
         sample_users=sample_users,
-        size=size,
+        embedding_dim=embedding_dim,
         epochs=epochs,
     )
     if not (0 <= test_fraction < 1):
         raise DataError(f"--test-fraction {test_fraction}: expected a fraction in [0, 1)")
     dataset = load(data)
     if test_fraction > 0:
-        train, test = dataset.split("random", test_size=test_fraction, seed=seed)
+        train, test = dataset.split("random", test_size=test_fraction, random_state=random_state)
     else:
         train, test = dataset, None
-    kwargs: dict[str, Any] = dict(_size_kwargs("mf", size))
+    kwargs: dict[str, Any] = dict(_dim_kwargs(embedding_dim))
     if epochs is not None:
         if epochs < 1:
             raise DataError(f"--epochs {epochs}: expected an integer >= 1")
@@ -416,7 +450,7 @@ def obscurity(
         min_count=min_count,
         filter_min_count=filter_min_count,
         sample_users=sample_users,
-        random_state=seed,
+        random_state=random_state,
         model_kwargs=kwargs,
         progress=say.progress,
     )

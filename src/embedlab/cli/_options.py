@@ -4,6 +4,11 @@
 errors; ``--verbose`` adds the settings used, timings and the files written on stderr,
 and the traceback of an internal error (as ``EMBEDLAB_DEBUG=1`` does). Passing both is
 a one-line user error.
+
+An option renamed in a release keeps its old name one more release as a hidden option
+(``--seed`` for ``--random-state``): :func:`renamed_option` prints one
+``warning: --seed is deprecated; use --random-state`` line on stderr and hands on its
+value; giving both names is a user error.
 """
 
 from __future__ import annotations
@@ -13,7 +18,16 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["VERBOSE_KEY", "JsonOpt", "Output", "QuietOpt", "VerboseOpt", "output"]
+__all__ = [
+    "VERBOSE_KEY",
+    "JsonOpt",
+    "Output",
+    "QuietOpt",
+    "SeedAliasOpt",
+    "VerboseOpt",
+    "output",
+    "renamed_option",
+]
 
 VERBOSE_KEY = "embedlab.verbose"
 _QUIET_KEY = "embedlab.quiet"
@@ -57,6 +71,28 @@ VerboseOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+#: ``--seed``, the old name of ``--random-state`` (hidden; warns; removed in the next release).
+SeedAliasOpt = Annotated[
+    int | None, typer.Option("--seed", hidden=True, help="Deprecated: use --random-state.")
+]
+
+
+def renamed_option(ctx: typer.Context, name: str, value: Any, old_value: Any, old: str) -> Any:
+    """The value of the option of parameter ``name``, or of ``old``, its deprecated name.
+
+    ``old_value`` is None unless ``old`` was given; then one warning line goes to stderr
+    and its value wins over ``value`` (the new option's default). Both given: a user error.
+    """
+    if old_value is None:
+        return value
+    new = "--" + name.replace("_", "-")
+    typer.echo(f"warning: {old} is deprecated; use {new}", err=True)
+    source = ctx.get_parameter_source(name)
+    if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+        from embedlab.exceptions import DataError
+
+        raise DataError(f"{new} and {old} are the same option ({old} is its old name); pass {new}")
+    return old_value
 
 
 class Output:

@@ -26,7 +26,7 @@ def serve(
     map_method: Annotated[
         str, typer.Option("--map", help="tsne or pca: how the 2-D map is drawn.")
     ] = "tsne",
-    threads: Annotated[
+    n_threads: Annotated[
         int,
         typer.Option("--threads", help="BLAS and torch threads per request (1 suits a server)."),
     ] = 1,
@@ -62,7 +62,7 @@ def serve(
         host=host,
         port=port,
         map=map_method,
-        threads=threads,
+        threads=n_threads,
         workers=workers,
         cors_origin=cors_origin,
     )
@@ -79,14 +79,14 @@ def serve(
             f"embedlab serve needs the web extra ({exc.name} is missing): "
             "pip install 'embedlab[web]'"
         ) from None
-    if threads < 1:
-        raise DataError(f"--threads {threads}: expected an integer >= 1")
+    if n_threads < 1:
+        raise DataError(f"--threads {n_threads}: expected an integer >= 1")
     if workers < 1:
         raise DataError(f"--workers {workers}: expected an integer >= 1")
     # Loaded here even with several workers: a bad bundle is one line before any starts.
     web_app = create_app(model_dir, cors_origins=cors_origin or None, map_method=map_method)
     if workers == 1:
-        limit_threads(threads)
+        limit_threads(n_threads)
     if host not in _LOCAL:
         typer.echo(
             f"warning: listening on {host}: anyone who can reach this machine can use the API",
@@ -105,7 +105,7 @@ def serve(
             "source": str(Path(model_dir).resolve()),
             "cors_origins": cors_origin or None,
             "map_method": map_method,
-            "threads": threads,
+            "n_threads": n_threads,
         }
     )
     say.detail(f"{workers} worker processes share the port")

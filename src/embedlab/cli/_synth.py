@@ -11,7 +11,14 @@ import typer
 
 from embedlab.cli._app import fail
 from embedlab.cli._data import data_app
-from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
+from embedlab.cli._options import (
+    JsonOpt,
+    QuietOpt,
+    SeedAliasOpt,
+    VerboseOpt,
+    output,
+    renamed_option,
+)
 from embedlab.data import SHAPES
 
 _HALF_STAR_SHAPES = ("ml-20m", "ml-32m")
@@ -19,6 +26,7 @@ _HALF_STAR_SHAPES = ("ml-20m", "ml-32m")
 
 @data_app.command("synth")
 def synth(
+    ctx: typer.Context,
     out_dir: Annotated[Path, typer.Argument(help="Folder to create (ratings.csv and movies.csv).")],
     shape: Annotated[
         str | None,
@@ -31,7 +39,7 @@ def synth(
     items: Annotated[int | None, typer.Option(help="Number of items.")] = None,
     ratings: Annotated[int | None, typer.Option(help="Number of ratings.")] = None,
     genres: Annotated[int, typer.Option(help="Number of planted genres.")] = 8,
-    seed: Annotated[
+    random_state: Annotated[
         int, typer.Option(help="Random seed; the same seed writes the same files.")
     ] = 0,
     half_stars: Annotated[
@@ -45,16 +53,18 @@ def synth(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
+    seed: SeedAliasOpt = None,
 ) -> None:
     """Generate MovieLens-shaped ratings with planted genres and write them as CSV.
 
     The folder has ratings.csv (userId,movieId,rating,timestamp) and movies.csv
     (movieId,title,genres), like MovieLens 20M; every title says "Synthetic".
 
-    Example: embedlab data synth /tmp/syn --shape ml-1m --seed 1
+    Example: embedlab data synth /tmp/syn --shape ml-1m --random-state 1
     """
     from embedlab.data import synthetic_ratings, write_movielens_csv
 
+    random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
     sizes = {"--users": users, "--items": items, "--ratings": ratings}
     given = [k for k, v in sizes.items() if v is not None]
     if shape is not None and given:
@@ -86,7 +96,7 @@ def synth(
         items=n_items,
         ratings=n_ratings,
         genres=genres,
-        seed=seed,
+        random_state=random_state,
         half_stars=half,
         force=force,
     )
@@ -98,7 +108,7 @@ def synth(
         n_genres=genres,
         half_stars=half,
         rating_scale=(0.5, 5.0) if half else (1.0, 5.0),
-        seed=seed,
+        random_state=random_state,
     )
     try:
         write_movielens_csv(ds, out_dir, overwrite=force)
@@ -115,7 +125,7 @@ def synth(
             "users": ds.n_users,
             "items": ds.n_items,
             "genres": genres,
-            "seed": seed,
+            "seed": random_state,
             "half_stars": half,
             "seconds": round(seconds, 3),
         }
@@ -124,5 +134,5 @@ def synth(
     say.wrote(
         out_dir,
         f"wrote {out_dir}: {len(ds):,} synthetic ratings, {ds.n_users:,} users, {ds.n_items:,} items, "
-        f"{genres} genres ({label}, seed {seed}, {'half' if half else 'whole'} stars) in {seconds:.1f} s",
+        f"{genres} genres ({label}, seed {random_state}, {'half' if half else 'whole'} stars) in {seconds:.1f} s",
     )

@@ -17,7 +17,15 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
-from embedlab.cli._options import JsonOpt, Output, QuietOpt, VerboseOpt, output
+from embedlab.cli._options import (
+    JsonOpt,
+    Output,
+    QuietOpt,
+    SeedAliasOpt,
+    VerboseOpt,
+    output,
+    renamed_option,
+)
 from embedlab.exceptions import DataError
 
 plot_app = typer.Typer(
@@ -96,6 +104,7 @@ def _read_table(path: Path) -> Any:
 
 @app.command("map")
 def map_command(
+    ctx: typer.Context,
     model_dir: ModelDir,
     out: Annotated[Path, typer.Option("--out", help="map.html (interactive) or map.png/.svg.")],
     method: Annotated[str, typer.Option("--method", help="tsne, umap or pca.")] = "tsne",
@@ -110,11 +119,14 @@ def map_command(
         int, typer.Option("--label-top", help="Label the N most-rated items (0: none).")
     ] = 20,
     perplexity: Annotated[float, typer.Option("--perplexity", help="t-SNE perplexity.")] = 30,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the projection.")] = 0,
+    random_state: Annotated[
+        int, typer.Option("--random-state", help="Seed of the projection.")
+    ] = 0,
     title: Annotated[str | None, typer.Option("--title", help="Title (default: made up).")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    seed: SeedAliasOpt = None,
 ) -> None:
     """Draw a model's item embeddings in 2-D, coloured by genre or a column.
 
@@ -125,6 +137,7 @@ def map_command(
 
     Example: embedlab map runs/mf32 --color genre --top-n 1000 --out map.html
     """
+    random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
     say = output(quiet, verbose, as_json)
     say.settings(
         model_dir=model_dir,
@@ -135,7 +148,7 @@ def map_command(
         genre=genre,
         label_top=label_top,
         perplexity=perplexity,
-        seed=seed,
+        random_state=random_state,
     )
     _out(out)
     viz = _viz()
@@ -151,7 +164,7 @@ def map_command(
         top_n=top_n,
         genre=genre,
         perplexity=perplexity,
-        random_state=seed,
+        random_state=random_state,
     )
     _save(picture, out, say, method=method, color=color)
 

@@ -19,6 +19,7 @@ from embedlab.data._validate import (
 )
 from embedlab.data._vocab import Vocabulary
 from embedlab.exceptions import DataError
+from embedlab.settings import renamed
 
 if TYPE_CHECKING:
     from embedlab.data._split import Split
@@ -539,17 +540,20 @@ class Interactions:
         )
 
     # ------------------------------------------------------------------ splits
+    @renamed(seed="random_state")
     def split(self, method: str = "random", **options: Any) -> Split:
         """Split into train and test sets that share this dataset's vocabularies.
 
         ``method`` is ``"random"``, ``"user"`` (per-user holdout), ``"temporal"``
-        (global time cutoff); see :func:`embedlab.data.split` for the options.
-        The result unpacks as ``train, test = ds.split(...)``.
+        (global time cutoff); see :func:`embedlab.data.split` for the options
+        (``random_state``, ``test_size``...). The result unpacks as
+        ``train, test = ds.split(...)``.
         """
         from embedlab.data._split import split
 
         return split(self, method, **options)
 
+    @renamed(seed="random_state")
     def folds(self, method: str = "kfold", **options: Any) -> list[Split]:
         """K folds (``"kfold"``) or the predefined ML-100K folds (``"ml-100k-u"``, ``"ml-100k-a"``...).
 

@@ -8,18 +8,21 @@ or item on both sides. Rows keep their input order inside each side.
 Methods of :func:`split`:
 
 ``"random"``
-    Ratings drawn uniformly at random (``test_size``, ``seed``).
+    Ratings drawn uniformly at random (``test_size``, ``random_state``).
 ``"user"``
     Per-user holdout: each user's newest ratings (or a seeded random choice of
     them) go to test, while at least ``min_train`` of the user's ratings stay in
-    train (``test_size`` per user or ``n_test``, ``min_train``, ``by``, ``seed``).
+    train (``test_size`` per user or ``n_test``, ``min_train``, ``by``, ``random_state``).
 ``"temporal"``
     A global time cutoff: ratings at or after ``cutoff`` go to test (``cutoff``
     or ``test_size``).
 
-Methods of :func:`folds`: ``"kfold"`` (``k``, ``seed``) and the predefined
+Methods of :func:`folds`: ``"kfold"`` (``k``, ``random_state``) and the predefined
 MovieLens 100K folds ``"ml-100k-u"`` (u1..u5), ``"ml-100k-a"`` and ``"ml-100k-b"``
 (ua, ub), which need ``path`` (the ML-100K folder holding ``u1.base``...).
+
+``seed`` is the deprecated name of ``random_state`` (it warns; removed in the next
+release).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pandas as pd
 
 from embedlab.data._interactions import Interactions
 from embedlab.exceptions import DataError
+from embedlab.settings import renamed
 
 __all__ = ["FOLD_METHODS", "SPLIT_METHODS", "Split", "folds", "split"]
 
@@ -49,7 +53,8 @@ class Split:
     Attributes:
         train: Training ratings.
         test: Test ratings.
-        name: How the split was made (e.g. ``"random(test_size=0.1, seed=0)"``, ``"u1"``).
+        name: How the split was made (e.g. ``"random(test_size=0.1, random_state=0)"``,
+            ``"u1"``).
     """
 
     train: Interactions
@@ -112,14 +117,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def _check_seed(seed: Any) -> int | None:
-    if seed is None:
+def _check_random_state(random_state: Any) -> int | None:
+    if random_state is None:
         return None
-    if not _is_int(seed) or int(seed) < 0:
+    if not _is_int(random_state) or int(random_state) < 0:
         raise DataError(
-            f"seed={seed!r}: expected a non-negative integer (or None for a fresh random seed)"
+            f"random_state={random_state!r}: expected a non-negative integer "
+            "(or None for a fresh random seed)"
         )
-    return int(seed)
+    return int(random_state)
 
 
 def _test_count(test_size: Any, n: int, *, what: str = "ratings") -> int:
@@ -224,14 +230,14 @@ def _check_dataset(ds: Any) -> Interactions:
 
 
 # ---------------------------------------------------------------------- methods
-def _random(ds: Interactions, *, test_size: Any = 0.2, seed: Any = 0) -> Split:
+def _random(ds: Interactions, *, test_size: Any = 0.2, random_state: Any = 0) -> Split:
     n = len(ds)
     n_test = _test_count(test_size, n)
-    seed = _check_seed(seed)
-    rng = np.random.default_rng(seed)
+    random_state = _check_random_state(random_state)
+    rng = np.random.default_rng(random_state)
     mask = np.zeros(n, dtype=np.bool_)
     mask[rng.permutation(n)[:n_test]] = True
-    return _make(ds, mask, f"random(test_size={test_size!r}, seed={seed!r})")
+    return _make(ds, mask, f"random(test_size={test_size!r}, random_state={random_state!r})")
 
 
 def _user(
@@ -241,7 +247,7 @@ def _user(
     n_test: Any = None,
     min_train: Any = 1,
     by: str = "auto",
-    seed: Any = 0,
+    random_state: Any = 0,
 ) -> Split:
     if test_size is not None and n_test is not None:
         raise DataError(
@@ -267,7 +273,7 @@ def _user(
         by = "time" if ds.timestamp is not None else "random"
     if by == "time" and ds.timestamp is None:
         raise DataError(f"by='time' needs timestamps, but {ds.name!r} has none; pass by='random'")
-    seed = _check_seed(seed)
+    random_state = _check_random_state(random_state)
 
     n = len(ds)
     user = ds.user_index
@@ -285,7 +291,7 @@ def _user(
     if by == "time":
         order = np.lexsort((rows, ds.timestamp, user))
     else:
-        key = np.random.default_rng(seed).permutation(n)
+        key = np.random.default_rng(random_state).permutation(n)
         order = np.lexsort((key, user))
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     sorted_user = user[order]
@@ -294,7 +300,7 @@ def _user(
     mask = np.zeros(n, dtype=np.bool_)
     mask[order] = from_end < held[sorted_user]
     size = f"test_size={test_size!r}" if frac is not None else f"n_test={int(n_test)}"
-    extra = "" if by == "time" else f", seed={seed!r}"
+    extra = "" if by == "time" else f", random_state={random_state!r}"
     return _make(ds, mask, f"user({size}, min_train={min_train}, by={by}{extra})")
 
 
@@ -332,23 +338,24 @@ def _temporal(ds: Interactions, *, cutoff: Any = None, test_size: Any = None) ->
 
 
 _SPLITS: dict[str, tuple[Callable[..., Split], tuple[str, ...]]] = {
-    "random": (_random, ("test_size", "seed")),
-    "user": (_user, ("test_size", "n_test", "min_train", "by", "seed")),
+    "random": (_random, ("test_size", "random_state")),
+    "user": (_user, ("test_size", "n_test", "min_train", "by", "random_state")),
     "temporal": (_temporal, ("cutoff", "test_size")),
 }
 
 
+@renamed(seed="random_state")
 def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
     """Split ratings into train and test sets that share the dataset's vocabularies.
 
     Methods and their options:
 
     - ``"random"``: ``test_size`` (fraction in (0, 1) or a count of ratings;
-      default 0.2), ``seed`` (default 0). A uniformly random set of ratings.
+      default 0.2), ``random_state`` (default 0). A uniformly random set of ratings.
     - ``"user"``: per-user holdout. ``n_test`` (ratings held out per user, default 1)
       or ``test_size`` (fraction of each user's ratings, rounded half up),
       ``min_train`` (default 1), ``by`` (``"auto"``: ``"time"`` when the data has
-      timestamps, else ``"random"``), ``seed`` (for ``by="random"``). With
+      timestamps, else ``"random"``), ``random_state`` (for ``by="random"``). With
       ``by="time"`` each user's newest ratings are held out (ties in time: the later
       row counts as newer). A user with ``c`` ratings gives
       ``min(wanted, c - min_train)`` ratings to test, never fewer than 0: users with
@@ -364,12 +371,13 @@ def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
     Args:
         ds: The ratings to split.
         method: ``"random"``, ``"user"`` or ``"temporal"``.
-        **options: The method's options, listed above.
+        **options: The method's options, listed above. ``seed`` is the deprecated
+            name of ``random_state`` (it warns; removed in the next release).
 
     Returns:
         A :class:`Split` with ``train`` and ``test`` (both share ``ds``'s
         vocabularies and metadata) and a ``name`` such as
-        ``"random(test_size=0.2, seed=0)"``.
+        ``"random(test_size=0.2, random_state=0)"``.
 
     Raises:
         DataError: For an unknown method or option, an option value out of range,
@@ -379,7 +387,7 @@ def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
 
     Example:
         >>> ds = Interactions.from_ids([1, 1, 2, 2], [1, 2, 1, 2], [4, 3, 5, 2])
-        >>> train, test = split(ds, "random", test_size=1, seed=0)
+        >>> train, test = split(ds, "random", test_size=1, random_state=0)
         >>> len(train), len(test), train.users is ds.users
         (3, 1, True)
     """
@@ -394,15 +402,15 @@ def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
     return func(ds, **options)
 
 
-def _kfold(ds: Interactions, *, k: Any = 5, seed: Any = 0) -> list[Split]:
+def _kfold(ds: Interactions, *, k: Any = 5, random_state: Any = 0) -> list[Split]:
     n = len(ds)
     if not _is_int(k) or not 2 <= int(k) <= n:
         raise DataError(
             f"k={k!r}: expected an integer number of folds in 2..{n} (the number of ratings)"
         )
     k = int(k)
-    seed = _check_seed(seed)
-    perm = np.random.default_rng(seed).permutation(n)
+    random_state = _check_random_state(random_state)
+    perm = np.random.default_rng(random_state).permutation(n)
     out = []
     for i, part in enumerate(np.array_split(perm, k)):
         mask = np.zeros(n, dtype=np.bool_)
@@ -421,12 +429,13 @@ def _movielens(ds: Interactions, which: str, method: str, *, path: Any = None) -
     return list(movielens_folds(ds, path, which))
 
 
+@renamed(seed="random_state")
 def folds(ds: Interactions, method: str = "kfold", **options: Any) -> list[Split]:
     """Cross-validation folds: each a :class:`Split` sharing the dataset's vocabularies.
 
     Methods and their options:
 
-    - ``"kfold"``: ``k`` (default 5), ``seed`` (default 0). The ratings are shuffled
+    - ``"kfold"``: ``k`` (default 5), ``random_state`` (default 0). The ratings are shuffled
       and cut into ``k`` nearly equal parts; fold ``i`` tests on part ``i`` and
       trains on the rest, so every rating is in exactly one test set. Names are
       ``"fold 1/5"``...
@@ -437,7 +446,8 @@ def folds(ds: Interactions, method: str = "kfold", **options: Any) -> list[Split
     Args:
         ds: The ratings.
         method: ``"kfold"``, ``"ml-100k-u"``, ``"ml-100k-a"`` or ``"ml-100k-b"``.
-        **options: The method's options, listed above.
+        **options: The method's options, listed above. ``seed`` is the deprecated
+            name of ``random_state`` (it warns; removed in the next release).
 
     Returns:
         The folds, in order.
@@ -449,12 +459,12 @@ def folds(ds: Interactions, method: str = "kfold", **options: Any) -> list[Split
 
     Example:
         >>> ds = Interactions.from_ids([1, 1, 2, 2], [1, 2, 1, 2], [4, 3, 5, 2])
-        >>> [len(test) for _, test in folds(ds, "kfold", k=2, seed=0)]
+        >>> [len(test) for _, test in folds(ds, "kfold", k=2, random_state=0)]
         [2, 2]
     """
     ds = _check_dataset(ds)
     if method == "kfold":
-        _check_options(method, options, ("k", "seed"))
+        _check_options(method, options, ("k", "random_state"))
         return _kfold(ds, **options)
     if method in ("ml-100k-u", "ml-100k-a", "ml-100k-b"):
         _check_options(method, options, ("path",))

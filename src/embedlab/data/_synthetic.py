@@ -47,6 +47,7 @@ from embedlab.data._interactions import Interactions
 from embedlab.data._split import _cutoff_seconds
 from embedlab.data._vocab import Vocabulary
 from embedlab.exceptions import DataError
+from embedlab.settings import renamed
 
 __all__ = ["GENRE_NAMES", "SHAPES", "SyntheticTruth", "synthetic_ratings"]
 
@@ -320,6 +321,7 @@ def _sample_pairs(
 
 
 # ---------------------------------------------------------------------- main
+@renamed(seed="random_state")
 def synthetic_ratings(
     n_users: int = 1000,
     n_items: int = 500,
@@ -339,7 +341,7 @@ def synthetic_ratings(
     half_stars: bool = False,
     timestamps: bool = True,
     time_range: tuple[Any, Any] = ("1995-01-01", "2015-03-31"),
-    seed: int | None = 0,
+    random_state: int | None = 0,
 ) -> tuple[Interactions, SyntheticTruth]:
     """Generate MovieLens-shaped ratings whose structure is known (see the module doc).
 
@@ -374,7 +376,9 @@ def synthetic_ratings(
         timestamps: Give each rating a Unix timestamp within ``time_range`` (each
             user rates within an active period of their own); False leaves none.
         time_range: ``(start, end)`` as dates or Unix seconds.
-        seed: Seed of the random generator; the same seed gives the same data.
+        random_state: Seed of the random generator; the same seed gives the same data
+            (None: a fresh one). ``seed`` is its deprecated name (it warns; removed in
+            the next release).
 
     Returns:
         ``(interactions, truth)``: the ratings (name ``"synthetic"``) and the
@@ -386,7 +390,7 @@ def synthetic_ratings(
             ``time_range`` is malformed.
 
     Example:
-        >>> ds, truth = synthetic_ratings(50, 40, 600, seed=1)
+        >>> ds, truth = synthetic_ratings(50, 40, 600, random_state=1)
         >>> len(ds), ds.n_users, ds.n_items, truth.item_genre.shape
         (600, 50, 40, (40,))
     """
@@ -420,9 +424,9 @@ def synthetic_ratings(
             ) from None
         if not t0 < t1:
             raise DataError(f"time_range={time_range!r}: expected start < end")
-    if seed is not None:
-        seed = _int_arg("seed", seed, 0)
-    rng = np.random.default_rng(seed)
+    if random_state is not None:
+        random_state = _int_arg("random_state", random_state, 0)
+    rng = np.random.default_rng(random_state)
     names = _genre_names(n_genres)
 
     # Genres and vectors.

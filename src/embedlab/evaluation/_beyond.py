@@ -15,6 +15,7 @@ import pandas as pd
 from embedlab.data import Interactions
 from embedlab.evaluation._common import _check_k, _codes, _mean, _rec_lists
 from embedlab.exceptions import DataError
+from embedlab.settings import renamed
 
 __all__ = [
     "catalog_coverage",
@@ -209,13 +210,14 @@ def _pair_intersections(rows: np.ndarray, items: np.ndarray, n: int) -> np.ndarr
     return inter.reshape(n, n)
 
 
+@renamed(seed="random_state")
 def personalization(
     recs: Any,
     *,
     metric: Literal["cosine", "jaccard"] = "cosine",
     k: int | None = None,
     max_users: int = 2000,
-    seed: int = 0,
+    random_state: int | None = 0,
     pad: Any = -1,
 ) -> float:
     """Personalization: ``1 − mean_{u<v} sim(L_u, L_v)`` over pairs of users' lists.
@@ -229,14 +231,15 @@ def personalization(
     user's indicator vector scaled to unit length and ``s = Σ_u x_u``,
     ``Σ_{u<v} x_u·x_v = (|s|² − n) / 2``. Jaccard needs every pair: above
     ``max_users`` users it is computed on a uniform sample of ``max_users`` users
-    drawn with ``seed``.
+    drawn with ``random_state``.
 
     Args:
         recs: Recommendation lists (2-D array or DataFrame; see :mod:`embedlab.evaluation`).
         metric: ``"cosine"`` (default) or ``"jaccard"``.
         k: Cut each list at ``k`` first (default: whole lists).
         max_users: Jaccard only: sample this many users when there are more.
-        seed: Seed of that sample.
+        random_state: Seed of that sample (None: a fresh one). ``seed`` is its
+            deprecated name (it warns; removed in the next release).
         pad: The padding value of a 2-D ``recs``.
 
     Returns:
@@ -261,7 +264,9 @@ def personalization(
         )
     items, valid, sizes = items[keep], valid[keep], sizes[keep].astype(np.float64)
     if metric == "jaccard" and n > max_users:
-        pick = np.sort(np.random.default_rng(seed).choice(n, size=int(max_users), replace=False))
+        pick = np.sort(
+            np.random.default_rng(random_state).choice(n, size=int(max_users), replace=False)
+        )
         items, valid, sizes, n = items[pick], valid[pick], sizes[pick], int(max_users)
     rows = np.broadcast_to(np.arange(n)[:, None], items.shape)[valid]
     (codes,), n_codes = _codes(np.asarray(items[valid]))

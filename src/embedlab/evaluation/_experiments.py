@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embedlab.settings import renamed
+
 __all__ = [
     "BIAS_VARIANTS",
     "CURVE_COLUMNS",
@@ -100,7 +102,7 @@ def _curve(
     if validation is None:
         raise ValueError(
             "validation=None: these experiments compare validation error; pass held-out "
-            "ratings, e.g. train, validation = ds.split('random', test_size=0.1, seed=0)"
+            "ratings, e.g. train, validation = ds.split('random', test_size=0.1, random_state=0)"
         )
     estimator = cls(**params)
     estimator.fit(train, validation=validation, progress=progress)
@@ -134,10 +136,11 @@ def _run(
     return pd.concat(frames, ignore_index=True)
 
 
+@renamed(sizes="embedding_dims")
 def size_sweep(
     train: Any,
     validation: Any,
-    sizes: Sequence[int] = (2, 4, 8, 16, 32, 64, 128),
+    embedding_dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128),
     *,
     model: str = "mf",
     epochs: int | None = None,
@@ -154,7 +157,9 @@ def size_sweep(
         train: Training ratings (:class:`~embedlab.Interactions`).
         validation: Ratings scored after every epoch (same vocabularies, e.g. the other
             half of ``ds.split(...)``).
-        sizes: Embedding sizes, integers >= 1.
+        embedding_dims: Embedding sizes (``embedding_dim`` of each model), integers
+            >= 1. ``sizes`` is its deprecated name (it warns; removed in the next
+            release).
         model: ``"mf"`` (:class:`~embedlab.MatrixFactorization`) or ``"neural"``
             (:class:`~embedlab.NeuralEmbeddingModel`).
         epochs: Passes over the data (None: the model's default).
@@ -165,18 +170,19 @@ def size_sweep(
     Returns:
         A DataFrame with columns ``size``, ``epoch`` (1-based), ``train_loss``,
         ``val_rmse``, ``val_mae``, ``seconds``: one row per size and epoch, sizes in
-        the given order.
+        the given order (``size`` holds the model's ``embedding_dim``).
 
     Raises:
-        ValueError: For an unknown model, an empty or invalid ``sizes``, no validation
-            data, or a size parameter in ``model_kwargs``.
-        TypeError: If ``sizes`` is not a list of integers, or a model argument is unknown.
+        ValueError: For an unknown model, an empty or invalid ``embedding_dims``, no
+            validation data, or a size parameter in ``model_kwargs``.
+        TypeError: If ``embedding_dims`` is not a list of integers, or a model argument
+            is unknown.
 
     Example:
         >>> import embedlab as el
-        >>> ds, _ = el.synthetic_ratings(100, 60, 2000, seed=0)
-        >>> train, val = ds.split("random", test_size=0.2, seed=0)
-        >>> curves = size_sweep(train, val, sizes=(2, 8), epochs=3)
+        >>> ds, _ = el.synthetic_ratings(100, 60, 2000, random_state=0)
+        >>> train, val = ds.split("random", test_size=0.2, random_state=0)
+        >>> curves = size_sweep(train, val, embedding_dims=(2, 8), epochs=3)
         >>> curves.shape
         (6, 6)
         >>> list(curves.columns)
@@ -185,7 +191,7 @@ def size_sweep(
     _model_class(model)
     cls_params = _SIZE_PARAMS[model]
     _check_conflicts(model_kwargs, cls_params, "size_sweep()")
-    values = _check_values(sizes, "sizes", integer=True)
+    values = _check_values(embedding_dims, "embedding_dims", integer=True)
     settings = [(size, dict.fromkeys(cls_params, size)) for size in values]
     return _run(
         "size",

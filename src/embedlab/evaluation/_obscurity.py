@@ -256,7 +256,7 @@ def obscurity_experiment(
 
     Example:
         >>> import embedlab as el
-        >>> ds, _ = el.synthetic_ratings(100, 60, 2000, seed=0)
+        >>> ds, _ = el.synthetic_ratings(100, 60, 2000, random_state=0)
         >>> res = obscurity_experiment(ds, model_kwargs={"embedding_dim": 4, "epochs": 3})
         >>> res.summary["model"].tolist()
         ['unregularized', 'unregularized-adam', 'default', 'unregularized+filter']

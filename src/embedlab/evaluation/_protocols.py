@@ -171,10 +171,13 @@ def make_folds(
         return [
             Fold(i + 1, seed, s)
             for seed in use
-            for i, s in enumerate(dataset.folds("kfold", k=k, seed=seed))
+            for i, s in enumerate(dataset.folds("kfold", k=k, random_state=seed))
         ]
     use = seeds[:1] if protocol == "holdout" else seeds
-    return [Fold(1, seed, dataset.split("random", test_size=test_size, seed=seed)) for seed in use]
+    return [
+        Fold(1, seed, dataset.split("random", test_size=test_size, random_state=seed))
+        for seed in use
+    ]
 
 
 MetricSpec = str | Callable[[Any, Interactions, Interactions], float]

@@ -86,7 +86,7 @@ class MatrixFactorization(EmbeddingModel):
 
     Example:
         >>> import embedlab as el
-        >>> ds, truth = el.synthetic_ratings(200, 100, 5000, seed=0)
+        >>> ds, truth = el.synthetic_ratings(200, 100, 5000, random_state=0)
         >>> mf = el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0).fit(ds, progress=False)
         >>> mf.predict([1], [1]).shape
         (1,)
@@ -119,10 +119,10 @@ class MatrixFactorization(EmbeddingModel):
         return resolve_mf(
             settings,
             n_ratings=n_ratings,
-            seed=seed,
+            random_state=seed,
             cuda=torch.cuda.is_available(),
             checkpoint=checkpoint,
-            threads=torch.get_num_threads(),
+            n_threads=torch.get_num_threads(),
         )
 
     def _build_module(

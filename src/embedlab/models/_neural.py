@@ -75,13 +75,12 @@ class NeuralEmbeddingModel(EmbeddingModel):
         self, settings: NeuralSettings, n_ratings: int, seed: int, checkpoint: bool
     ) -> NeuralSettings:
         ctx = resolve_distributed(settings.distributed, resolve_device(settings.device))
-        self._distributed_ctx = ctx
         return resolve_neural(
             settings,
-            seed=seed,
+            random_state=seed,
             cuda=torch.cuda.is_available(),
             distributed=ctx is not None,
-            threads=torch.get_num_threads(),
+            n_threads=torch.get_num_threads(),
         )
 
     def _build_module(
@@ -116,7 +115,7 @@ class NeuralEmbeddingModel(EmbeddingModel):
                 global_bias=settings.global_bias,
             ),
             n_ratings=n_ratings,
-            seed=settings.random_state,
+            random_state=settings.random_state,
         )
 
     def _pretrain_mf(self, module: NeuralModule, mf: MFSettings, data: TrainData) -> None:
@@ -142,7 +141,8 @@ class NeuralEmbeddingModel(EmbeddingModel):
     ) -> History:  # type: ignore[override]
         if options:
             raise TypeError(f"fit() got an unexpected keyword argument {next(iter(options))!r}")
-        ctx = self._distributed_ctx
+        # the group is initialized already (by _resolve): this only hands over the context
+        ctx = resolve_distributed(settings.distributed, resolve_device(settings.device))
         self.pretrain_settings_ = None
         if settings.pretrain == "mf":
             self.pretrain_settings_ = self._pretrain_settings(settings, len(data.train[2]))

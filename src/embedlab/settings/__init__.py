@@ -19,6 +19,7 @@ from embedlab.settings._fields import (
     Real,
     Settings,
     deprecated,
+    renamed,
     setting,
 )
 from embedlab.settings._models import (
@@ -58,6 +59,7 @@ __all__ = [
     "deprecated",
     "mf_engine",
     "neural_engine",
+    "renamed",
     "resolve_mf",
     "resolve_neural",
     "setting",

@@ -15,10 +15,12 @@ command line's options and the docs' tables are generated from.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from embedlab.exceptions import SettingsError
 
@@ -34,8 +36,12 @@ __all__ = [
     "Real",
     "Settings",
     "deprecated",
+    "renamed",
     "setting",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class Check:
@@ -284,8 +290,12 @@ class Flag(Check):
         return "True, False or " + " or ".join(map(repr, self.words))
 
 
-def deprecated(owner: str, old: Sequence[str], new: str) -> None:
-    """Warn that the parameters ``old`` are deprecated in favour of ``new``."""
+def deprecated(owner: str, old: Sequence[str], new: str, *, stacklevel: int = 5) -> None:
+    """Warn that the parameters ``old`` are deprecated in favour of ``new``.
+
+    ``stacklevel`` counts from the frame that calls this function's caller: 3 points
+    at the caller of a function that calls :func:`deprecated` itself.
+    """
     import warnings
 
     names = ", ".join(f"{name}=" for name in old)
@@ -293,8 +303,65 @@ def deprecated(owner: str, old: Sequence[str], new: str) -> None:
     warnings.warn(
         f"{owner}: {names} {verb} deprecated and will be removed in the next release; use {new}=",
         FutureWarning,
-        stacklevel=5,
+        stacklevel=stacklevel,
     )
+
+
+def renamed(**names: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Keep a renamed parameter's old name working for one release.
+
+    ``@renamed(seed="random_state")`` lets the decorated function take ``seed=`` as a
+    keyword: it warns (:func:`deprecated`, a ``FutureWarning`` naming the function) and
+    passes the value on as ``random_state=``. Passing both names is a ``ValueError``.
+    The function's signature (``inspect.signature``, the docs) shows the new name only.
+
+    Example:
+        >>> import warnings
+        >>> @renamed(seed="random_state")
+        ... def draw(n, random_state=0):
+        ...     return random_state
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     draw(3, seed=7)
+        7
+        >>> str(caught[0].message)
+        'draw: seed= is deprecated and will be removed in the next release; use random_state='
+    """
+
+    def decorate(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+        owner = fn.__qualname__
+        params = list(inspect.signature(fn).parameters.values())
+        # Where the new name sits positionally (None: keyword-only or only in **kwargs).
+        at = {
+            new: next(
+                (
+                    i
+                    for i, p in enumerate(params)
+                    if p.name == new and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                ),
+                None,
+            )
+            for new in names.values()
+        }
+
+        @functools.wraps(fn)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            for old, new in names.items():
+                if old not in kwargs:
+                    continue
+                position = at[new]
+                if new in kwargs or (position is not None and len(args) > position):
+                    raise ValueError(
+                        f"{owner}: got both {new}= and {old}=, its deprecated name; "
+                        f"pass {new}= only"
+                    )
+                deprecated(owner, [old], new, stacklevel=3)
+                kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def setting(

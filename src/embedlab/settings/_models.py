@@ -415,10 +415,10 @@ def resolve_mf(
     settings: MFSettings,
     *,
     n_ratings: int,
-    seed: int,
+    random_state: int,
     cuda: bool = False,
     checkpoint: bool = False,
-    threads: int | None = None,
+    n_threads: int | None = None,
 ) -> MFSettings:
     """The concrete settings that train ``settings`` on ``n_ratings`` ratings.
 
@@ -432,7 +432,7 @@ def resolve_mf(
     """
     engine = mf_engine(settings, cuda=cuda, checkpoint=checkpoint)
     defaults = ENGINE_DEFAULTS[engine]
-    changes: dict[str, Any] = {"engine": engine, "random_state": int(seed)}
+    changes: dict[str, Any] = {"engine": engine, "random_state": int(random_state)}
     for f in settings.fields():
         engines = f.metadata["engines"]
         used = engines is None or engine in engines
@@ -441,7 +441,7 @@ def resolve_mf(
     if engine == "torch":
         gpu = settings.device == "cuda" or (settings.device == "auto" and cuda)
         changes["device"] = "cuda" if gpu else "cpu"
-        changes["n_threads"] = settings.n_threads or threads or _cpus()
+        changes["n_threads"] = settings.n_threads or n_threads or _cpus()
     else:
         changes["device"] = "cpu"
     if engine in ("sgd", "als"):
@@ -482,10 +482,10 @@ def neural_engine(settings: NeuralSettings, *, device: str, distributed: bool) -
 def resolve_neural(
     settings: NeuralSettings,
     *,
-    seed: int,
+    random_state: int,
     cuda: bool = False,
     distributed: bool = False,
-    threads: int,
+    n_threads: int,
 ) -> NeuralSettings:
     """The concrete settings that train ``settings``: device, engine, seed and threads."""
     gpu = settings.device == "cuda" or (settings.device == "auto" and cuda)
@@ -494,7 +494,7 @@ def resolve_neural(
         settings,
         device=device,
         engine=neural_engine(settings, device=device, distributed=distributed),
-        random_state=int(seed),
-        n_threads=settings.n_threads if settings.n_threads is not None else int(threads),
+        random_state=int(random_state),
+        n_threads=settings.n_threads if settings.n_threads is not None else int(n_threads),
         distributed=bool(distributed),
     )

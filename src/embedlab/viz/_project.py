@@ -19,6 +19,7 @@ import pandas as pd
 
 from embedlab.embeddings import KeyedEmbeddings
 from embedlab.exceptions import DataError
+from embedlab.settings import renamed
 
 __all__ = ["METHODS", "as_embeddings", "project", "unit_rows"]
 
@@ -126,6 +127,7 @@ def _default_jobs(n: int) -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 
 
+@renamed(n_jobs="n_threads")
 def project(
     vectors: Any,
     method: str = "tsne",
@@ -136,7 +138,7 @@ def project(
     top_n: int | None = None,
     genre: str | None = None,
     perplexity: float = 30,
-    n_jobs: int | None = None,
+    n_threads: int | None = None,
 ) -> pd.DataFrame:
     """Project embeddings to 2-D.
 
@@ -159,8 +161,9 @@ def project(
         top_n: Keep only the ``top_n`` most-rated items (metadata ``n_ratings``).
         genre: Keep only items listing this genre (metadata ``genres``).
         perplexity: t-SNE perplexity (UMAP uses it, rounded, as ``n_neighbors``).
-        n_jobs: Threads for t-SNE (default: 1 below 5,000 points, else the CPUs
-            available, at most 8).
+        n_threads: Threads for t-SNE (default: 1 below 5,000 points, else the CPUs
+            available, at most 8). ``n_jobs`` is its deprecated name (it warns;
+            removed in the next release).
 
     Returns:
         A DataFrame with ``key``, ``label`` (None without labels), ``x``, ``y`` and the
@@ -203,7 +206,7 @@ def project(
         raise ValueError(f"{n} vectors left to project; a map needs at least 3")
     data = np.asarray(kv.vectors[rows], dtype=np.float64)
     attrs: dict[str, Any] = {"method": method, "metric": metric, "source": source}
-    jobs = _default_jobs(n) if n_jobs is None else int(n_jobs)
+    jobs = _default_jobs(n) if n_threads is None else int(n_threads)
     if method == "tsne":
         xy, used = _tsne(data, metric, perplexity, random_state, jobs)
         attrs["perplexity"] = used

@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from embedlab.exceptions import EmbedlabError, UnknownIDError
+from embedlab.settings import renamed
 from embedlab.web._schemas import (
     MAX_ANALOGY_TERMS,
     MAX_K,
@@ -308,7 +309,7 @@ def _project(kv: Any, rows: np.ndarray, method: str, random_state: int | None) -
         subset = kv.keys.ids()[rows].tolist()
         # one thread: a server shares its cores with requests (and openTSNE's threads
         # slow down sharply on a busy 2-core machine)
-        frame = project(kv, method=method, subset=subset, random_state=random_state, n_jobs=1)
+        frame = project(kv, method=method, subset=subset, random_state=random_state, n_threads=1)
         order = {k: i for i, k in enumerate(frame["key"].tolist())}
         idx = [order[k] for k in subset]
         return frame[["x", "y"]].to_numpy(dtype=np.float64)[idx]
@@ -351,8 +352,11 @@ def _static_files() -> dict[str, tuple[bytes, str]]:
     return files
 
 
-def limit_threads(n: int = 1) -> bool:
-    """Limit BLAS/OpenMP pools and torch to ``n`` threads in this process (for a server).
+@renamed(n="n_threads")
+def limit_threads(n_threads: int = 1) -> bool:
+    """Limit BLAS/OpenMP pools and torch to ``n_threads`` threads in this process (for a
+    server). ``n`` is the deprecated name of ``n_threads`` (it warns; removed in the
+    next release).
 
     A server runs requests side by side; a threaded BLAS inside each request only fights
     for the cores. Measured on a busy 2-core machine: ``most_similar`` over ML-100K's
@@ -364,17 +368,17 @@ def limit_threads(n: int = 1) -> bool:
     """
     import torch
 
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(int(n_threads))
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return False
-    threadpool_limits(int(n))
+    threadpool_limits(int(n_threads))
     return True
 
 
 #: Environment variable through which ``embedlab serve --workers N`` configures each
-#: worker process (JSON: ``create_app``'s arguments and ``threads``).
+#: worker process (JSON: ``create_app``'s arguments and ``n_threads``).
 SERVE_CONFIG_ENV = "EMBEDLAB_SERVE_CONFIG"
 
 
@@ -391,7 +395,7 @@ def app_from_env() -> FastAPI:
     if not raw:
         raise RuntimeError(f"{SERVE_CONFIG_ENV} is not set; start workers with embedlab serve")
     config = json.loads(raw)
-    limit_threads(int(config.pop("threads", 1)))
+    limit_threads(int(config.pop("n_threads", 1)))
     return create_app(config.pop("source"), **config)
 
 

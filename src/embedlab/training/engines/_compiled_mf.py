@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from embedlab.settings import MFSettings
-from embedlab.training._cpu_mf import fit_mf_als, fit_mf_sgd
+from embedlab.training._cpu_als import fit_mf_als
+from embedlab.training._cpu_sgd import fit_mf_sgd
 from embedlab.training._history import History
 from embedlab.training.engines._base import EngineResult, TrainData, register_engine
 
