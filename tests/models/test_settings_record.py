@@ -149,3 +149,19 @@ def test_estimator_parameters_are_the_settings_fields() -> None:
         assert cls.__doc__ is not None and "Args:" in cls.__doc__
         for name in settings.names():
             assert f"    {name}: " in cls.__doc__
+
+
+def test_scikit_learn_clone_and_set_params() -> None:
+    from sklearn.base import clone
+
+    for model in (
+        el.MatrixFactorization(16, l2_user=0.1, engine="als", random_state=3),
+        el.NeuralEmbeddingModel(embedding_dim=(8, 4), dot=False, pretrain=None, hidden=(8,)),
+    ):
+        copy = clone(model)
+        assert copy is not model and copy.get_params() == model.get_params()
+        assert copy.set_params(epochs=2) is copy and copy.get_params()["epochs"] == 2
+        with pytest.raises(ValueError, match="'epoch' is not a parameter"):
+            copy.set_params(epoch=2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
+        el.MatrixFactorization(epoch=3)
