@@ -29,6 +29,7 @@ from embedlab.evaluation._beyond import (
     recommended_popularity,
 )
 from embedlab.evaluation._experiments import _model_class
+from embedlab.settings import Int
 
 __all__ = [
     "OBSCURITY_MODELS",
@@ -118,13 +119,7 @@ class ObscurityResult:
 
 
 def _check_count(value: Any, name: str, *, minimum: int) -> int:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Integral)
-        or int(value) < minimum
-    ):
-        raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
-    return int(value)
+    return Int(minimum)(name, value)
 
 
 def _model_specs(models: Mapping[str, Any] | None) -> list[dict[str, Any]]:

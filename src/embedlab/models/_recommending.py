@@ -16,6 +16,7 @@ import torch
 
 from embedlab.exceptions import DataError, UnknownIDError
 from embedlab.recommend import SeenItems
+from embedlab.settings import Int
 
 __all__ = ["RecommenderMixin"]
 
@@ -119,9 +120,8 @@ class RecommenderMixin:
     ) -> pd.DataFrame:
         from embedlab.recommend import explain_items, recommendation_frame, top_n
 
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n={n!r}: expected an integer >= 1")
-        _, items, vals, ranks = top_n(scores, int(n))
+        n = Int(1)("n", n)
+        _, items, vals, ranks = top_n(scores, n)
         labels = self._labels(self.item_metadata_)
         frame = recommendation_frame(items, vals, ranks, self.items_.ids(), labels)
         if explain_with is not None:
@@ -221,10 +221,8 @@ class RecommenderMixin:
         from embedlab.recommend import mask_items, top_n
 
         self._check_fitted()
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size={chunk_size!r}: expected an integer >= 1")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n={n!r}: expected an integer >= 1")
+        chunk_size = Int(1)("chunk_size", chunk_size)
+        n = Int(1)("n", n)
         if users is None:
             u_idx = np.arange(len(self.users_), dtype=np.int64)
         else:

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from embedlab.settings import Choice, Real
+
 __all__ = ["INITIALIZERS", "check_init", "glorot_uniform_", "init_embedding_"]
 
 #: Initializer names an embedding table accepts.
@@ -14,10 +16,8 @@ INITIALIZERS = ("normal", "glorot_uniform")
 
 def check_init(init: str, init_std: float) -> None:
     """Raise ``ValueError`` for an unknown initializer or a bad ``init_std``."""
-    if init not in INITIALIZERS:
-        raise ValueError(f"init={init!r}: expected one of {', '.join(map(repr, INITIALIZERS))}")
-    if not (isinstance(init_std, (int, float)) and math.isfinite(init_std) and init_std > 0):
-        raise ValueError(f"init_std={init_std!r}: expected a finite number > 0")
+    Choice(INITIALIZERS)("init", init)
+    Real(0, strict=True)("init_std", init_std)
 
 
 def glorot_uniform_(weight: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

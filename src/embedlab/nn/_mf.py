@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import torch
 from torch import nn
 
 from embedlab.nn._init import check_init, init_embedding_
+from embedlab.settings import Int
 
 __all__ = ["MFModule", "add_bias_tables", "add_embedding_tables", "check_squash", "finish_scores"]
 
@@ -27,9 +27,7 @@ def check_squash(squash: Any) -> tuple[float, float] | None:
 
 
 def _check_count(name: str, value: Any, low: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < low:
-        raise ValueError(f"{name}={value!r}: expected an integer >= {low}")
-    return int(value)
+    return Int(low)(name, value)
 
 
 def _apply_squash(raw: torch.Tensor, squash: tuple[float, float] | None) -> torch.Tensor:

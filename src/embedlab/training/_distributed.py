@@ -37,6 +37,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from embedlab.settings import Int
+
 __all__ = [
     "DISTRIBUTED_MODES",
     "DistributedContext",
@@ -236,8 +238,7 @@ def shard_batches(
     """
     if not 0 <= rank < world_size:
         raise ValueError(f"rank={rank!r}: expected 0 <= rank < world_size={world_size}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: expected an integer >= 1")
+    batch_size = Int(1)("batch_size", batch_size)
     step = batch_size * world_size
     n = len(perm)
     return [(perm[s : s + step][rank::world_size], min(step, n - s)) for s in range(0, n, step)]

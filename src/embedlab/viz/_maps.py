@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embedlab.settings import Int
 from embedlab.viz._figure import _check_suffix, new_figure
 from embedlab.viz._project import METHODS, _as_list, as_embeddings, project, unit_rows
 
@@ -535,10 +536,8 @@ def embedding_map(
         >>> len(m.projection), m.neighbours.shape
         (30, (30, 10))
     """
-    if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 1:
-        raise ValueError(f"neighbours={neighbours!r}: expected an integer >= 1")
-    if isinstance(label_top, bool) or not isinstance(label_top, int) or label_top < 0:
-        raise ValueError(f"label_top={label_top!r}: expected an integer >= 0")
+    neighbours = Int(1)("neighbours", neighbours)
+    label_top = Int(0)("label_top", label_top)
     if isinstance(vectors_or_projection, pd.DataFrame):
         if project_kwargs:
             raise TypeError(

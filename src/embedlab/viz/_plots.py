@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embedlab.settings import Int
 from embedlab.viz._figure import Plot, new_figure
 
 __all__ = [
@@ -255,8 +256,7 @@ def bias_plot(
     Raises:
         ValueError: If ``n`` < 1, the frame lacks ``bias``, or no item is left.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r}: expected an integer >= 1")
+    n = Int(1)("n", n)
     name = None
     if hasattr(model_or_biases, "item_biases"):
         name = type(model_or_biases).__name__

@@ -19,7 +19,7 @@ import pandas as pd
 
 from embedlab.embeddings import KeyedEmbeddings
 from embedlab.exceptions import DataError
-from embedlab.settings import renamed
+from embedlab.settings import Int, renamed
 
 __all__ = ["METHODS", "as_embeddings", "project", "unit_rows"]
 
@@ -90,8 +90,7 @@ def _select(
             raise DataError(f"genre={genre!r}: no item has it; known genres: {', '.join(known)}")
         keep &= has
     if top_n is not None:
-        if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-            raise ValueError(f"top_n={top_n!r}: expected an integer >= 1")
+        top_n = Int(1)("top_n", top_n)
         if meta is None or "n_ratings" not in meta.columns:
             raise DataError(
                 f"top_n={top_n}: picks the most-rated items, but these embeddings have no "

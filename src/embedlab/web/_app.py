@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from embedlab.exceptions import EmbedlabError, UnknownIDError
-from embedlab.settings import renamed
+from embedlab.settings import Int, renamed
 from embedlab.web._schemas import (
     MAX_ANALOGY_TERMS,
     MAX_K,
@@ -439,8 +439,7 @@ def create_app(
     """
     if map_method not in ("tsne", "pca"):
         raise ValueError(f"map_method={map_method!r}: expected 'tsne' or 'pca'")
-    if int(map_max_points) < 3:
-        raise ValueError(f"map_max_points={map_max_points!r}: expected an integer >= 3")
+    map_max_points = Int(3)("map_max_points", map_max_points)
     if int(max_body_bytes) < 1024:
         raise ValueError(f"max_body_bytes={max_body_bytes!r}: expected at least 1024")
     from embedlab._version import __version__
