@@ -106,6 +106,22 @@ class SeenItems:
         offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         return rows, self.indices[np.repeat(starts, lengths) + offsets]
 
+    def contains(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Whether each ``(users[k], items[k])`` pair (indices) is a training pair.
+
+        Negative (unknown) indices are never training pairs.
+        """
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        n_items = max(int(self.n_items), int(items.max(initial=-1)) + 1, 1)
+        lengths = np.diff(self.indptr)
+        seen = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths) * n_items
+        seen += self.indices.astype(np.int64)  # sorted: users ascending, items within a user
+        known = (users >= 0) & (items >= 0) & (users < len(lengths))
+        keys = users * n_items + items
+        pos = np.minimum(np.searchsorted(seen, keys), max(len(seen) - 1, 0))
+        return known & (len(seen) > 0) & (seen[pos] == keys if len(seen) else False)
+
     def to_tensors(self) -> dict[str, np.ndarray]:
         """The three arrays under their bundle names (:data:`SEEN_TENSORS`)."""
         return dict(zip(SEEN_TENSORS, (self.indptr, self.indices, self.ratings), strict=True))

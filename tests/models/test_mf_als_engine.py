@@ -27,7 +27,10 @@ def test_als_engine_trains_reports_and_round_trips(data, tmp_path) -> None:
     assert mf.engine_ == "als"
     assert seen == [1, 2, 3, 4, 5, 6] and len(mf.history_) == 6
     val = mf.history_.column("val_rmse")
-    assert val[-1] < val[0] and mf.evaluate(test)["rmse"] == pytest.approx(val[-1], abs=1e-4)
+    assert val[-1] < val[0]
+    # the history scores raw predictions; evaluate clips to the rating scale (never worse)
+    assert mf.evaluate(test)["rmse"] <= val[-1] + 1e-6
+    assert mf.set_params(clip=False).evaluate(test)["rmse"] == pytest.approx(val[-1], abs=1e-4)
     again = MatrixFactorization(embedding_dim=8, engine="als", epochs=6, random_state=0)
     again.fit(train, progress=False)
     np.testing.assert_array_equal(

@@ -414,7 +414,14 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             if squash is not None:
                 score = squash[0] + (squash[1] - squash[0]) / (1 + np.exp(-score))
             out[~known] = score.astype(np.float32)
-        return out
+        return self._clip(out)
+
+    def _clip(self, scores: np.ndarray) -> np.ndarray:
+        """Clip predicted ratings to the training rating scale (in place) when ``clip``."""
+        scale = getattr(self, "rating_scale_", None)
+        if scale is not None and getattr(self, "clip", True):
+            np.clip(scores, scale[0], scale[1], out=scores)
+        return scores
 
     def evaluate(
         self, dataset: Interactions, *, unknown: Literal["error", "fallback"] = "error"
@@ -428,15 +435,34 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
         self._check_fitted()
         data = _check_interactions(dataset, "dataset")
         if data.users is self.users_ and data.items is self.items_:
-            from embedlab.training import evaluate as evaluate_indices
+            from embedlab.training import predict as predict_indices
 
-            return evaluate_indices(self.module_, (data.user_index, data.item_index, data.rating))
-        frame = data.to_pandas()
-        pred = self.predict(
-            frame["user"].to_numpy(), frame["item"].to_numpy(), unknown=unknown
-        ).astype(np.float64)
+            ui, ii = data.user_index, data.item_index
+            pred = self._clip(predict_indices(self.module_, ui, ii)).astype(np.float64)
+        else:
+            frame = data.to_pandas()
+            users, items = frame["user"].to_numpy(), frame["item"].to_numpy()
+            pred = self.predict(users, items, unknown=unknown).astype(np.float64)
+            ui = self.users_.indices(users, unknown="negative")
+            ii = self.items_.indices(items, unknown="negative")
+        self._warn_if_trained_on(ui, ii)
         err = pred - data.rating.astype(np.float64)
         return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}
+
+    def _warn_if_trained_on(self, ui: np.ndarray, ii: np.ndarray) -> None:
+        """Warn when ratings being evaluated were in the training data (an optimistic score)."""
+        seen = getattr(self, "seen_", None)
+        if seen is None or len(ui) == 0:
+            return
+        overlap = int(seen.contains(ui, ii).sum())
+        if overlap:
+            warnings.warn(
+                f"{overlap:,} of {len(ui):,} evaluated ratings ({overlap / len(ui):.0%}) were in "
+                "the training data, so this score is optimistic; evaluate on ratings the model "
+                "did not see (e.g. train on u1.base, evaluate on u1.test)",
+                DataWarning,
+                stacklevel=3,
+            )
 
     # ----------------------------------------------------------------- inspect
     def _labels(self, meta: pd.DataFrame | None) -> np.ndarray | None:

@@ -123,6 +123,8 @@ class RecommenderMixin:
         n = Int(1)("n", n)
         _, items, vals, ranks = top_n(scores, n)
         labels = self._labels(self.item_metadata_)
+        # ranked by the raw scores; reported as predicted ratings within the scale
+        vals = self._clip(np.array(vals, dtype=np.float64))
         frame = recommendation_frame(items, vals, ranks, self.items_.ids(), labels)
         if explain_with is not None:
             ids = self.items_.ids().astype(object)
@@ -246,7 +248,7 @@ class RecommenderMixin:
                 "rank": np.asarray(ranks, dtype=np.int64),
                 "item": item_ids[items] if len(items) else item_ids[:0],
                 "label": labels[items] if labels is not None else np.full(len(items), None, object),
-                "score": np.asarray(vals, dtype=np.float64),
+                "score": self._clip(np.array(vals, dtype=np.float64)),
             }
         )
 

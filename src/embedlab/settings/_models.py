@@ -128,6 +128,11 @@ class MFSettings(Settings):
     squash: tuple[float, ...] = setting(
         None, Pair(), "None, or (low, high): low + (high - low)·sigmoid(r̂).", engines=_TORCH
     )
+    clip: bool = setting(
+        True,
+        Bool(),
+        "Clip predicted ratings to the training rating scale (ranking uses the unclipped scores).",
+    )
     init: str = setting(
         "normal",
         Choice(("normal", "glorot_uniform")),
@@ -249,6 +254,11 @@ class NeuralSettings(Settings):
     global_bias: bool = setting(True, Bool(), "Add μ, the mean training rating.")
     squash: tuple[float, ...] = setting(
         None, Pair(), "None, or (low, high): low + (high - low)·sigmoid(r̂)."
+    )
+    clip: bool = setting(
+        True,
+        Bool(),
+        "Clip predicted ratings to the training rating scale (ranking uses the unclipped scores).",
     )
     init: str = setting(
         "glorot_uniform",
