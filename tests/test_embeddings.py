@@ -360,8 +360,34 @@ def test_key_wins_over_label() -> None:
     kv = KeyedEmbeddings(np.eye(3), ["b", "x", "y"], labels=["y", "b", "c"])
     assert kv.resolve("b") == "b"  # a known key is that key, even if it is also a label
     assert kv.resolve("c") == "y"
-    with pytest.raises(ValueError, match="have none"):
-        KeyedEmbeddings(np.eye(2), ["a", "b"]).find("a")
+    assert KeyedEmbeddings(np.eye(2), ["a", "b"]).find("a")["key"].tolist() == ["a"]
+
+
+def test_without_labels_exact_and_partial_ids() -> None:
+    """No labels: find() and every key-taking method search the IDs instead."""
+    keys = ["SKU-0042", "SKU-0043", "TEA-7", "tea-70"]
+    kv = KeyedEmbeddings(np.eye(4), keys)
+    assert kv.resolve("SKU-0042") == "SKU-0042"
+    assert kv.resolve("0042") == "SKU-0042"  # part of one ID
+    assert kv.resolve("tea-7") == "TEA-7"  # case ignored; the exact ID beats 'tea-70'
+    assert kv.most_similar("0043", topn=1)["key"].tolist() != ["SKU-0043"]
+    found = kv.find("sku")
+    assert found["key"].tolist() == ["SKU-0042", "SKU-0043"]
+    assert found["label"].tolist() == ["SKU-0042", "SKU-0043"]
+    assert kv.find("TEA-7")["score"].tolist()[0] == 1.0
+    assert kv.find("zzz").empty
+    with pytest.raises(UnknownIDError, match=r"ambiguous ID 'SKU': 2 IDs contain it"):
+        kv.resolve("SKU")
+    with pytest.raises(UnknownIDError, match="no key contains it") as info:
+        kv.resolve("coffee")
+    assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match="empty"):
+        kv.find("  ")
+    ints = KeyedEmbeddings(np.eye(3), [50, 150, 7])
+    assert ints.resolve("50") == 50 and ints.resolve("15") == 150
+    assert ints.find("50")["key"].tolist() == [50, 150]
+    with pytest.raises(UnknownIDError):
+        ints.resolve(99)  # an int that is not a key is never matched partially
 
 
 # ---------------------------------------------------------------- gensim

@@ -15,6 +15,7 @@ from embedlab.data._export import write_movielens_csv
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
 from embedlab.data._load import load
 from embedlab.data._movielens import detect_movielens, load_movielens, movielens_folds
+from embedlab.data._sidetable import read_side_table
 from embedlab.data._sniff import sniff_table
 from embedlab.data._split import Split, folds, split
 from embedlab.data._synthetic import SHAPES, SyntheticTruth, synthetic_ratings
@@ -42,6 +43,7 @@ __all__ = [
     "load_ratings",
     "movielens_folds",
     "movielens_releases",
+    "read_side_table",
     "resolve_columns",
     "sniff_table",
     "split",

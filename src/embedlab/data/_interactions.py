@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from embedlab.settings import renamed
 if TYPE_CHECKING:
     from embedlab.data._split import Split
 
-__all__ = ["DatasetSummary", "Interactions", "align_metadata"]
+__all__ = ["DatasetSummary", "Interactions", "align_metadata", "side_metadata"]
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -66,6 +66,95 @@ def align_metadata(
             list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in out["genres"]
         ]
     return out
+
+
+def _genre_list(value: Any) -> list[str]:
+    """One ``genres`` cell as a list: lists kept, ``"A|B"`` text split on ``|``, missing → []."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(g) for g in value]
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return []
+    return [g.strip() for g in str(value).split("|") if g.strip()]
+
+
+def side_metadata(
+    frame: pd.DataFrame,
+    vocab: Vocabulary,
+    existing: pd.DataFrame | None,
+    *,
+    what: str,
+) -> pd.DataFrame:
+    """A side table aligned to a vocabulary, merged over the metadata already there.
+
+    See :meth:`Interactions.with_item_metadata` for the rules.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"with_{what}_metadata(frame): expected a pandas DataFrame (e.g. from "
+            f"read_side_table), got {type(frame).__name__}"
+        )
+    table = frame
+    keyed_by_column = (
+        "id" in table.columns
+        and isinstance(table.index, pd.RangeIndex)
+        and table.index.name is None
+    )
+    if keyed_by_column:
+        ids = pd.Index(table["id"])
+        table = table.drop(columns="id")
+    else:
+        if "id" in table.columns:
+            raise DataError(
+                f"{what} side table: has a column 'id' besides its key (the index "
+                f"{table.index.name!r}); rename that column, or pass key='id'"
+            )
+        ids = table.index
+    if ids.hasnans:
+        raise DataError(
+            f"{what} side table: {int(ids.isna().sum())} missing IDs; every row needs an ID"
+        )
+    values = ids.to_numpy()
+    if values.dtype.kind == "f":  # 1.0 for 1 (an int column that held NaN once)
+        if not np.all(values == np.round(values)):
+            raise DataError(
+                f"{what} side table: fractional IDs such as {values[values != np.round(values)][0]!r}; "
+                "expected integer or string IDs"
+            )
+        values = values.astype(np.int64)
+    elif values.dtype.kind == "O":
+        values = np.array(
+            [v.item() if isinstance(v, np.generic) else v for v in values.tolist()], dtype=object
+        )
+    table = table.copy()
+    if "label" in table.columns:
+        if "title" in table.columns:
+            table = table.rename(columns={"title": "title_column"})
+        table = table.rename(columns={"label": "title"})
+    if "title" in table.columns:
+        title = table["title"]
+        table["title"] = pd.Series(
+            [str(v) if pd.notna(v) else None for v in title.tolist()],
+            index=table.index,
+            dtype=object,
+        )
+    if "genres" in table.columns:
+        table["genres"] = [_genre_list(g) for g in table["genres"]]
+    pos = vocab.indices(values, unknown="negative")
+    matched = pos[pos >= 0]
+    if matched.size != np.unique(matched).size:
+        uniq, counts = np.unique(matched, return_counts=True)
+        dup = vocab.id(int(uniq[counts > 1][0]))
+        raise DataError(
+            f"{what} side table: ID {dup!r} appears more than once (e.g. as 7 and '07'); "
+            "each ID needs one row"
+        )
+    table.insert(0, "id", values)
+    aligned = cast(pd.DataFrame, align_metadata(table.reset_index(drop=True), vocab, what=what))
+    if existing is not None:
+        kept = [c for c in existing.columns if c != "id" and c not in aligned.columns]
+        if kept:
+            aligned = pd.concat([aligned, existing[kept].reset_index(drop=True)], axis=1)
+    return aligned
 
 
 @dataclass(frozen=True)
@@ -422,6 +511,72 @@ class Interactions:
             name=name or self.name,
             copy=False,
         )
+
+    def with_item_metadata(self, frame: pd.DataFrame) -> Interactions:
+        """A copy with item attributes from a side table attached (the ratings are shared).
+
+        Rows are aligned to the item vocabulary by ID: IDs of the table that the data
+        lacks are dropped, items that the table lacks get missing values (no title, no
+        genres). Integer and string IDs match each other when the strings are plain
+        digits (``"42"`` is ``42``, as everywhere in embedlab; ``"007"`` is ``7`` for
+        integer IDs).
+
+        The table's ``label`` column (as :func:`~embedlab.data.read_side_table` makes it)
+        becomes the ``title`` column, the one that models use to label items in
+        neighbours, recommendations, maps and exports; a ``title`` column the table
+        also has is kept as ``title_column``. A ``genres`` column of text is split on
+        ``|`` into lists (MovieLens style). Columns already in ``item_metadata`` are
+        kept unless the table has a column of the same name, which replaces them.
+
+        Args:
+            frame: One row per item: keyed by its index (as ``read_side_table``
+                returns it), or by an ``id`` column with a default index.
+
+        Returns:
+            A new :class:`Interactions`; this one is unchanged.
+
+        Raises:
+            DataError: If an ID is missing, fractional or given twice, or the table has
+                an ``id`` column besides its key index.
+            TypeError: If ``frame`` is not a DataFrame.
+
+        Example:
+            >>> ds = Interactions.from_ids([1, 1, 2], ["a", "b", "a"], [4.0, 3.0, 5.0])
+            >>> side = pd.DataFrame({"label": ["Tea", "Wine"], "price": [3.5, 12.0]},
+            ...                     index=pd.Index(["a", "z"], name="code"))
+            >>> ds.with_item_metadata(side).item_metadata
+              id title  price
+            0  a   Tea    3.5
+            1  b   NaN    NaN
+        """
+        meta = side_metadata(frame, self.items, self.item_metadata, what="item")
+        return self._replace(item_metadata=meta)
+
+    def with_user_metadata(self, frame: pd.DataFrame) -> Interactions:
+        """A copy with user attributes from a side table attached (the ratings are shared).
+
+        The same rules as :meth:`with_item_metadata`, for the user vocabulary.
+
+        Args:
+            frame: One row per user, keyed by its index or by an ``id`` column.
+
+        Returns:
+            A new :class:`Interactions`; this one is unchanged.
+
+        Raises:
+            DataError: If an ID is missing, fractional or given twice, or the table has
+                an ``id`` column besides its key index.
+            TypeError: If ``frame`` is not a DataFrame.
+        """
+        meta = side_metadata(frame, self.users, self.user_metadata, what="user")
+        return self._replace(user_metadata=meta)
+
+    def _replace(self, **changes: Any) -> Interactions:
+        """A shallow copy with some attributes replaced (arrays are read-only, so shared)."""
+        out = object.__new__(Interactions)
+        for slot in Interactions.__slots__:
+            setattr(out, slot, changes.get(slot, getattr(self, slot)))
+        return out
 
     def with_rating_scale(self, rating_scale: tuple[float, float]) -> Interactions:
         """A copy that declares ``rating_scale``; raises if a rating lies outside it."""

@@ -511,14 +511,13 @@ def load_movielens(
             ratings_file = "ratings.csv"
             items, users = _movies_csv(ds), None
         cols = _ratings_columns(ds, ratings_file)
-        return build_interactions(
-            cols,
-            rating_scale=_SCALES[ds.layout],
-            duplicates=duplicates,
-            name=ds.name,
-            item_metadata=items,
-            user_metadata=users,
+        ratings = build_interactions(
+            cols, rating_scale=_SCALES[ds.layout], duplicates=duplicates, name=ds.name
         )
+    # Titles, genres and user attributes arrive as side tables, as a user's own do.
+    if items is not None:
+        ratings = ratings.with_item_metadata(items)
+    return ratings if users is None else ratings.with_user_metadata(users)
 
 
 # ---------------------------------------------------------------------------- ML-100K folds

@@ -20,7 +20,14 @@ import pandas as pd
 from embedlab import _ann
 from embedlab.data import Vocabulary
 from embedlab.embeddings._frames import AnswerColumns, build_frame, clip
-from embedlab.embeddings._search import FoldedLabels, find_labels, fold_labels, label_row
+from embedlab.embeddings._search import (
+    FoldedLabels,
+    find_ids,
+    find_labels,
+    fold_labels,
+    id_row,
+    label_row,
+)
 from embedlab.exceptions import UnknownIDError
 
 __all__ = ["KeyedEmbeddings"]
@@ -236,13 +243,6 @@ class KeyedEmbeddings:
             self._label_norms = fold_labels(self.labels)
         return self._label_norms
 
-    def _need_labels(self, what: str) -> None:
-        if self.labels is None:
-            raise ValueError(
-                f"{what} searches labels, and these embeddings have none; "
-                "pass labels= when creating them (e.g. titles)"
-            )
-
     def find(self, text: str, *, n: int = 10) -> pd.DataFrame:
         """Labels that match a search text, best first.
 
@@ -257,15 +257,20 @@ class KeyedEmbeddings:
             text: What to look for, e.g. ``"star wars"``.
             n: At most this many candidates.
 
+        Without labels, the IDs are searched instead (case ignored): the exact ID
+        scores 1.0, IDs starting with the text 0.7 to 0.9, IDs containing it 0.5 to
+        0.7; the ``label`` column then holds the ID as text.
+
         Returns:
             A DataFrame with columns ``key``, ``label`` and ``score``.
 
         Raises:
-            ValueError: If there are no labels, ``text`` has no letters or digits, or
-                ``n`` < 1.
+            ValueError: If ``text`` has no letters or digits (is empty, without
+                labels), or ``n`` < 1.
         """
-        self._need_labels("find()")
         n = _check_topn(n)
+        if self.labels is None:
+            return find_ids(self, text, n)
         return find_labels(self, self._norms(), text, n)
 
     def resolve(self, query: Any) -> Any:
@@ -273,7 +278,9 @@ class KeyedEmbeddings:
 
         A label resolves when exactly one label matches it exactly (ignoring case,
         accents and punctuation; with the year, then without it), or, failing that,
-        when exactly one label contains it.
+        when exactly one label contains it. Without labels, a str query that is not a
+        key resolves to the one ID equal to it ignoring case, or else the one ID that
+        contains it (``"0042"`` for ``"P-0042"``).
 
         Args:
             query: A raw ID, or a label such as ``"star wars"`` or ``"Hamlet (1996)"``.
@@ -292,6 +299,8 @@ class KeyedEmbeddings:
             return self.keys.index(query)
         except UnknownIDError:
             pass
+        if isinstance(query, str) and self.labels is None:
+            return id_row(self, query)
         if not isinstance(query, str) or self.labels is None:
             if isinstance(query, (float, np.floating)) or not isinstance(query, _SCALAR_KEY):
                 raise UnknownIDError(

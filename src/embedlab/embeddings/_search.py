@@ -23,7 +23,15 @@ from embedlab.exceptions import UnknownIDError
 if TYPE_CHECKING:  # pragma: no cover
     from embedlab.embeddings._keyed import KeyedEmbeddings
 
-__all__ = ["FoldedLabels", "find_labels", "fold_labels", "label_row", "normalize_label"]
+__all__ = [
+    "FoldedLabels",
+    "find_ids",
+    "find_labels",
+    "fold_labels",
+    "id_row",
+    "label_row",
+    "normalize_label",
+]
 
 _YEAR_RE = re.compile(r"\s*\(\s*(\d{4})\s*(?:[-–]\s*\d{0,4}\s*)?\)\s*$")
 _ARTICLE_RE = re.compile(
@@ -208,3 +216,75 @@ def _describe(kv: KeyedEmbeddings, rows: Iterable[int]) -> str:
     if kv.labels is None:
         raise ValueError("these embeddings have no labels; pass labels= to search by title")
     return ", ".join(f"{kv.labels[r]!r} (key {kv.keys.id(int(r))!r})" for r in rows)
+
+
+# ---------------------------------------------------------------- no labels: search the IDs
+def _folded_ids(kv: KeyedEmbeddings) -> np.ndarray:
+    return np.array([str(k).strip().casefold() for k in kv.keys.ids().tolist()], dtype=object)
+
+
+def find_ids(kv: KeyedEmbeddings, text: str, n: int) -> pd.DataFrame:
+    """:meth:`KeyedEmbeddings.find` for embeddings without labels: IDs that contain ``text``.
+
+    Case does not matter. Scores: 1.0 for the exact ID, 0.7 to 0.9 for an ID that
+    starts with the text, 0.5 to 0.7 for one that contains it (the closer in length,
+    the higher); ties to more ratings, then the lower row. The ``label`` column holds
+    the ID as text.
+
+    Raises:
+        ValueError: If ``text`` is empty.
+    """
+    query = str(text).strip().casefold()
+    if not query:
+        raise ValueError(f"find({text!r}): the text is empty; pass an ID or part of one")
+    ids = _folded_ids(kv)
+    ratio = np.array([min(len(query) / max(len(k), 1), 1.0) for k in ids])
+    scores = np.zeros(len(kv), dtype=np.float64)
+    contains = np.array([query in k for k in ids], dtype=bool)
+    starts = np.array([k.startswith(query) for k in ids], dtype=bool)
+    scores[contains] = 0.5 + 0.2 * ratio[contains]
+    scores[starts] = 0.7 + 0.2 * ratio[starts]
+    scores[ids == query] = 1.0
+    rows = np.flatnonzero(scores > 0)
+    popularity = np.zeros(rows.size)
+    if kv.metadata is not None and "n_ratings" in kv.metadata.columns:
+        popularity = (
+            pd.to_numeric(kv.metadata["n_ratings"], errors="coerce").fillna(0).to_numpy()[rows]
+        )
+    rows = rows[np.lexsort((rows, -popularity, -scores[rows]))[:n]]
+    keys = kv.keys.ids(rows)
+    return pd.DataFrame(
+        {"key": keys, "label": [str(k) for k in keys.tolist()], "score": scores[rows]}
+    )
+
+
+def id_row(kv: KeyedEmbeddings, query: str) -> int:
+    """The row of the one ID that ``query`` is part of (embeddings without labels).
+
+    An ID equal to the query ignoring case wins; else the query must be part of
+    exactly one ID.
+
+    Raises:
+        UnknownIDError: When no ID or several contain the query; the one-line message
+            lists up to five of them.
+    """
+    folded = str(query).strip().casefold()
+    ids = _folded_ids(kv)
+    if folded:
+        rows = np.flatnonzero(ids == folded)
+        if rows.size == 1:
+            return int(rows[0])
+        rows = np.flatnonzero(np.array([folded in k for k in ids], dtype=bool))
+        if rows.size == 1:
+            return int(rows[0])
+        if rows.size > 1:
+            best = find_ids(kv, query, 5)["key"].tolist()
+            raise UnknownIDError(
+                f"ambiguous ID {query!r}: {rows.size} IDs contain it (best: "
+                f"{', '.join(map(repr, best))}); pass the whole ID"
+            )
+    example = kv.keys.id(0) if len(kv) else "none"
+    raise UnknownIDError(
+        f"{query!r} is not a key and no key contains it ({len(kv)} {kv.keys.kind} keys, "
+        f"e.g. {example!r}); these embeddings have no labels to search"
+    )

@@ -14,7 +14,12 @@ numeric column (``year``, ``n_ratings``, a column of mean ratings...) is coloure
 continuous scale with a colourbar; rating counts (columns named ``n_*``) on a log
 scale.
 
-**Labels.** The ``label_top`` most-rated items (metadata ``n_ratings``) are labelled.
+The default ``color="auto"`` takes the genres when the metadata has them, else the
+rating count (``n_ratings``) or the ``bias``, else another numeric column, else one
+colour: a map never needs metadata.
+
+**Labels.** The ``label_top`` most-rated items (metadata ``n_ratings``; without it,
+the points farthest from the centre) are labelled, by title or else by ID.
 Labels never overlap: each is tried at eight positions around its point and dropped
 when every position collides with a label already placed or leaves the plot (a
 greedy pass in rating order, on the labels' rendered bounding boxes).
@@ -71,6 +76,29 @@ def _pick_genre(frame: pd.DataFrame, column: str, rule: str) -> tuple[np.ndarray
     return np.asarray(picked, dtype=object), f"{column}: rarest listed (most specific)"
 
 
+#: Columns that :func:`embedding_map` never colours by on its own (``color="auto"``).
+_NOT_COLOURS = ("key", "label", "x", "y", "id", "title")
+
+
+def _auto_colour(frame: pd.DataFrame) -> str | None:
+    """The column ``color="auto"`` picks: genres, else a rating count or bias, else a number."""
+    for name in ("genres", "genre"):
+        if name in frame.columns:
+            return name
+    numeric = [
+        c
+        for c in frame.columns
+        if c not in _NOT_COLOURS
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+        and frame[c].notna().any()
+    ]
+    for name in ("n_ratings", "bias"):
+        if name in numeric:
+            return name
+    return numeric[0] if numeric else None
+
+
 class _Colouring:
     """How the points are coloured: categorical groups, a continuous scale, or none."""
 
@@ -83,10 +111,13 @@ class _Colouring:
         self.colours: list[str] = []
         self.values = np.zeros(len(frame))
         self.log = False
-        if color is None:
-            return
         if genre_rule not in ("rarest", "first"):
             raise ValueError(f"genre_rule={genre_rule!r}: expected 'rarest' or 'first'")
+        if color == "auto":
+            color = _auto_colour(frame)
+            self.name = color
+        if color is None:
+            return
         column = color
         if color in ("genre", "genres"):
             column = "genres" if "genres" in frame.columns else color
@@ -258,16 +289,22 @@ class EmbeddingMap:
             spine.set_visible(False)
         fig.suptitle(self.title, fontsize=11, x=0.04, ha="left")
         ax.margins(0.08)
+        ax.autoscale_view()  # settle the limits now: labels are placed in pixels
         self._label(fig, ax)
         return fig
 
     def _label(self, fig: Any, ax: Any) -> None:
         frame = self.projection
         self.placed_labels, self.label_boxes = [], []
-        if self.label_top <= 0 or "n_ratings" not in frame.columns:
+        if self.label_top <= 0 or not len(frame):
             return
-        counts = frame["n_ratings"].to_numpy(dtype=np.float64)
-        order = np.argsort(-counts, kind="stable")[: self.label_top]
+        if "n_ratings" in frame.columns:
+            counts = pd.to_numeric(frame["n_ratings"], errors="coerce").fillna(0)
+            order = np.argsort(-counts.to_numpy(dtype=np.float64), kind="stable")
+        else:  # no rating counts: the outermost points, which show the map's extent
+            xy = frame[["x", "y"]].to_numpy(dtype=np.float64)
+            order = np.argsort(-np.hypot(*(xy - xy.mean(axis=0)).T), kind="stable")
+        order = order[: self.label_top]
         renderer = fig.canvas.get_renderer()
         area = ax.get_window_extent(renderer)
         offsets = [(4, 4), (4, -4), (-4, 4), (-4, -4), (0, 7), (0, -7), (7, 0), (-7, 0)]
@@ -330,8 +367,15 @@ class EmbeddingMap:
         custom[:, 2] = ["–" if c is None else f"{c:,}" for c in counts]
         custom[:, 3] = [str(k) for k in frame["key"]]
         hover = (
-            "<b>%{text}</b><br>genres: %{customdata[1]}<br>ratings: %{customdata[2]}"
-            "<br>id: %{customdata[3]}<extra></extra>"
+            "<b>%{text}</b>"
+            + ("<br>genres: %{customdata[1]}" if "genres" in frame.columns else "")
+            + ("<br>ratings: %{customdata[2]}" if "n_ratings" in frame.columns else "")
+            + (
+                f"<br>{html.escape(str(col.name))}: %{{marker.color}}"
+                if col.kind == "continuous" and col.name != "n_ratings"
+                else ""
+            )
+            + "<br>id: %{customdata[3]}<extra></extra>"
         )
         x = np.round(frame["x"].to_numpy(), 4)
         y = np.round(frame["y"].to_numpy(), 4)
@@ -498,7 +542,7 @@ def embedding_map(
     vectors_or_projection: Any,
     method: str = "tsne",
     *,
-    color: str | None = "genre",
+    color: str | None = "auto",
     label_top: int = 20,
     title: str | None = None,
     data: str | None = None,
@@ -512,8 +556,12 @@ def embedding_map(
         vectors_or_projection: What :func:`~embedlab.viz.project` takes (KeyedEmbeddings,
             a fitted model, an ``(array, keys)`` pair), or a frame it returned.
         method: ``"tsne"``, ``"umap"`` or ``"pca"`` (ignored for a projection frame).
-        color: ``"genre"``, a metadata column (categorical or numeric) or None.
-        label_top: Label this many of the most-rated items (0: none).
+        color: ``"auto"`` (default: the genres when the metadata has them, else the
+            rating count ``n_ratings`` or the ``bias``, else another numeric column,
+            else one colour), ``"genre"``, any metadata column (categorical: a legend;
+            numeric: a colour bar) or None.
+        label_top: Label this many of the most-rated items (0: none); without rating
+            counts, the outermost points. Items without a label show their ID.
         title: The title; default names the source (model), the method and the data.
         data: A name for the data in the default title (e.g. ``"ML-100K"``).
         genre_rule: ``"rarest"`` or ``"first"``: the genre that colours a multi-genre item.

@@ -223,7 +223,7 @@ class _Explorer:
         return query
 
     def suggestions(self, query: Any, n: int = 5) -> list[dict[str, Any]]:
-        if self.kv.labels is None or not isinstance(query, str):
+        if not isinstance(query, str):
             return []
         try:
             found = self.kv.find(query, n=n)
@@ -540,9 +540,10 @@ def create_app(
         ],
         n: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     ) -> dict[str, Any]:
-        """Items whose titles match ``q`` (case, accents, punctuation and year forgiven)."""
-        if explorer.kv.labels is None:
-            raise _HTTPError(422, "this model has no titles to search; use item IDs")
+        """Items whose titles match ``q`` (case, accents, punctuation and year forgiven).
+
+        Without titles, the item IDs that contain ``q`` (case ignored), exact ID first.
+        """
         with _user_errors():
             found = explorer.kv.find(q, n=n)
         rows = explorer.kv.keys.indices(found["key"].tolist()).tolist()
