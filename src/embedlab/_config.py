@@ -9,8 +9,9 @@ import platformdirs
 
 __all__ = ["CACHE_ENV", "DATA_ENV", "cache_dir", "data_dirs"]
 
-#: A directory holding MovieLens folders (``ml-100k/``, ``ml-latest-small/``...):
-#: the offline alternative to downloading.
+#: A MovieLens release folder (``…/ml-100k``, as ``--data`` takes it) or a directory
+#: holding release folders (``ml-100k/``, ``ml-latest-small/``...) or their zips: the
+#: offline alternative to downloading.
 DATA_ENV = "EMBEDLAB_DATA"
 #: Where downloads are cached; default: the user cache directory.
 CACHE_ENV = "EMBEDLAB_CACHE"
@@ -23,7 +24,8 @@ def cache_dir() -> Path:
 
 
 def data_dirs() -> list[Path]:
-    """Directories searched for datasets before downloading: ``$EMBEDLAB_DATA`` then the cache."""
+    """Directories searched for datasets before downloading: ``$EMBEDLAB_DATA`` (a release
+    folder or its parent) then the cache."""
     dirs = []
     env = os.environ.get(DATA_ENV)
     if env:

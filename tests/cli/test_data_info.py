@@ -134,4 +134,4 @@ def test_info_table_options_on_movielens_folder(tmp_path: Path) -> None:
     folder = tmp_path / "ml-100k"
     folder.mkdir()
     (folder / "u.data").write_text("1\t1\t5\t10\n")
-    assert_one_line_error(info(str(folder), "--user", "x"), "is a MovieLens dataset", "user=")
+    assert_one_line_error(info(str(folder), "--user", "x"), "is a MovieLens dataset", "--user")

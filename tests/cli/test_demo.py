@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def test_demo_on_ml100k(ml100k_dir: Path, tmp_path: Path) -> None:
 
 def test_demo_offline_runs_on_synthetic_data(refused_url: str, tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out), "--quick", "--base-url", refused_url])
+    args = ["demo", "--out", str(out), "--quick", "--base-url", refused_url]
+    result = runner.invoke(app, args, env={"COLUMNS": "500"})  # no wrapped lines
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     notice = [line for line in lines if "could not be downloaded" in line]
@@ -49,6 +51,11 @@ def test_demo_offline_runs_on_synthetic_data(refused_url: str, tmp_path: Path) -
     assert "(SYNTHETIC DATA)" in result.output
     _check_outputs(out)
     assert "SYNTHETIC" in (out / "DATA.txt").read_text()
+    # the suggested commands work on the synthetic catalogue (no "Star Wars" there)
+    similar = [line.strip() for line in lines if line.strip().startswith("embedlab similar ")]
+    assert len(similar) == 1 and "Star Wars" not in similar[0]
+    again = runner.invoke(app, shlex.split(similar[0])[1:])
+    assert again.exit_code == 0, again.output
 
 
 def test_demo_downloads_when_nothing_is_on_disk(movielens_url: str, tmp_path: Path) -> None:

@@ -91,6 +91,33 @@ def test_find_in_embedlab_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert datasets.find_movielens("ml-100k") == folder
 
 
+def test_embedlab_data_may_be_the_release_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the folder --data takes (…/ml-100k) works in EMBEDLAB_DATA too, not only its parent
+    folder = write_release(tmp_path / "env")
+    monkeypatch.setenv("EMBEDLAB_DATA", str(folder))
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))
+    assert datasets.find_movielens("ml-100k") == folder
+    assert len(datasets.movielens("ml-100k", download=False)) == len(RATINGS)
+
+
+def test_not_found_lists_the_paths_tried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / "ml-100k"
+    env.mkdir()
+    monkeypatch.setenv("EMBEDLAB_DATA", str(env))
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(DatasetNotFoundError) as info:
+        datasets.movielens("ml-100k", download=False)
+    msg = str(info.value)
+    assert "\n" not in msg
+    for tried in (env / "u.data", env / "ml-100k" / "u.data", tmp_path / "cache" / "ml-100k.zip"):
+        assert str(tried) in msg
+    with pytest.raises(DatasetNotFoundError) as info:
+        datasets.movielens("ml-100k", data=tmp_path / "elsewhere")
+    assert str(tmp_path / "elsewhere" / "ml-100k" / "u.data") in str(info.value)
+
+
 def test_embedlab_data_comes_before_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -145,7 +172,7 @@ def test_not_found_without_download_names_data_and_env(tmp_path: Path) -> None:
 
 
 def test_wrong_explicit_path_does_not_download(tmp_path: Path) -> None:
-    with pytest.raises(DatasetNotFoundError, match=r"does not hold ml-100k: expected .*u\.data"):
+    with pytest.raises(DatasetNotFoundError, match=r"does not hold ml-100k: tried .*u\.data"):
         datasets.movielens("ml-100k", data=tmp_path)  # download=True, yet nothing is fetched
 
 

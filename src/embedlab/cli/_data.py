@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from embedlab.cli._load_options import load_table, load_values, with_load_options
 from embedlab.cli._options import QuietOpt, VerboseOpt, output
 from embedlab.data import DatasetSummary
 
@@ -49,36 +50,29 @@ def _summary_table(summary: DatasetSummary) -> Table:
 
 
 @data_app.command("info")
+@with_load_options(after="path")
 def info(
     path: Annotated[
         Path,
         typer.Argument(help="A MovieLens folder or archive, or a CSV/TSV/Parquet ratings file."),
     ],
-    user: Annotated[
-        str | None, typer.Option(help="User column of a generic table (default: detected).")
-    ] = None,
-    item: Annotated[
-        str | None, typer.Option(help="Item column of a generic table (default: detected).")
-    ] = None,
-    rating: Annotated[
-        str | None, typer.Option(help="Rating column of a generic table (default: detected).")
-    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    **table: Any,
 ) -> None:
     """Print counts, density, rating histogram and ratings per user and item.
 
-    Example: embedlab data info ~/data/ml-100k
-    """
-    from embedlab.data import load
+    Table options (--user to --name) are the arguments of embedlab.load_ratings.
 
+    Example: embedlab data info ~/data/ml-100k
+
+    Example: embedlab data info scores.csv --user customer_id --item product_code --sep ";"
+    """
     say = output(quiet, verbose, as_json)
-    columns = {
-        k: v for k, v in (("user", user), ("item", item), ("rating", rating)) if v is not None
-    }
-    say.settings(path=path, **columns)
-    summary = load(path, **columns).describe()
+    options = load_values(table)
+    say.settings(path=path, **options)
+    summary = load_table(path, options).describe()
     say.done("loaded and described")
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))

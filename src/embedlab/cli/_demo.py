@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._load_options import load_values, with_load_options
 from embedlab.cli._options import QuietOpt, VerboseOpt, output
+from embedlab.exceptions import DataError
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
@@ -37,6 +40,7 @@ def _as_dict(result: Any) -> dict[str, Any]:
 
 
 @app.command("demo")
+@with_load_options(after="data")
 def demo(
     data: Annotated[
         Path | None,
@@ -58,10 +62,14 @@ def demo(
     ] = False,
     quick: Annotated[bool, typer.Option(hidden=True, help="Small models (tests).")] = False,
     base_url: Annotated[str | None, typer.Option(hidden=True, help="MovieLens mirror.")] = None,
+    **table: Any,
 ) -> None:
     """The whole path on MovieLens 100K in about a minute: models, neighbours, recommendations, map.
 
     Without data on disk and without network it runs on a synthetic catalogue and says so.
+
+    The table options are those of every command that reads ratings; the demo's data is
+    MovieLens 100K, whose columns are known, so they are an error here.
 
     Example: embedlab demo --data ~/data/ml-100k --out demo
     """
@@ -70,6 +78,13 @@ def demo(
 
     from embedlab.demo import OBSCURE_BELOW, run_demo
 
+    given = load_values(table)
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise DataError(
+            f"{flags}: the demo runs on MovieLens 100K, whose columns are known; leave "
+            f"{'it' if len(given) == 1 else 'them'} out (embedlab train reads your own table)"
+        )
     out_ = output(quiet, verbose, as_json)
     out_.settings(data=data, out=out, quick=quick, base_url=base_url)
     console = Console()
@@ -135,9 +150,11 @@ def demo(
     for name, path in result.files.items():
         console.print(f"  {name:<18} {path}", highlight=False, markup=False)
     model = result.files["model"]
+    # a label the bundle knows: on the synthetic catalogue there is no "Star Wars"
+    query = next(iter(result.neighbours), "Star Wars (1977)")
     console.print(
         f"\nDone in {result.seconds:.0f} s. Explore further:\n"
-        f'  embedlab similar {model} "Star Wars"\n'
+        f"  embedlab similar {model} {shlex.quote(str(query))}\n"
         f"  embedlab recommend {model} --user {result.user} --explain\n"
         f"  embedlab map {model} --out map.html\n"
         f"  embedlab serve {model}",

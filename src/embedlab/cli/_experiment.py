@@ -1,7 +1,8 @@
 """``embedlab experiment``: the course's experiments (embedding size, biases, L2, obscure
 recommendations) on a dataset.
 
-Every command loads ``DATA`` with :func:`embedlab.data.load`, holds out a random
+Every command loads ``DATA`` with :func:`embedlab.data.load` (the table options of
+:mod:`embedlab.cli._load_options` passed on), holds out a random
 validation fraction, runs one function of :mod:`embedlab.evaluation` and prints a
 summary table (final and best validation RMSE per setting), or the per-epoch rows as
 JSON. ``--out`` writes the per-epoch rows as CSV. A new experiment is one more command
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._load_options import load_table, load_values, with_load_options
 from embedlab.cli._options import (
     Output,
     QuietOpt,
@@ -85,13 +87,14 @@ def _start(quiet: bool, verbose: bool, as_json: bool, **settings: Any) -> Output
     return say
 
 
-def _prepare(data: Path, fraction: float, random_state: int, say: Output) -> tuple[Any, Any]:
-    """Load ``data`` and split off a random validation fraction."""
-    from embedlab.data import load
-
+def _prepare(
+    data: Path, fraction: float, random_state: int, say: Output, table: dict[str, Any]
+) -> tuple[Any, Any]:
+    """Load ``data`` (with the table options given) and split off a random validation
+    fraction."""
     if not (0 < fraction < 1):
         raise DataError(f"--validation-fraction {fraction}: expected a fraction in (0, 1)")
-    dataset = load(data)
+    dataset = load_table(data, load_values(table))
     train, validation = dataset.split("random", test_size=fraction, random_state=random_state)
     say.detail(f"{len(train):,} training and {len(validation):,} validation ratings from {data}")
     return train, validation
@@ -170,6 +173,7 @@ def _report(
 
 
 @experiment_app.command("size-sweep")
+@with_load_options(after="data")
 def size_sweep(
     ctx: typer.Context,
     data: DataArg,
@@ -190,6 +194,7 @@ def size_sweep(
         typer.Option("--sizes", hidden=True, help="Deprecated: use --embedding-dims."),
     ] = None,
     seed: SeedAliasOpt = None,
+    **table: Any,
 ) -> None:
     """Validation error against embedding size: where capacity turns into overfitting.
 
@@ -211,7 +216,7 @@ def size_sweep(
         random_state=random_state,
     )
     values = _numbers(embedding_dims, "--embedding-dims", int)
-    train, validation = _prepare(data, validation_fraction, random_state, say)
+    train, validation = _prepare(data, validation_fraction, random_state, say, table)
     curves = _call(
         evaluation.size_sweep,
         train,
@@ -234,6 +239,7 @@ def size_sweep(
 
 
 @experiment_app.command("biases")
+@with_load_options(after="data")
 def biases(
     ctx: typer.Context,
     data: DataArg,
@@ -252,6 +258,7 @@ def biases(
     verbose: VerboseOpt = False,
     size: SizeAliasOpt = None,
     seed: SeedAliasOpt = None,
+    **table: Any,
 ) -> None:
     """Validation error with biases (μ + b_u + b_i) on against off (plain dot product).
 
@@ -274,7 +281,7 @@ def biases(
         random_state=random_state,
     )
     names = [v.strip() for v in variants.split(",") if v.strip()]
-    train, validation = _prepare(data, validation_fraction, random_state, say)
+    train, validation = _prepare(data, validation_fraction, random_state, say, table)
     curves = _call(
         evaluation.bias_experiment,
         train,
@@ -298,6 +305,7 @@ def biases(
 
 
 @experiment_app.command("l2")
+@with_load_options(after="data")
 def l2(
     ctx: typer.Context,
     data: DataArg,
@@ -316,6 +324,7 @@ def l2(
     verbose: VerboseOpt = False,
     size: SizeAliasOpt = None,
     seed: SeedAliasOpt = None,
+    **table: Any,
 ) -> None:
     """Validation error against the L2 strength on user and item vectors.
 
@@ -338,7 +347,7 @@ def l2(
         random_state=random_state,
     )
     values = _numbers(strengths, "--strengths", float)
-    train, validation = _prepare(data, validation_fraction, random_state, say)
+    train, validation = _prepare(data, validation_fraction, random_state, say, table)
     curves = _call(
         evaluation.l2_sweep,
         train,
@@ -371,6 +380,7 @@ def _dim_kwargs(embedding_dim: int | None) -> dict[str, int]:
 
 
 @experiment_app.command("obscurity")
+@with_load_options(after="data")
 def obscurity(
     ctx: typer.Context,
     data: DataArg,
@@ -404,6 +414,7 @@ def obscurity(
     verbose: VerboseOpt = False,
     size: SizeAliasOpt = None,
     seed: SeedAliasOpt = None,
+    **table: Any,
 ) -> None:
     """Do the models recommend obscure items? Unregularized MF (trained by SGD, and by
     Adam as in the course), default (L2) MF, and the unregularized MF with a
@@ -412,7 +423,6 @@ def obscurity(
     Example: embedlab experiment obscurity ~/data/ml-100k --test-fraction 0.1 --n 10
     """
     from embedlab import evaluation
-    from embedlab.data import load
 
     embedding_dim = renamed_option(ctx, "embedding_dim", embedding_dim, size, "--size")
     random_state = renamed_option(ctx, "random_state", random_state, seed, "--seed")
@@ -432,7 +442,7 @@ def obscurity(
     )
     if not (0 <= test_fraction < 1):
         raise DataError(f"--test-fraction {test_fraction}: expected a fraction in [0, 1)")
-    dataset = load(data)
+    dataset = load_table(data, load_values(table))
     if test_fraction > 0:
         train, test = dataset.split("random", test_size=test_fraction, random_state=random_state)
     else:

@@ -12,9 +12,16 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._load_options import load_table, split_table_options, with_load_options
 from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
 from embedlab.cli._settings_options import cli_message, cli_values, with_model_options
-from embedlab.exceptions import DataError, EmbedlabError, SettingsError, UnknownIDError
+from embedlab.exceptions import (
+    DataError,
+    DataWarning,
+    EmbedlabError,
+    SettingsError,
+    UnknownIDError,
+)
 
 MODELS = {"mf": "MatrixFactorization", "neural": "NeuralEmbeddingModel"}
 
@@ -90,11 +97,95 @@ def _spark_reads(data: str) -> bool:
     return path.suffix.lower() != ".zip"
 
 
+def _side_table_options(
+    side: str,
+    path: Path | None,
+    key: str | None,
+    label: str | None,
+    sep: str | None,
+    encoding: str | None,
+) -> dict[str, Any] | None:
+    """The ``read_side_table`` arguments of ``--items`` (or ``--users``) and its options;
+    None when no side table was given.
+
+    Raises:
+        DataError: An option of the side table given without the table itself.
+    """
+    flags = {
+        f"--{side}-key": key,
+        f"--{side}-label": label,
+        f"--{side}s-sep": sep,
+        f"--{side}s-encoding": encoding,
+    }
+    if path is None:
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise DataError(
+                f"{', '.join(given)}: describe{'s' if len(given) == 1 else ''} the side table "
+                f"of --{side}s, which was not given; add --{side}s FILE"
+            )
+        return None
+    return {"path": path, "key": key, "label": label, "sep": sep, "encoding": encoding}
+
+
+def _attach_side_table(dataset: Any, side: str, given: dict[str, Any]) -> Any:
+    """``dataset`` with the side table of ``--items``/``--users`` attached
+    (:func:`embedlab.data.read_side_table`, then ``with_item_metadata``/``with_user_metadata``).
+
+    Raises:
+        DataError: The table cannot be read, or does not match the ratings; the
+            loader's suggestions (``key=``, ``label=``, ``sep=``) name the flags.
+    """
+    from embedlab import data as data_module
+
+    read = getattr(data_module, "read_side_table", None)
+    if read is None:
+        raise DataError(
+            f"--{side}s: this version of embedlab cannot read side tables yet "
+            "(embedlab.data.read_side_table is missing)"
+        )
+    args = {k: v for k, v in given.items() if k != "path"}
+    try:
+        frame = read(given["path"], **args)
+        return getattr(dataset, f"with_{side}_metadata")(frame)
+    except DataError as exc:
+        raise DataError(_side_message(str(exc), side)) from None
+
+
+def _side_message(message: str, side: str) -> str:
+    """A side-table message with its Python arguments as the flags of ``--items``/``--users``."""
+    import re
+
+    flags = {
+        "key": f"--{side}-key",
+        "label": f"--{side}-label",
+        "sep": f"--{side}s-sep",
+        "encoding": f"--{side}s-encoding",
+    }
+
+    def flag(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if value is None:
+            return flags[match.group(1)]
+        if value in ("'<column>'", "<column>"):
+            value = "COLUMN"
+        elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1] or "''"
+        return f"{flags[match.group(1)]} {value}"
+
+    pattern = (
+        r"(?<![\w.-])(key|label|sep|encoding)="
+        r"('(?:[^'\\]|\\.)*'|\"[^\"]*\"|<[^<>]*>|[\w.+-]+)?"
+    )
+    return re.sub(pattern, flag, message)
+
+
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 @app.command("train")
+@with_load_options(after="data")
 @with_model_options(after="config")
 def train(
     data: Annotated[
@@ -118,6 +209,87 @@ def train(
             "(when Spark reads the file: a fraction chosen by a hash of each pair)."
         ),
     ] = None,
+    items: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Side table of item attributes (CSV/TSV/Parquet): one row per item, keyed by "
+            "--item-key; its columns are kept in the bundle.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    item_key: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="--items: the column of item IDs. Default: detected.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    item_label: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="--items: the column that names items (titles). Default: none (IDs).",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    items_sep: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SEP",
+            help="--items: field separator. Default: sniffed.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    items_encoding: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENCODING",
+            help="--items: text encoding. Default: utf-8.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    users: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Side table of user attributes, keyed by --user-key; columns kept.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    user_key: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="--users: the column of user IDs. Default: detected.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    user_label: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="--users: the column that names users. Default: none (IDs).",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    users_sep: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SEP",
+            help="--users: field separator. Default: sniffed.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
+    users_encoding: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENCODING",
+            help="--users: text encoding. Default: utf-8.",
+            rich_help_panel="Side tables",
+        ),
+    ] = None,
     spark_master: Annotated[
         str | None,
         typer.Option(
@@ -134,13 +306,22 @@ def train(
 ) -> None:
     """Train a model and save it as a bundle.
 
-    Model options (--embedding-dim to --device) are the Python parameters of the same name; one left out keeps the model's default. A TOML --config gives values that options override.
+    Table options (--user to --name) are the arguments of embedlab.load_ratings, for a CSV/TSV/Parquet file. --items and --users attach a side table (labels and any columns, kept in the bundle). Model options (--embedding-dim to --device) are the Python parameters of the same name; one left out keeps the model's default. A TOML --config gives values that options override.
 
     Example: embedlab train ~/data/ml-100k --model mf --embedding-dim 32 --out runs/mf32
-    """
-    from embedlab.data import load
 
+    Example: embedlab train scores.csv --user customer_id --item product_code --rating score --sep ";" --encoding latin-1 --out runs/scores
+    """
     say = output(quiet, verbose, as_json)
+    table = split_table_options(options)
+    sides = {
+        side: _side_table_options(side, *given)
+        for side, given in (
+            ("item", (items, item_key, item_label, items_sep, items_encoding)),
+            ("user", (users, user_key, user_label, users_sep, users_encoding)),
+        )
+    }
+    sides = {side: given for side, given in sides.items() if given is not None}
     settings: dict[str, Any] = _read_config(config) if config is not None else {}
     name = model or settings.get("model", "mf")
     cls = _model_class(name)
@@ -156,12 +337,25 @@ def train(
             f"(engine is {params.get('engine', 'auto')!r}); add --engine spark"
         )
     say.settings(
-        model=name, validation_split=split, config=config, spark_master=spark_master, **params
+        model=name,
+        validation_split=split,
+        config=config,
+        spark_master=spark_master,
+        **table,
+        **params,
     )
     try:
         cls.settings_class(**params)  # the checks that involve several options, before loading
         estimator = cls(**params)
         if on_spark and _spark_reads(data):
+            if table or sides:
+                flags = ", ".join(
+                    [f"--{k.replace('_', '-')}" for k in table] + [f"--{s}s" for s in sides]
+                )
+                raise DataError(
+                    f"{flags}: Spark reads {data} itself, with its own column detection; "
+                    "leave the table and side-table options out, or pass a MovieLens folder"
+                )
             from embedlab.models import fit_spark_als
 
             say.detail(f"Spark reads {data} itself")
@@ -174,7 +368,10 @@ def train(
             )
             n_ratings = int(estimator.item_counts_.sum())
         else:
-            dataset = load(data)
+            dataset = load_table(data, table)
+            for side, given in sides.items():
+                dataset = _attach_side_table(dataset, side, given)
+                say.detail(f"attached {given['path']} to the {side}s")
             n_ratings = len(dataset)
             say.detail(f"loaded {n_ratings:,} ratings from {data}")
             extra = {"spark_master": spark_master} if on_spark else {}
@@ -223,6 +420,7 @@ def train(
 
 
 @app.command("evaluate")
+@with_load_options(after="data")
 def evaluate(
     model_dir: Annotated[
         Path, typer.Argument(help="A model bundle written by embedlab train or model.save().")
@@ -239,23 +437,35 @@ def evaluate(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    **options: Any,
 ) -> None:
     """Print the RMSE and MAE of a saved model on a ratings file.
 
+    Table options (--user to --name) read --data as embedlab.load_ratings does.
+
     Example: embedlab evaluate runs/mf32 --data ~/data/ml-100k/u1.test
     """
-    from embedlab.data import load
     from embedlab.models import load as load_model
 
     say = output(quiet, verbose, as_json)
-    say.settings(model_dir=model_dir, data=data, fallback=fallback)
+    table = split_table_options(options)
+    say.settings(model_dir=model_dir, data=data, fallback=fallback, **table)
     estimator = load_model(str(model_dir))
-    dataset = load(data)
+    dataset = load_table(data, table)
     say.detail(f"loaded {type(estimator).__name__} and {len(dataset):,} ratings")
     try:
-        metrics = estimator.evaluate(dataset, unknown="fallback" if fallback else "error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            metrics = estimator.evaluate(dataset, unknown="fallback" if fallback else "error")
     except UnknownIDError as exc:
         raise DataError(str(exc).replace("pass unknown='fallback'", "pass --fallback")) from None
+    for warning in caught:  # e.g. "80% of the evaluated ratings were in the training data"
+        if issubclass(warning.category, DataWarning):
+            typer.echo(f"warning: {' '.join(str(warning.message).split())}", err=True)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     say.done("evaluated")
     if as_json:
         say.result(json.dumps(metrics, indent=2))

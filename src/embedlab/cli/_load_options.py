@@ -1,0 +1,304 @@
+"""The table options of every command that reads ratings, generated from ``load_ratings``.
+
+Every keyword of :func:`embedlab.data.load_ratings` (after ``source``) becomes one
+option of the same name with dashes (``rating_scale`` → ``--rating-scale``) in
+``train``, ``evaluate``, ``experiment *``, ``data info`` and ``demo``: the list of
+names comes from ``inspect.signature(load_ratings)``, so a new loader parameter without
+help here fails at import (and in ``tests/cli/test_load_options.py``). Each option's
+own default is ``None``, "the loader's default", so an option left out changes nothing.
+
+:func:`load_table` is the one loader of the CLI: it parses the options' text into
+Python values, calls :func:`embedlab.data.load` and rewrites the loader's suggestions
+of Python arguments (``pass item='<column>'``, ``sep=``, ``encoding='latin-1'``) as the
+flags (``--item COLUMN``, ``--sep``, ``--encoding latin-1``), in errors and warnings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import re
+import shlex
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+import typer
+
+from embedlab.data import load_ratings
+from embedlab.exceptions import DataError, DataWarning
+
+__all__ = [
+    "LoadOption",
+    "cli_load_message",
+    "load_options",
+    "load_table",
+    "load_values",
+    "with_load_options",
+]
+
+_FALSE = ("off", "none", "false", "no")
+
+
+def _column(name: str, text: Any) -> Any:
+    """A column reference as typed: digits are a 0-based position, anything else a name."""
+    text = str(text)
+    return int(text) if text.isdigit() else text
+
+
+def _timestamp(name: str, text: Any) -> Any:
+    return False if str(text).strip().lower() in _FALSE else _column(name, text)
+
+
+def _scale(name: str, text: Any) -> tuple[float, float]:
+    parts = [p for p in str(text).replace(" ", "").split(",") if p]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise DataError(
+            f"--rating-scale {text}: expected LOW,HIGH (two numbers), e.g. --rating-scale 1,5"
+        ) from None
+    return (low, high)
+
+
+def _text(name: str, text: Any) -> Any:
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    help: str
+    metavar: str | None = None
+    cli_type: type = str
+    parse: Callable[[str, Any], Any] = _text
+
+
+#: Help and parsing of each ``load_ratings`` parameter, in words for the command line.
+_SPECS: dict[str, _Spec] = {
+    "user": _Spec(
+        "User column of a table: a name, or a 0-based position. Default: detected "
+        "(userId, user_id, user, uid...; headerless: 0).",
+        "COLUMN",
+        parse=_column,
+    ),
+    "item": _Spec(
+        "Item column of a table: a name or a 0-based position. Default: detected "
+        "(movieId, item_id, item, iid...; headerless: 1).",
+        "COLUMN",
+        parse=_column,
+    ),
+    "rating": _Spec(
+        "Rating column of a table: a name or a 0-based position. Default: detected "
+        "(rating, score, stars...; headerless: 2).",
+        "COLUMN",
+        parse=_column,
+    ),
+    "timestamp": _Spec(
+        "Timestamp column of a table (a name or a 0-based position), or off to ignore "
+        "timestamps. Default: a column named like timestamp/time/ts/date, if any.",
+        "COLUMN",
+        parse=_timestamp,
+    ),
+    "sep": _Spec(
+        "Field separator of a text file: one character (',', ';', '|', tab) or a "
+        "repeated one such as '::'. Default: sniffed.",
+        "SEP",
+    ),
+    "header": _Spec(
+        "Whether the first line of a text file names the columns. Default: detected.",
+        cli_type=bool,
+    ),
+    "rating_scale": _Spec(
+        "LOW,HIGH: the rating scale; a rating outside it is an error. Default: from the data.",
+        "LOW,HIGH",
+        parse=_scale,
+    ),
+    "duplicates": _Spec(
+        "Repeated (user, item) pairs: warn (keep the last, warn), error, last, first "
+        "or mean. Default: warn.",
+        "POLICY",
+    ),
+    "encoding": _Spec(
+        "Text encoding of a text file (latin-1 for old MovieLens files). Default: utf-8.",
+        "ENCODING",
+    ),
+    "name": _Spec(
+        "Dataset name for summaries. Default: the file's stem.",
+        "NAME",
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadOption:
+    """One table option: a keyword parameter of :func:`~embedlab.data.load_ratings`."""
+
+    #: The Python parameter.
+    name: str
+    spec: _Spec
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def help(self) -> str:
+        return self.spec.help
+
+    @property
+    def is_flag(self) -> bool:
+        return self.spec.cli_type is bool
+
+    def annotation(self) -> Any:
+        decls = f"{self.flag}/--no-{self.flag[2:]}" if self.is_flag else self.flag
+        option = typer.Option(
+            decls,
+            help=self.help,
+            metavar=self.spec.metavar,
+            show_default=False,
+            rich_help_panel="Table options",
+        )
+        return Annotated[self.spec.cli_type | None, option]  # type: ignore[valid-type]
+
+    def value(self, given: Any) -> Any:
+        """The Python value of the option as typed."""
+        return self.spec.parse(self.name, given)
+
+
+@functools.cache
+def load_options() -> tuple[LoadOption, ...]:
+    """One option per keyword of ``load_ratings`` (after ``source``), in its order.
+
+    Raises:
+        TypeError: A ``load_ratings`` parameter has no help here (add it to ``_SPECS``).
+    """
+    params = list(inspect.signature(load_ratings).parameters)[1:]
+    missing = [p for p in params if p not in _SPECS]
+    if missing:
+        raise TypeError(f"load_ratings parameters {missing} have no CLI help in _load_options")
+    return tuple(LoadOption(p, _SPECS[p]) for p in params)
+
+
+def with_load_options(after: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command function (taking ``**table``) one keyword parameter per table option,
+    placed after its parameter ``after`` (see ``_settings_options.with_model_options``).
+
+    Stacks with ``with_model_options``: both write ``__signature__``, which each reads.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(func, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        clash = {p.name for p in own} & {o.name for o in load_options()}
+        if clash:
+            raise TypeError(f"{func.__name__}: parameters {sorted(clash)} clash with table options")
+        generated = [
+            inspect.Parameter(
+                o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=o.annotation()
+            )
+            for o in load_options()
+        ]
+        at = next(i for i, p in enumerate(own) if p.name == after) + 1
+        params = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in [*own[:at], *generated, *own[at:]]
+        ]
+        # all keyword-only, without the ``**table`` typer would take for an argument
+        func.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        func.__annotations__ = {p.name: p.annotation for p in params}
+        return func
+
+    return decorate
+
+
+def load_values(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``load_ratings`` keywords of the table options in ``given`` that were passed
+    (``None``: left out); other keys of ``given`` are ignored."""
+    return {
+        o.name: o.value(given[o.name])
+        for o in load_options()
+        if o.name in given and given[o.name] is not None
+    }
+
+
+def split_table_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Remove the table options from a command's ``**options`` and return them parsed."""
+    names = {o.name for o in load_options()}
+    given = {k: options.pop(k) for k in list(options) if k in names}
+    return load_values(given)
+
+
+# ------------------------------------------------------------------ messages
+_VALUE = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\([^()]*\)|<[^<>]*>|[\w.+-]+"""
+_ALTERNATIVES = re.compile(r"--[\w-]+ [\w.-]+(?:(?:, | or )'[\w.-]+')+")
+_PLACEHOLDERS = {"'<column>'": "COLUMN", "<0-based position>": "POSITION"}
+
+
+@functools.cache
+def _assignment() -> re.Pattern[str]:
+    names = sorted((o.name for o in load_options()), key=len, reverse=True)
+    return re.compile(rf"(?<![\w.-])({'|'.join(names)})=({_VALUE})?")
+
+
+def _cli_value(name: str, text: str) -> str:
+    if text in _PLACEHOLDERS:
+        return _PLACEHOLDERS[text]
+    if text[0] == "(":
+        return text[1:-1].replace(" ", "").rstrip(",") or "none"
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        inner = text[1:-1].encode().decode("unicode_escape") if "\\" in text else text[1:-1]
+        return shlex.quote(inner) if inner else "''"
+    if name == "timestamp" and text in ("False", "None"):
+        return "off"
+    return text
+
+
+def _flag(match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    flag = "--" + name.replace("_", "-")
+    if value is None:
+        return flag
+    if value == "True":
+        return flag
+    if value == "False" and name == "header":
+        return f"--no-{flag[2:]}"
+    return f"{flag} {_cli_value(name, value)}"
+
+
+def cli_load_message(message: str) -> str:
+    """A loader message with its Python arguments as flags: ``pass item='<column>'``
+    becomes ``pass --item COLUMN``, ``encoding='latin-1'`` ``--encoding latin-1``,
+    ``header=True`` ``--header``, ``rating_scale=(low, high)`` ``--rating-scale low,high``."""
+    message = _assignment().sub(_flag, message)
+    # "--duplicates last, 'first' or 'mean'": the alternatives as typed, too
+    return _ALTERNATIVES.sub(lambda m: m.group(0).replace("'", ""), message)
+
+
+def load_table(path: Any, table: Mapping[str, Any]) -> Any:
+    """:func:`embedlab.data.load` with the parsed table options, messages in flags.
+
+    Raises:
+        DataError: As the loader does, its suggestions naming the CLI flags.
+    """
+    from embedlab.data import load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        try:
+            dataset = load(path, **table)
+        except DataError as exc:
+            message = cli_load_message(str(exc))
+            try:
+                error = type(exc)(message)
+            except TypeError:  # a subclass with its own constructor
+                error = DataError(message)
+            raise error from None
+    for warning in caught:
+        if issubclass(warning.category, DataWarning):
+            typer.echo(f"warning: {cli_load_message(str(warning.message))}", err=True)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return dataset
