@@ -109,8 +109,13 @@ def map_command(
     out: Annotated[Path, typer.Option("--out", help="map.html (interactive) or map.png/.svg.")],
     method: Annotated[str, typer.Option("--method", help="tsne, umap or pca.")] = "tsne",
     color: Annotated[
-        str, typer.Option("--color", help="genre, a metadata column (year, n_ratings) or none.")
-    ] = "genre",
+        str,
+        typer.Option(
+            "--color",
+            help="auto (genres, else rating count, else bias), any metadata column "
+            "(categorical or numeric) or none.",
+        ),
+    ] = "auto",
     top_n: Annotated[
         int | None, typer.Option("--top-n", help="Only the N most-rated items.")
     ] = None,
