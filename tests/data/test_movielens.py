@@ -498,8 +498,9 @@ def test_load_dispatches_movielens(tmp_path: Path) -> None:
         DataError, match=r"is a MovieLens dataset, whose columns are known; user= only apply"
     ):
         load(folder, user="userId")
-    # A single ratings file inside the folder still loads as a table.
-    assert len(load(folder / "u.data")) == 6
+    # u.data inside the folder loads with the folder's metadata (see tests/data/test_load.py).
+    single = load(folder / "u.data")
+    assert len(single) == 6 and single.item_metadata is not None
 
 
 def test_vocabulary_is_shared_with_metadata(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ def test_health_and_info(app, model) -> None:
     assert info["model_class"] == "MatrixFactorization"
     assert info["n_items"] == len(model.items_) and info["n_users"] == len(model.users_)
     assert info["embedding_dim"] == 8 and info["has_titles"] is True
+    assert info["item_noun"] == "movie"  # titles and genres: MovieLens-like
     assert "Comedy" in info["genres"] and info["map_method"] == "pca"
     assert info["limits"]["max_k"] == 100
 

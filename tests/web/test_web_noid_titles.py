@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
 import embedlab as el
@@ -23,17 +24,22 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     return create_app(model.save(tmp_path_factory.mktemp("web") / "mf"), map_method="pca")
 
 
-def get(app, url: str, **kwargs) -> httpx.Response:
+def call(app, method: str, url: str, **kwargs) -> httpx.Response:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get(url, **kwargs)
+            return await client.request(method, url, **kwargs)
 
     return asyncio.run(go())
 
 
+def get(app, url: str, **kwargs) -> httpx.Response:
+    return call(app, "GET", url, **kwargs)
+
+
 def test_search_and_neighbours_by_exact_and_partial_id(app) -> None:
-    assert get(app, "/api/info").json()["has_titles"] is False
+    info = get(app, "/api/info").json()
+    assert info["has_titles"] is False and info["item_noun"] == "item"
     found = get(app, "/api/search", params={"q": "sku-0007"}).json()["items"]
     assert found[0]["key"] == "SKU-0007" and found[0]["score"] == 1.0
     partial = get(app, "/api/search", params={"q": "001"}).json()["items"]
@@ -42,3 +48,20 @@ def test_search_and_neighbours_by_exact_and_partial_id(app) -> None:
     assert get(app, "/api/items/0007/neighbours").status_code == 200
     missing = get(app, "/api/items/SKU/neighbours")
     assert missing.status_code == 404 and missing.json()["suggestions"]
+
+
+def test_visitor_recommendations_with_string_ids(app) -> None:
+    body = {"ratings": [{"item": "SKU-0003", "rating": 5}, {"item": "0011", "rating": 1}], "n": 5}
+    res = call(app, "POST", "/api/recommendations", json=body)
+    assert res.status_code == 200, res.text
+    keys = [hit["key"] for hit in res.json()["items"]]
+    assert len(keys) == 5 and not {"SKU-0003", "SKU-0011"} & set(keys)
+
+
+def test_titles_without_genres_still_say_item(tmp_path) -> None:
+    ds = el.Interactions.from_ids(["u1", "u1", "u2", "u2"], ["a", "b", "a", "c"], [5, 3, 4, 1])
+    side = pd.DataFrame({"label": ["Tea", "Wine", "Cocoa"]}, index=["a", "b", "c"])
+    model = el.MatrixFactorization(embedding_dim=2, epochs=1, random_state=0)
+    model.fit(ds.with_item_metadata(side), progress=False)
+    info = get(create_app(model, map_method="pca"), "/api/info").json()
+    assert info["has_titles"] is True and info["item_noun"] == "item"

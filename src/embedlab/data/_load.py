@@ -10,7 +10,12 @@ import pandas as pd
 import pyarrow as pa
 
 from embedlab.data._interactions import Interactions
-from embedlab.data._movielens import detect_movielens, load_movielens
+from embedlab.data._movielens import (
+    detect_movielens,
+    is_ml100k_ratings_file,
+    load_ml100k_ratings_file,
+    load_movielens,
+)
 from embedlab.data._tables import load_ratings
 from embedlab.exceptions import DataError
 
@@ -23,13 +28,19 @@ def load(path: str | os.PathLike[str] | pd.DataFrame | pa.Table, **options: Any)
     """Load ratings from a MovieLens folder or archive, or from a ratings table.
 
     A folder or ``.zip`` archive with a MovieLens layout goes to
-    :func:`~embedlab.data.load_movielens`; anything else (a CSV/TSV/Parquet file, a
-    DataFrame, an Arrow table) to :func:`~embedlab.data.load_ratings`.
+    :func:`~embedlab.data.load_movielens`. A ratings file of an ML-100K folder
+    (``u.data`` or a predefined fold: ``u1.base`` … ``u5.test``, ``ua.base``,
+    ``ua.test``, ``ub.base``, ``ub.test``, in a folder that holds ``u.data``) is read
+    with the release's columns and keeps the folder's titles, genres and user
+    attributes, so a model trained on ``u1.base`` labels its films. Anything else (a
+    CSV/TSV/Parquet file, a DataFrame, an Arrow table) goes to
+    :func:`~embedlab.data.load_ratings`.
 
     Args:
         path: A MovieLens folder or zip archive, a ratings file, a DataFrame or an
             Arrow table.
-        **options: Passed on: ``duplicates`` for MovieLens; any
+        **options: Passed on: ``duplicates`` for MovieLens (folders, archives and
+            ML-100K ratings files); any
             :func:`~embedlab.data.load_ratings` option (``user``, ``item``,
             ``rating``, ``timestamp``, ``sep``, ``header``, ``rating_scale``,
             ``duplicates``, ``encoding``, ``name``) for tables.
@@ -39,8 +50,9 @@ def load(path: str | os.PathLike[str] | pd.DataFrame | pa.Table, **options: Any)
 
     Raises:
         DataError: The path is missing, a folder or archive holds no MovieLens
-            layout, table options were given for a MovieLens dataset, or the data
-            is invalid (see :func:`~embedlab.data.load_ratings`).
+            layout, table options were given for a MovieLens dataset or an ML-100K
+            ratings file, or the data is invalid (see
+            :func:`~embedlab.data.load_ratings`).
     """
     if isinstance(path, (pd.DataFrame, pa.Table)):
         return load_ratings(path, **options)
@@ -49,12 +61,20 @@ def load(path: str | os.PathLike[str] | pd.DataFrame | pa.Table, **options: Any)
         if detect_movielens(p) is None:
             # load_movielens raises the precise "not a MovieLens dataset" message.
             return load_movielens(p)
-        extra = sorted(set(options) - _MOVIELENS_OPTIONS)
-        if extra:
-            given = ", ".join(f"{k}=" for k in extra)
-            raise DataError(
-                f"{path}: is a MovieLens dataset, whose columns are known; {given} only "
-                "apply to ratings tables (CSV/TSV/Parquet files): leave them out"
-            )
+        _check_movielens_options(path, options, "is a MovieLens dataset")
         return load_movielens(p, **options)
+    if is_ml100k_ratings_file(p):
+        _check_movielens_options(path, options, f"is an ML-100K ratings file ({p.name})")
+        return load_ml100k_ratings_file(p, **options)
     return load_ratings(p, **options)
+
+
+def _check_movielens_options(path: object, options: dict[str, Any], what: str) -> None:
+    """Raise when table options were given for MovieLens data, whose columns are known."""
+    extra = sorted(set(options) - _MOVIELENS_OPTIONS)
+    if extra:
+        given = ", ".join(f"{k}=" for k in extra)
+        raise DataError(
+            f"{path}: {what}, whose columns are known; {given} only "
+            "apply to other ratings tables (CSV/TSV/Parquet files): leave them out"
+        )

@@ -43,7 +43,15 @@ from embedlab.exceptions import DataError
 if TYPE_CHECKING:
     from embedlab.data._split import Split
 
-__all__ = ["ML100K_GENRES", "detect_movielens", "load_movielens", "movielens_folds"]
+__all__ = [
+    "ML100K_GENRES",
+    "ML100K_RATINGS_FILES",
+    "detect_movielens",
+    "is_ml100k_ratings_file",
+    "load_ml100k_ratings_file",
+    "load_movielens",
+    "movielens_folds",
+]
 
 Layout = Literal["ml-100k", "ml-1m", "ml-10m", "csv"]
 
@@ -70,6 +78,11 @@ _MONTHS = {
 }
 _NO_GENRES = "(no genres listed)"
 _FOLDS = {"u": ("u1", "u2", "u3", "u4", "u5"), "a": ("ua",), "b": ("ub",)}
+#: The ratings files of the ML-100K release: the whole set and the predefined folds.
+ML100K_RATINGS_FILES = frozenset(
+    {"u.data"}
+    | {f"{fold}.{part}" for folds in _FOLDS.values() for fold in folds for part in ("base", "test")}
+)
 
 
 # ---------------------------------------------------------------------------- archive access
@@ -501,23 +514,80 @@ def load_movielens(
         100000
     """
     with _open_dataset(path) as ds:
-        if ds.layout == "ml-100k":
-            ratings_file = "u.data"
-            items, users = _items_100k(ds), _users_100k(ds)
-        elif ds.layout in ("ml-1m", "ml-10m"):
-            ratings_file = "ratings.dat"
-            items, users = _movies_dat(ds), _users_dat(ds)
-        else:
-            ratings_file = "ratings.csv"
-            items, users = _movies_csv(ds), None
-        cols = _ratings_columns(ds, ratings_file)
-        ratings = build_interactions(
-            cols, rating_scale=_SCALES[ds.layout], duplicates=duplicates, name=ds.name
+        return _load_with_metadata(
+            ds, _RATINGS_FILE[ds.layout], duplicates=duplicates, name=ds.name
         )
+
+
+_RATINGS_FILE: dict[str, str] = {
+    "ml-100k": "u.data",
+    "ml-1m": "ratings.dat",
+    "ml-10m": "ratings.dat",
+    "csv": "ratings.csv",
+}
+
+
+def _load_with_metadata(
+    ds: _Dataset, ratings_file: str, *, duplicates: DuplicatePolicy, name: str
+) -> Interactions:
+    """One ratings file of ``ds`` with the dataset's item and user metadata attached."""
+    if ds.layout == "ml-100k":
+        items, users = _items_100k(ds), _users_100k(ds)
+    elif ds.layout in ("ml-1m", "ml-10m"):
+        items, users = _movies_dat(ds), _users_dat(ds)
+    else:
+        items, users = _movies_csv(ds), None
+    cols = _ratings_columns(ds, ratings_file)
+    ratings = build_interactions(
+        cols, rating_scale=_SCALES[ds.layout], duplicates=duplicates, name=name
+    )
     # Titles, genres and user attributes arrive as side tables, as a user's own do.
     if items is not None:
         ratings = ratings.with_item_metadata(items)
     return ratings if users is None else ratings.with_user_metadata(users)
+
+
+def is_ml100k_ratings_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is ``u.data`` or a fold file (``u1.base`` … ``ub.test``) of an
+    ML-100K folder: a file of one of those names whose folder holds ``u.data``."""
+    p = Path(path).expanduser()
+    if p.name not in ML100K_RATINGS_FILES or not p.is_file():
+        return False
+    return (p.parent / "u.data").is_file()
+
+
+def load_ml100k_ratings_file(
+    path: str | os.PathLike[str], *, duplicates: DuplicatePolicy = "warn"
+) -> Interactions:
+    """Load ``u.data`` or a fold file of an ML-100K folder, with the folder's metadata.
+
+    The file is read with the release's column layout (tab-separated user, item,
+    rating, timestamp; scale 1–5), and ``item_metadata`` and ``user_metadata`` come
+    from the folder's ``u.item`` and ``u.user`` as :func:`load_movielens` makes them,
+    aligned to the IDs that this file holds.
+
+    Args:
+        path: ``u.data``, ``u1.base`` … ``u5.test``, ``ua.base``, ``ua.test``,
+            ``ub.base`` or ``ub.test`` in an ML-100K folder.
+        duplicates: Repeated (user, item) pairs, as in :func:`load_movielens`.
+
+    Returns:
+        The ratings, named like ``"ml-100k u1.base"`` (``"ml-100k"`` for ``u.data``).
+
+    Raises:
+        DataError: ``path`` is not one of those files in an ML-100K folder, or a file
+            is damaged.
+    """
+    p = Path(path).expanduser()
+    if not is_ml100k_ratings_file(p):
+        raise DataError(
+            f"{path}: not an ML-100K ratings file (expected one of "
+            f"{', '.join(sorted(ML100K_RATINGS_FILES))} in a folder holding u.data); "
+            "load other files with load_ratings()"
+        )
+    with _open_dataset(p.parent) as ds:
+        name = ds.name if p.name == "u.data" else f"{ds.name} {p.name}"
+        return _load_with_metadata(ds, p.name, duplicates=duplicates, name=name)
 
 
 # ---------------------------------------------------------------------------- ML-100K folds

@@ -209,6 +209,9 @@ class _Explorer:
             for r in range(n)
         ]
         self.genres = sorted({g for row in genres for g in row})
+        # The page's wording: "movie" for MovieLens-like metadata, "item" otherwise.
+        movielens_like = meta is not None and {"title", "genres"} <= set(meta.columns)
+        self.item_noun = "movie" if movielens_like else "item"
 
     # --------------------------------------------------------------- lookups
     def item_key(self, query: Any) -> Any:
@@ -512,7 +515,11 @@ def create_app(
 
     @app.get("/api/info", response_model=ModelInfo, tags=["meta"])
     async def info() -> dict[str, Any]:
-        """The model: class, sizes, rating scale, genres, and the API's limits."""
+        """The model: class, sizes, rating scale, genres, and the API's limits.
+
+        ``item_noun`` is what the page calls an item: ``"movie"`` when the item
+        metadata looks like MovieLens (``title`` and ``genres`` columns), else ``"item"``.
+        """
         scale = getattr(model, "rating_scale_", None)
         return {
             "model_class": type(model).__name__,
@@ -521,6 +528,7 @@ def create_app(
             "n_items": len(model.items_),
             "embedding_dim": explorer.kv.vector_size,
             "has_titles": explorer.kv.labels is not None,
+            "item_noun": explorer.item_noun,
             "rating_scale": None if scale is None else [float(s) for s in scale],
             "genres": explorer.genres,
             "map_method": explorer.map_method,
@@ -670,8 +678,9 @@ def create_app(
             bad = [r.rating for r in request.ratings if not lo <= r.rating <= hi]
             if bad:
                 raise _HTTPError(422, f"rating {bad[0]:g} is outside the scale {lo:g}..{hi:g}")
-        ids = explorer.kv.keys.ids()
-        pairs = [(ids[r].item(), r_.rating) for r, r_ in zip(rows, request.ratings, strict=True)]
+        # explorer.rows holds plain Python IDs (an int, or a str of a string vocabulary)
+        keys = [explorer.rows[r]["key"] for r in rows]
+        pairs = [(k, r_.rating) for k, r_ in zip(keys, request.ratings, strict=True)]
         with _user_errors():
             frame = model.recommend_for_ratings(
                 pairs, request.n, min_count=request.min_count, explain=request.explain

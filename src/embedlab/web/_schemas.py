@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -136,6 +136,7 @@ class ModelInfo(BaseModel):
     n_items: int
     embedding_dim: int
     has_titles: bool
+    item_noun: Literal["movie", "item"]
     rating_scale: list[float] | None
     genres: list[str]
     map_method: str

@@ -9,6 +9,12 @@ const PALETTE = [
 
 const state = { info: null, map: null, selected: null, rated: new Map(), colours: new Map() };
 
+// What the page calls an item: /api/info's item_noun ("movie" for MovieLens-like data).
+function noun() { return (state.info && state.info.item_noun) || "item"; }
+function nouns() { return noun() + "s"; }
+function article(word) { return /^[aeiou]/i.test(word) ? "an" : "a"; }
+function capital(word) { return word.charAt(0).toUpperCase() + word.slice(1); }
+
 function $(id) { return document.getElementById(id); }
 
 function el(tag, props, ...children) {
@@ -276,7 +282,7 @@ async function loadMap() {
     drawMap();
     renderLegend();
     $("map-hint").textContent =
-      `${state.map.n} items by ${state.map.method === "tsne" ? "t-SNE" : "PCA"}; ` +
+      `${state.map.n} ${nouns()} by ${state.map.method === "tsne" ? "t-SNE" : "PCA"}; ` +
       "nearby points were rated alike. Click a point to see its neighbours.";
   } catch (err) {
     canvas.dataset.state = "error";
@@ -347,7 +353,7 @@ async function recommend() {
         ? el("span", { className: "because" }, "because you liked " + r.because.join("; "))
         : null)));
     list.dataset.count = String(doc.items.length);
-    if (!doc.items.length) say("no items left to recommend");
+    if (!doc.items.length) say(`no ${nouns()} left to recommend`);
   } catch (err) {
     say(err.message);
   }
@@ -385,6 +391,28 @@ async function solveAnalogy(event) {
   }
 }
 
+// ------------------------------------------------------------------ wording
+
+function applyWording() {
+  const one = noun();
+  const titled = !state.info || state.info.has_titles;
+  const what = titled ? "a title or ID" : "an ID";
+  $("find-title").textContent = `Find ${article(one)} ${one}`;
+  $("search-label").textContent = titled ? "Title or ID" : "ID";
+  $("search").placeholder = one === "movie" ? "e.g. star wars"
+    : titled ? "type a title or ID" : "type an ID or part of one";
+  $("neighbours-hint").textContent = `Pick ${article(one)} ${one}, or click a point on the map.`;
+  document.querySelector("label[for='min-count']").textContent = `Only ${nouns()} with at least`;
+  $("rate-title").textContent = `Rate a few ${nouns()}`;
+  $("rate-label").textContent = capital(one);
+  $("rate-search").placeholder = `type ${what}, Enter to add`;
+  for (const id of ["suggestions", "rate-suggestions"]) {
+    $(id).setAttribute("aria-label", `Matching ${nouns()}`);
+  }
+  for (const id of ["analogy-a", "analogy-b", "analogy-c"]) $(id).placeholder = what;
+  $("map").setAttribute("aria-label", `2-D map of the ${nouns()}; use the search for keyboard access`);
+}
+
 // ------------------------------------------------------------------ start
 
 async function start() {
@@ -404,11 +432,12 @@ async function start() {
     state.info = await api("/api/info");
     const i = state.info;
     $("model-info").textContent =
-      `${i.model_class}: ${i.n_items} items, ${i.n_users} users, ${i.embedding_dim} dimensions`;
+      `${i.model_class}: ${i.n_items} ${nouns()}, ${i.n_users} users, ${i.embedding_dim} dimensions`;
   } catch (err) {
     $("model-info").textContent = "model information unavailable";
     say(err.message);
   }
+  applyWording();
   fillRatingScale();
   document.body.dataset.ready = "true";
   loadMap();
