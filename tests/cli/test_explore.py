@@ -72,14 +72,36 @@ def test_recommend(bundle) -> None:
     np.testing.assert_allclose([r["score"] for r in doc["items"]], expected["score"], rtol=1e-6)
     result = _run("recommend", path, "--user", "7", "--n", "2", "--explain")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.strip().splitlines()
+    header, *lines = result.stdout.strip().splitlines()
+    assert "predicted rating" in header
     assert len(lines) == 2 and all("because you liked" in line for line in lines)
+    quiet = _run("recommend", path, "--user", "7", "--n", "2", "-q")
+    assert len(quiet.stdout.strip().splitlines()) == 2  # no header with --quiet
+
+
+def test_recommend_for_a_visitor(bundle) -> None:
+    path, model = bundle
+    title = model.item_metadata_["title"].iloc[4]
+    key = int(model.items_.ids()[4])
+    args = ["--rate", f"{title}=5", "--rate", "1=2", "--n", "4", "--explain", "--json"]
+    result = _run("recommend", path, *args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ratings"] == [[key, 5.0], [1, 2.0]] and doc["score"] == "predicted rating"
+    expected = model.recommend_for_ratings({key: 5.0, 1: 2.0}, n=4, explain=True)
+    assert [r["item"] for r in doc["items"]] == expected["item"].tolist()
+    np.testing.assert_allclose([r["score"] for r in doc["items"]], expected["score"], rtol=1e-5)
+    assert all(r["because"] for r in doc["items"])
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--user", "99999"], "recommend_for_ratings"),
+        (["--user", "99999"], "for a new visitor use --rate ITEM=RATING"),
+        (["--rate", "99999=4"], "--rate '99999=4'"),
+        (["--rate", "1=4", "--user", "7"], "--user and --rate exclude each other"),
+        (["--n", "3"], "pass --user ID (a training user) or --rate ITEM=RATING"),
+        (["--rate", "1=4", "--n", "0"], "--n 0"),
         (["--user", "7", "--n", "0"], "--n 0"),
         (["--user", "7", "--min-count", "-2"], "--min-count -2"),
     ],

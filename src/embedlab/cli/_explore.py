@@ -12,7 +12,7 @@ import typer
 
 from embedlab.cli._app import app
 from embedlab.cli._options import JsonOpt, Output, QuietOpt, VerboseOpt, output
-from embedlab.exceptions import DataError
+from embedlab.exceptions import DataError, UnknownIDError
 
 FORMATS = ("gensim", "word2vec", "projector", "parquet", "npy")
 
@@ -43,10 +43,11 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _echo_table(frame: pd.DataFrame, score: str) -> None:
+def _echo_table(frame: pd.DataFrame, score: str, width: int = 0) -> None:
     for row in _records(frame):
         name = f"{row['label']} [{row['item']}]" if row.get("label") else str(row["item"])
-        line = f"{row['rank']:>3}. {row[score]:+.4f}  {name}"
+        value = f"{row[score]:.4f}" if width else f"{row[score]:+.4f}"
+        line = f"{row['rank']:>3}. {value:>{width}}  {name}"
         if row.get("because"):
             line += f"  (because you liked {'; '.join(map(str, row['because']))})"
         typer.echo(line)
@@ -96,10 +97,45 @@ def similar(
     _echo_table(found, "similarity")
 
 
+def _visitor_ratings(model: Any, rates: list[str]) -> dict[Any, float]:
+    """``--rate ITEM=RATING`` values as ``{item ID: rating}``, items resolved like ``similar``."""
+    vectors = model.item_embeddings()
+    ratings: dict[Any, float] = {}
+    for value in rates:
+        item, sep, number = value.rpartition("=")
+        try:
+            rating = float(number)
+        except ValueError:
+            rating = math.nan
+        if not sep or not item.strip() or not math.isfinite(rating):
+            raise DataError(f"--rate {value!r}: expected ITEM=RATING, e.g. --rate 'Star Wars=5'")
+        query: Any = item.strip()
+        if model.items_.kind == "int" and query.lstrip("-").isdigit():
+            query = int(query)
+        try:
+            key = vectors.resolve(query)
+        except UnknownIDError as exc:
+            raise UnknownIDError(f"--rate {value!r}: {exc.args[0] if exc.args else exc}") from None
+        if key in ratings:
+            raise DataError(f"--rate {value!r}: item {key!r} is rated twice; rate each item once")
+        ratings[key] = rating
+    return ratings
+
+
 @app.command("recommend")
 def recommend(
     model_dir: Annotated[Path, typer.Argument(help="A model bundle (embedlab train --out DIR).")],
-    user: Annotated[str, typer.Option("--user", help="A user ID from the training data.")],
+    user: Annotated[
+        str | None, typer.Option("--user", help="A user ID from the training data.")
+    ] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate",
+            metavar="ITEM=RATING",
+            help="A new visitor's rating of an item (ID or label, as for similar); repeatable.",
+        ),
+    ] = None,
     n: Annotated[int, typer.Option("--n", help="How many items.")] = 10,
     min_count: Annotated[
         float | None, typer.Option("--min-count", help="Only items with this many ratings.")
@@ -111,32 +147,65 @@ def recommend(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Print the items a training user has not rated, highest predicted rating first.
+    """Print the items with the highest predicted rating, for a user or a new visitor.
+
+    --user ID: a user of the training data; the items they rated are left out.
+
+    --rate ITEM=RATING (repeatable): a new visitor who rated these items; they
+    are placed in the model without retraining and the rated items are left out.
+
+    Pass exactly one of the two. The score is the predicted rating, on the
+    training data's scale.
 
     Example: embedlab recommend runs/mf32 --user 196 --n 5 --explain
+
+    Example: embedlab recommend runs/mf32 --rate "Star Wars=5" --rate "Fargo=4"
     """
     say = output(quiet, verbose, as_json)
-    say.settings(model_dir=model_dir, user=user, n=n, min_count=min_count, explain=explain)
+    say.settings(
+        model_dir=model_dir, user=user, rate=rate, n=n, min_count=min_count, explain=explain
+    )
+    if user is not None and rate:
+        raise DataError("--user and --rate exclude each other; pass one of them")
+    if user is None and not rate:
+        raise DataError(
+            "pass --user ID (a training user) or --rate ITEM=RATING (a new visitor, repeatable)"
+        )
     if n < 1:
         raise DataError(f"--n {n}: expected an integer >= 1")
     model = _load(model_dir, say)
-    user_id: Any = user
-    if model.users_.kind == "int" and user.strip().lstrip("-").isdigit():
-        user_id = int(user)
     try:
-        recs = model.recommend(user_id, n, min_count=min_count, explain=explain)
+        if rate:
+            ratings = _visitor_ratings(model, rate)
+            say.detail(f"visitor ratings: {ratings}")
+            recs = model.recommend_for_ratings(ratings, n, min_count=min_count, explain=explain)
+            who: dict[str, Any] = {"ratings": [[_plain(k), v] for k, v in ratings.items()]}
+        else:
+            user_id: Any = user
+            if model.users_.kind == "int" and str(user).strip().lstrip("-").isdigit():
+                user_id = int(str(user))
+            recs = model.recommend(user_id, n, min_count=min_count, explain=explain)
+            who = {"user": user_id}
+    except UnknownIDError as exc:
+        message = str(exc.args[0] if exc.args else exc)
+        message = message.replace("recommend() needs", "--user needs").replace(
+            "recommend_for_ratings({item ID: rating, ...})", "--rate ITEM=RATING (repeatable)"
+        )
+        raise UnknownIDError(message) from None
     except ValueError as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(str(exc).replace("min_count=", "--min-count ")) from None
     say.done("recommended")
     if as_json:
-        say.result(json.dumps({"user": user_id, "items": _records(recs)}, indent=2))
+        doc = {**who, "score": "predicted rating", "items": _records(recs)}
+        say.result(json.dumps(doc, indent=2))
         return
     if recs.empty:
-        say.info(f"no items left to recommend to user {user}")
+        say.info(f"no items left to recommend to user {user}" if user else "no items left")
         return
-    _echo_table(recs, "score")
+    say.info(f"{'rank':>4} {'predicted rating':>16}  item")
+    _echo_table(recs, "score", width=16)
 
 
 @app.command("export")
