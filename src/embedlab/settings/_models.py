@@ -131,7 +131,7 @@ class MFSettings(Settings):
     clip: bool = setting(
         True,
         Bool(),
-        "Clip predicted ratings to the training rating scale (ranking uses the unclipped scores).",
+        "Clip predicted ratings to the training rating scale (ranking and the history use raw scores).",
     )
     init: str = setting(
         "normal",
@@ -258,7 +258,7 @@ class NeuralSettings(Settings):
     clip: bool = setting(
         True,
         Bool(),
-        "Clip predicted ratings to the training rating scale (ranking uses the unclipped scores).",
+        "Clip predicted ratings to the training rating scale (ranking and the history use raw scores).",
     )
     init: str = setting(
         "glorot_uniform",
