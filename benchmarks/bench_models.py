@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 import embedlab
-from _common import cpu_name, data_dir
+from _common import cpu_name, data_dir, git_commit
 from peers.run_peers import ALL_PEERS
 
 HERE = Path(__file__).resolve().parent
@@ -86,24 +86,6 @@ DATASET_TITLES = {
     "ml-latest-small": "ml-latest-small, random 90/10 split (seed 0)",
     "ml-latest-small-temporal": "ml-latest-small, per-user temporal holdout (each user's newest 10 %)",
 }
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return out.stdout.strip() + (" (src/ has uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ---------------------------------------------------------------- splits
@@ -419,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{cmd}`; the whole run took {total / 60:.1f} min.",
         "",
         f"Versions — main environment: Python {platform.python_version()}, embedlab {embedlab.__version__} "
-        f"(commit {_git_commit()}), torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"(commit {git_commit()}), torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"numba {numba.__version__}, numpy {np.__version__}. Peer environment (`benchmarks/peers/.venv`): "
         + (
             ", ".join(f"{k} {v}" for k, v in pv.items())
@@ -512,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": {
                 "python": platform.python_version(),
                 "embedlab": embedlab.__version__,
-                "commit": _git_commit(),
+                "commit": git_commit(),
                 "torch": torch.__version__,
                 "numba": numba.__version__,
                 "numpy": np.__version__,

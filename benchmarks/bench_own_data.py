@@ -37,14 +37,13 @@ import itertools
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
 import embedlab
-from _common import cpu_name
+from _common import cpu_name, git_commit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -59,24 +58,6 @@ SIZES = [  # (label, n_users, n_items, n_ratings)
 SIGNALS = [0.0, 0.5, 1.0, 2.0]
 SHOP = ("shop 2k", 200, 60, 2_000, 0.3)
 GRID = list(itertools.product((32, 96), (0.02, 0.06, 0.15), (20, 40)))  # dim, l2, epochs
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return out.stdout.strip() + (" (src/ has uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _datasets(quick: bool) -> list[tuple[str, int, int, int, float]]:
@@ -246,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{cmd}`; the whole run took {total / 60:.1f} min.",
         "",
         f"Versions: Python {platform.python_version()}, embedlab {embedlab.__version__} "
-        f"(commit {_git_commit()}), numba {numba.__version__}, numpy {np.__version__}.",
+        f"(commit {git_commit()}), numba {numba.__version__}, numpy {np.__version__}.",
         "",
         "## Verdict",
         "",
@@ -313,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": {
                 "python": platform.python_version(),
                 "embedlab": embedlab.__version__,
-                "commit": _git_commit(),
+                "commit": git_commit(),
                 "numba": numba.__version__,
                 "numpy": np.__version__,
             },

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,20 @@ def screenshot(tmp_path: Path):
         return path
 
     return save
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[Any]:
+    """The explorer page of the test module's ``server`` fixture, loaded and ready in
+    Chromium; fails the test on any console or page error."""
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(15_000)
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
+    assert errors == [], f"console errors: {errors}"

@@ -35,21 +35,6 @@ def server(model: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
         yield live
 
 
-@pytest.fixture
-def page(browser, server) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(15_000)
-    page.goto(server.url + "/")
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
-    assert errors == [], f"console errors: {errors}"
-
-
 def test_the_page_says_item_not_movie(page, screenshot) -> None:
     assert page.inner_text("#find-title") == "Find an item"
     assert page.inner_text("#rate-title") == "Rate a few items"

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
+from embedlab.cli._options import splice_options
 from embedlab.data import load_ratings
 from embedlab.exceptions import DataError, DataWarning
 
@@ -188,26 +189,7 @@ def with_load_options(after: str) -> Callable[[Callable[..., Any]], Callable[...
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(func, eval_str=True)
-        own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-        clash = {p.name for p in own} & {o.name for o in load_options()}
-        if clash:
-            raise TypeError(f"{func.__name__}: parameters {sorted(clash)} clash with table options")
-        generated = [
-            inspect.Parameter(
-                o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=o.annotation()
-            )
-            for o in load_options()
-        ]
-        at = next(i for i, p in enumerate(own) if p.name == after) + 1
-        params = [
-            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-            for p in [*own[:at], *generated, *own[at:]]
-        ]
-        # all keyword-only, without the ``**table`` typer would take for an argument
-        func.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        func.__annotations__ = {p.name: p.annotation for p in params}
-        return func
+        return splice_options(func, load_options(), after, "table options")
 
     return decorate
 

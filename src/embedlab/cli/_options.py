@@ -13,7 +13,9 @@ value; giving both names is a user error.
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import typer
@@ -148,3 +150,38 @@ class Output:
 def output(quiet: bool = False, verbose: bool = False, as_json: bool = False) -> Output:
     """The :class:`Output` of a command's ``--quiet``/``--verbose``/``--json`` values."""
     return Output(quiet=quiet, verbose=verbose, as_json=as_json)
+
+
+def splice_options(
+    func: Callable[..., Any], options: Iterable[Any], after: str, what: str
+) -> Callable[..., Any]:
+    """Give ``func`` (which takes ``**kwargs``) one keyword parameter per generated option
+    (objects with ``name`` and ``annotation()``), placed after its parameter ``after``.
+
+    Typer reads ``inspect.signature`` and ``typing.get_type_hints``; both follow
+    ``__signature__`` and ``__annotations__``, which this sets, so decorators using it
+    stack. Every parameter becomes keyword-only: typer passes them by name, and the
+    generated defaults (None: "left out") may then come in any order.
+
+    Raises:
+        TypeError: A generated option has the name of one of ``func``'s parameters.
+    """
+    options = list(options)
+    sig = inspect.signature(func, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    clash = {p.name for p in own} & {o.name for o in options}
+    if clash:
+        raise TypeError(f"{func.__name__}: parameters {sorted(clash)} clash with {what}")
+    generated = [
+        inspect.Parameter(
+            o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=o.annotation()
+        )
+        for o in options
+    ]
+    at = next(i for i, p in enumerate(own) if p.name == after) + 1
+    params = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in [*own[:at], *generated, *own[at:]]
+    ]
+    func.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    func.__annotations__ = {p.name: p.annotation for p in params}
+    return func

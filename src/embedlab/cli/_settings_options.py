@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import typer
 
+from embedlab.cli._options import splice_options
 from embedlab.exceptions import SettingsError
 from embedlab.settings import (
     ENGINE_DEFAULTS,
@@ -244,29 +244,7 @@ def with_model_options(after: str) -> Callable[[Callable[..., Any]], Callable[..
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        own = [
-            p
-            for p in inspect.signature(func, eval_str=True).parameters.values()
-            if p.kind is not inspect.Parameter.VAR_KEYWORD
-        ]
-        clash = {p.name for p in own} & {o.name for o in model_options()}
-        if clash:
-            raise TypeError(f"{func.__name__}: parameters {sorted(clash)} clash with settings")
-        generated = [
-            inspect.Parameter(
-                o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=o.annotation()
-            )
-            for o in model_options()
-        ]
-        at = next(i for i, p in enumerate(own) if p.name == after) + 1
-        params = [
-            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-            for p in [*own[:at], *generated, *own[at:]]
-        ]
-        # all keyword-only: typer passes them by name, and defaults may then come in any order
-        func.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        func.__annotations__ = {p.name: p.annotation for p in params}
-        return func
+        return splice_options(func, model_options(), after, "settings")
 
     return decorate
 
