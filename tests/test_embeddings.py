@@ -430,7 +430,9 @@ def test_to_gensim_random_matrix() -> None:
 
 def test_to_gensim_trained_model() -> None:
     ds, _ = embedlab.synthetic_ratings(150, 100, 6_000, random_state=0)
-    mf = embedlab.MatrixFactorization(embedding_dim=16, epochs=3, random_state=0, n_threads=1)
+    mf = embedlab.MatrixFactorization(
+        embedding_dim=16, epochs=3, random_state=0, n_threads=1, holdout=0.0
+    )  # holdout=0.0: no "factors do not beat the biases" warning on 3 epochs
     kv = mf.fit(ds, progress=False).item_embeddings()
     assert isinstance(kv, KeyedEmbeddings) and kv.keys.kind == "int"
     assert kv.labels is not None and "n_ratings" in kv.metadata.columns
@@ -477,3 +479,105 @@ def test_result_frames_have_the_dtypes_pandas_infers(monkeypatch) -> None:
         # only unlabelled answers: an object column of None, as pandas infers it
         alone = KeyedEmbeddings(vectors[:2], keys[:2], labels=[None, "x"]).most_similar(keys[1])
         assert alone["label"].dtype == object and alone["label"].tolist() == [None]
+
+
+# ---------------------------------------------------------------- odd numbers (issue 18)
+def _lookups(kv: KeyedEmbeddings, key: object):
+    """The public lookups that take ``topn``/``n`` and ``min_count``, as (name, call)."""
+    return [
+        ("most_similar", lambda **kw: kv.most_similar(key, **kw)),
+        ("most_similar_batch", lambda **kw: kv.most_similar_batch([key], **kw)),
+        ("most_similar_cosmul", lambda **kw: kv.most_similar_cosmul(key, **kw)),
+        ("similar_by_vector", lambda **kw: kv.similar_by_vector(kv[key], **kw)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        -1,
+        -(10**30),
+        -0.5,
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        np.float32("nan"),
+        True,
+        np.bool_(False),
+        "3",
+        b"3",
+        [3],
+        3j,
+    ],
+    ids=repr,
+)
+def test_min_count_that_is_no_count_is_a_value_error_naming_it(movies, small, bad) -> None:
+    """Was TypeError from np.isfinite for some; negative ones were taken as 'no minimum'."""
+    for kv in (movies, small):  # checked before the metadata column is looked for
+        for name, call in _lookups(kv, kv.keys.id(0)):
+            with pytest.raises(
+                ValueError, match=r"^min_count=.*: expected a number of ratings >= 0"
+            ) as info:
+                call(min_count=bad)
+            assert "\n" not in str(info.value), name
+
+
+@pytest.mark.parametrize(
+    "huge", [2**63, 2**64, 10**30, 10**400, np.uint64(2**64 - 1), 1e300], ids=repr
+)
+def test_a_huge_min_count_admits_no_key(movies, huge) -> None:
+    """Decided: a count past every item's is valid and leaves nothing (was TypeError from
+    np.isfinite for 10**30), as min_count=10_000 does."""
+    for name, call in _lookups(movies, 1):
+        assert call(min_count=huge).empty, name
+
+
+def test_min_count_ints_and_floats_still_filter(movies) -> None:
+    for threshold in (300, np.int64(300), 300.0, np.float32(299.5), 0, 0.0):
+        got = set(movies.most_similar(1, topn=10, min_count=threshold)["key"])
+        assert got == ({50, 172, 4973} if threshold else set(movies.keys) - {1})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        0,
+        -(10**30),
+        float("nan"),
+        float("inf"),
+        True,
+        np.bool_(True),
+        "3",
+        3.0,
+        np.float64(2.0),
+        None,
+        [3],
+    ],
+    ids=repr,
+)
+def test_topn_that_is_no_count_is_a_value_error_naming_it(movies, bad) -> None:
+    for name, call in _lookups(movies, 1):
+        with pytest.raises(ValueError, match=r"^topn=.*: expected an integer >= 1") as info:
+            call(topn=bad)
+        assert "\n" not in str(info.value), name
+    with pytest.raises(ValueError, match=r"^n=.*: expected an integer >= 1"):
+        movies.find("star", n=bad)
+
+
+@pytest.mark.parametrize("huge", [2**63, 2**64, 10**30, np.uint64(2**64 - 1)], ids=repr)
+def test_a_huge_topn_returns_every_candidate(movies, small, huge) -> None:
+    for name, call in _lookups(movies, 1):
+        got = call(topn=huge)
+        assert len(got) in (len(movies) - 1, len(movies)), name  # similar_by_vector keeps the query
+    assert len(small.find("a", n=huge)) >= 1
+
+
+def test_huge_and_odd_keys_are_unknown_ids(movies, small) -> None:
+    for kv in (movies, small):
+        for key in (10**30, -(10**30), np.uint64(2**64 - 1), "١٢", "1_0", "٥٠"):
+            with pytest.raises(UnknownIDError) as info:
+                kv.most_similar(key)
+            assert "\n" not in str(info.value)
+            assert key not in kv
+        with pytest.raises(UnknownIDError, match="unknown key ID"):
+            kv.most_similar(kv.keys.id(0), restrict=[10**30])

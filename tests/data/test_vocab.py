@@ -168,3 +168,108 @@ def test_property_save_load(tmp_path_factory, values: list[int]) -> None:
     v = Vocabulary(values)
     path = tmp_path_factory.mktemp("v") / "v.parquet"
     assert Vocabulary.load(v.save(path)) == v
+
+
+# ---------------------------------------------------------------- typed IDs: one parser (issue 18)
+@pytest.mark.parametrize("text", ["١٢", "1_0", "²", "①", "12.0", "1e1", "--12", "0x0c", "", " "])
+def test_text_that_is_no_plain_integer_is_an_unknown_int_id(text: str) -> None:
+    """Only plain ASCII digits are integers, as parse_id says: never item 12 or 10."""
+    v = Vocabulary([1, 2, 10, 12], name="item")
+    with pytest.raises(UnknownIDError, match=r"1 unknown item ID \(first: .*\); IDs are integers"):
+        v.index(text)
+    assert text not in v
+    assert v.indices([text, "12"], unknown="negative").tolist() == [-1, 3]
+    with pytest.raises(UnknownIDError, match=r"1 unknown item ID"):
+        v.indices([text, 12])
+
+
+def test_plain_ints_and_ascii_digit_text_still_match() -> None:
+    v = Vocabulary([-7, 5, 196], name="item")
+    for query in (196, np.int64(196), np.uint16(196), "196", " 196 ", "+196", "0196"):
+        assert v.index(query) == 2, query
+    assert v.index(" -7 ") == 0 and v.index(np.int8(-7)) == 0
+    assert v.indices(np.array(["5", "-7"])).tolist() == [1, 0]
+    assert v.indices(np.array([5, 196], dtype=object)).tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "big",
+    [2**63, -(2**63) - 1, 10**30, -(10**30), pytest.param(10**5000, id="10**5000")],
+)
+def test_integers_past_int64_are_unknown_ids_not_overflows(big: int) -> None:
+    v = Vocabulary([1, 2, 3], name="item")
+    with pytest.raises(UnknownIDError, match=r"1 unknown item ID \(first: ") as info:
+        v.index(big)
+    assert len(str(info.value)) < 300  # a huge ID is cut short in the message
+    assert big not in v
+    if big.bit_length() < 1000:
+        assert str(big) not in v
+    with pytest.raises(UnknownIDError, match=r"1 unknown item ID"):
+        v.indices([big, 1])  # was OverflowError from pandas
+    assert v.indices([big, 1], unknown="negative").tolist() == [-1, 0]
+    assert Vocabulary(["1", "x"]).indices([big], unknown="negative").tolist() == [-1]
+
+
+def test_uint64_past_int64_does_not_wrap_round_to_a_negative_id() -> None:
+    v = Vocabulary([-1, 3], name="item")  # 2**64 - 1 as int64 would be -1
+    huge = np.array([2**64 - 1, 3], dtype=np.uint64)
+    assert v.indices(huge, unknown="negative").tolist() == [-1, 1]
+    assert v.indices(list(huge), unknown="negative").tolist() == [-1, 1]
+    with pytest.raises(UnknownIDError, match="18446744073709551615"):
+        v.index(np.uint64(2**64 - 1))
+    with pytest.raises(UnknownIDError, match="1 unknown item ID"):
+        v.indices(huge)
+    assert v.indices(np.array([3], dtype=np.uint64)).tolist() == [1]
+
+
+def _vocabularies() -> list[Vocabulary]:
+    return [
+        Vocabulary([-5, 0, 1, 12, 2**62], name="item"),
+        Vocabulary(["12", "a", "١٢", " x ", ""], name="item"),
+        Vocabulary(np.array([], dtype=np.int64), name="item"),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=30) | st.from_regex(r"\s*[+-]?[0-9_٠-٩]{1,30}\s*", fullmatch=True))
+def test_property_text_lookup_raises_nothing_but_unknown_id(text: str) -> None:
+    """Arbitrary text: a known ID's index, or UnknownIDError; never another exception."""
+    for v in _vocabularies():
+        try:
+            row = v.index(text)
+        except UnknownIDError:
+            row = -1
+        else:
+            assert v.id(row) in (text, int(text.strip()) if v.kind == "int" else text)
+        assert (text in v) == (row >= 0)
+        assert v.indices([text], unknown="negative").tolist() == [row]
+        if row < 0:
+            with pytest.raises(UnknownIDError):
+                v.indices([text, text])
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [2**63, 1],
+        [1, -(2**63) - 1],
+        [10**30, 5],
+        np.array([2**64 - 1], dtype=np.uint64),
+        np.array([1e30]),
+        np.array([2.0**63]),
+        pytest.param([10**5000], id="10**5000"),
+    ],
+)
+def test_vocabulary_of_ints_past_int64_is_a_data_error(ids: object) -> None:
+    """Was OverflowError, or a RuntimeWarning and wrapped-round IDs."""
+    with pytest.raises(DataError, match=r"outside int64 .*; pass them as strings"):
+        Vocabulary(ids)
+    with pytest.raises(DataError, match=r"outside int64"):
+        Vocabulary.from_values(ids)
+
+
+def test_int64_bounds_and_small_mixed_lists_still_build() -> None:
+    v = Vocabulary([2**63 - 1, -(2**63)])
+    assert v.index(2**63 - 1) == 0 and v.index(str(-(2**63))) == 1
+    assert list(Vocabulary([1, 2.0])) == [1, 2]  # integral floats are int IDs, as before
+    assert v.indices([2**63 - 1, 2**63], unknown="negative").tolist() == [0, -1]

@@ -7,10 +7,12 @@ import shutil
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import embedlab as el
@@ -19,14 +21,34 @@ import embedlab as el
 CHROMIUM = os.environ.get("EMBEDLAB_CHROMIUM", "/usr/bin/chromium")
 
 
+def _fit(model: Any, ds: Any) -> Any:
+    """``model.fit(ds)``, with no DataWarning about the fit's quality: these tiny models
+    are there to be served, not to predict well."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", el.DataWarning)
+        return model.fit(ds, progress=False)
+
+
 @pytest.fixture(scope="session")
 def web_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """A MatrixFactorization of 150 users x 60 titled items (planted genres), saved once."""
     ds, _ = el.synthetic_ratings(150, 60, 4000, random_state=3)
-    model = el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0)
-    model.fit(ds, progress=False)
+    model = _fit(el.MatrixFactorization(embedding_dim=8, epochs=5, random_state=0), ds)
     path = model.save(tmp_path_factory.mktemp("web") / "mf")
     return path, model
+
+
+@pytest.fixture(scope="session")
+def web_bundle_str(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """A MatrixFactorization of 40 users ("c0".."c39") x 25 items ("SKU-0000"..), no
+    titles, and some numeric-looking string IDs ("7", "-3", "²"), saved once."""
+    rng = np.random.default_rng(0)
+    users = [f"c{u}" for u in rng.integers(0, 40, 600)] + ["7", "-3", "²"]
+    items = [f"SKU-{i:04d}" for i in rng.integers(0, 25, 600)] + ["7", "-3", "²"]
+    ratings = rng.integers(1, 6, len(users))
+    ds = el.Interactions.from_ids(users, items, ratings, duplicates="last")
+    model = _fit(el.MatrixFactorization(embedding_dim=4, epochs=2, random_state=0), ds)
+    return model.save(tmp_path_factory.mktemp("web") / "mf_str"), model
 
 
 class LiveServer:

@@ -12,6 +12,7 @@ from embedlab.data._download import (
     movielens_releases,
 )
 from embedlab.data._export import write_movielens_csv
+from embedlab.data._ids import parse_id
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
 from embedlab.data._load import load
 from embedlab.data._movielens import detect_movielens, load_movielens, movielens_folds
@@ -43,6 +44,7 @@ __all__ = [
     "load_ratings",
     "movielens_folds",
     "movielens_releases",
+    "parse_id",
     "read_side_table",
     "resolve_columns",
     "sniff_table",

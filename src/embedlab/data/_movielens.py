@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 from embedlab.data._build import build_interactions
 from embedlab.data._columns import RatingColumns
 from embedlab.data._delimited import TextSource, read_text_columns
+from embedlab.data._ids import parse_id
 from embedlab.data._interactions import Interactions
 from embedlab.data._validate import DuplicatePolicy, row_label
 from embedlab.exceptions import DataError
@@ -281,7 +282,11 @@ def _genre_lists(genres: pd.Series) -> list[list[str]]:
 
 
 def _int_ids(values: pd.Series, source: str, what: str) -> np.ndarray:
-    ids = pd.to_numeric(values.str.strip() if values.dtype.kind == "O" else values, errors="coerce")
+    if values.dtype.kind in "iu":
+        ids = values
+    else:  # parse_id, as every typed ID: "1.5", "1e3", "١٢" or past int64 are no integer IDs
+        parsed = [parse_id(str(v), "int") for v in values.tolist()]
+        ids = pd.Series([v if isinstance(v, int) else None for v in parsed], dtype="Int64")
     bad = ids.isna().to_numpy()
     if bad.any():
         first = int(np.flatnonzero(bad)[0])

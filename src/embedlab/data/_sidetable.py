@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embedlab.data._sniff import _INTEGER, _LEADING_ZERO, _normalise_sep, sniff_table
+from embedlab.data._ids import parse_id
+from embedlab.data._sniff import _LEADING_ZERO, _normalise_sep, sniff_table
 from embedlab.exceptions import DataError
 
 __all__ = ["read_side_table"]
@@ -57,11 +58,11 @@ def _key_ids(values: pd.Series, source: str, key: str) -> pd.Index:
             "expected integer or string IDs (pass key=<column> to use another column)"
         )
     text = [str(v).strip() for v in values.tolist()]
-    if text and all(_INTEGER.match(t) and not _LEADING_ZERO.match(t) for t in text):
-        try:
-            return pd.Index(np.array([int(t) for t in text], dtype=np.int64), name=key)
-        except OverflowError:
-            pass
+    if text and not any(_LEADING_ZERO.match(t) for t in text):
+        # parse_id, as every typed ID: ASCII digits within int64 only ("١٢", "1_0" stay text)
+        parsed = [parse_id(t, "int") for t in text]
+        if all(isinstance(v, int) for v in parsed):
+            return pd.Index(np.array(parsed, dtype=np.int64), name=key)
     return pd.Index(text, dtype=object, name=key)
 
 

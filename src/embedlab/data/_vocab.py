@@ -22,6 +22,24 @@ __all__ = ["IDKind", "Vocabulary"]
 IDKind = Literal["int", "str"]
 
 _FORMAT = "embedlab.vocabulary/1"
+_INT64_MIN = int(np.iinfo(np.int64).min)
+_INT64_MAX = int(np.iinfo(np.int64).max)
+#: Unknown-ID messages show at most this much of the first unknown ID.
+_SHOWN_CHARS = 100
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut to ``_SHOWN_CHARS`` (an int of more than 4300
+    digits has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        text = (
+            f"an int of {value.bit_length()} bits"
+            if isinstance(value, int)
+            else f"a {type(value).__name__}"
+        )
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 1]}…"
 
 
 def _kind_of_array(values: np.ndarray, what: str) -> IDKind:
@@ -72,14 +90,30 @@ def _kind_of_array(values: np.ndarray, what: str) -> IDKind:
     raise DataError(f"{what}: IDs of dtype {values.dtype} are not supported; expected int or str")
 
 
+def _has_big_int(values: Sequence[Any]) -> bool:
+    """Whether a list holds an integer that a float cannot hold exactly (past 2**53),
+    which ``np.asarray`` rounds when the list also holds a float or an int past int64."""
+    return any(
+        isinstance(v, (int, np.integer))
+        and not isinstance(v, (bool, np.bool_))
+        and abs(int(v)) > 2**53
+        for v in values
+    )
+
+
 def _as_id_array(values: Any, what: str) -> tuple[np.ndarray, IDKind]:
     """Return raw IDs as an int64 array or an object array of str, and their kind."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = values.to_numpy(zero_copy_only=False)
     elif isinstance(values, (list, tuple)):
-        # np.asarray([1, "a"]) would silently turn every ID into a string.
+        # np.asarray([1, "a"]) would silently turn every ID into a string, and
+        # np.asarray([2**63, 1]) every ID into a float.
         plain = np.asarray(values) if values else np.array([], dtype=np.int64)
-        values = np.array(values, dtype=object) if plain.dtype.kind in "UTO" else plain
+        values = (
+            np.array(values, dtype=object)
+            if plain.dtype.kind in "UTO" or (plain.dtype.kind == "f" and _has_big_int(values))
+            else plain
+        )
     elif isinstance(values, (pd.Series, pd.Index)):
         if values.isna().any():
             bad = int(np.flatnonzero(values.isna().to_numpy())[0])
@@ -97,10 +131,16 @@ def _as_id_array(values: Any, what: str) -> tuple[np.ndarray, IDKind]:
         arr = arr.reshape(-1)
     kind = _kind_of_array(arr, what)
     if kind == "int":
-        if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
-            raise DataError(
-                f"{what}: integer IDs above 2**63-1 are not supported; pass them as strings"
-            )
+        if arr.dtype.kind in "uOf" and arr.size:
+            if arr.dtype.kind == "f":  # 2**63 - 1 as a float is 2**63, past int64
+                outside = (arr >= 2.0**63) | (arr < -(2.0**63))
+            else:
+                outside = (arr > _INT64_MAX) | (arr < _INT64_MIN)
+            if outside.any():
+                raise DataError(
+                    f"{what}: integer IDs outside int64 (-2**63..2**63-1) are not supported "
+                    f"(first: {_shown(arr[np.flatnonzero(outside)[0]])}); pass them as strings"
+                )
         return arr.astype(np.int64, copy=False), "int"
     return arr.astype(object, copy=False), "str"
 
@@ -117,7 +157,9 @@ class Vocabulary:
 
     Lookups are forgiving about the *type* of an ID, never about its value: a
     vocabulary of integer IDs accepts ``"196"`` for ``196`` (what a command line or a
-    web form sends), and a vocabulary of string IDs accepts ``42`` for ``"42"``.
+    web form sends; plain ASCII digits only, as :func:`~embedlab.data.parse_id` reads
+    them, so ``"١٢"`` or ``"1_0"`` is unknown), and a vocabulary of string IDs accepts
+    ``42`` for ``"42"``.
 
     Args:
         ids: Distinct raw IDs in index order; all integers or all strings.
@@ -239,25 +281,23 @@ class Vocabulary:
 
     # ------------------------------------------------------------------ lookups
     def _coerce(self, id_: object) -> Any:
-        """Return ``id_`` converted to this vocabulary's ID type, or None if it cannot be."""
-        if isinstance(id_, (bool, np.bool_)):
+        """Return ``id_`` converted to this vocabulary's ID type, or None if it cannot be.
+
+        Text and integers go through :func:`~embedlab.data.parse_id`, the one parser of
+        typed IDs (CLI, web, here): for integer IDs only plain ASCII digits with an
+        optional sign (``"196"``, ``" -7 "``) within int64 are integers, so ``"١٢"``,
+        ``"1_0"`` or ``10**30`` are unknown IDs, never item 12, 10 or an overflow.
+        """
+        if isinstance(id_, (bool, np.bool_)) or not isinstance(id_, (str, int, np.integer)):
             return None
-        if self._kind == "int":
-            if isinstance(id_, (int, np.integer)):
-                return int(id_)
-            if isinstance(id_, str):
-                text = id_.strip()
-                try:
-                    value = int(text)
-                except ValueError:
-                    return None
-                return value
+        # _ids imports this module (IDKind), so import it here, not at the top
+        from embedlab.data._ids import parse_id
+
+        try:
+            key = parse_id(id_, self._kind)
+        except ValueError:  # an int of more than 4300 digits has no decimal text
             return None
-        if isinstance(id_, str):
-            return id_
-        if isinstance(id_, (int, np.integer)):
-            return str(int(id_))
-        return None
+        return key if self._kind == "str" or isinstance(key, int) else None
 
     def index(self, id_: Any) -> int:
         """Return the index of one raw ID.
@@ -291,9 +331,10 @@ class Vocabulary:
         if isinstance(ids, (pa.Array, pa.ChunkedArray)):
             ids = ids.to_numpy(zero_copy_only=False)
         if isinstance(ids, (list, tuple)):
-            # np.asarray on a list of str makes a fixed-width array, which drops trailing NULs.
+            # np.asarray on a list of str makes a fixed-width array, which drops trailing
+            # NULs, and on [2**63, 1] a float array, which would lose the int 1.
             plain = np.asarray(ids)
-            arr = np.array(ids, dtype=object) if plain.dtype.kind in "UTO" else plain
+            arr = np.array(ids, dtype=object) if plain.dtype.kind in "UTOf" else plain
         else:
             arr = np.asarray(ids.to_numpy() if isinstance(ids, (pd.Series, pd.Index)) else ids)
         if arr.size == 0:
@@ -321,7 +362,8 @@ class Vocabulary:
         """Vectorised type coercion of a query array; None if it needs the slow path."""
         kind = arr.dtype.kind
         if self._kind == "int":
-            if kind in "iu":
+            # uint64 past int64 would wrap round to negative IDs: the slow path says unknown
+            if kind == "i" or (kind == "u" and not (arr.size and arr.max() > _INT64_MAX)):
                 return pd.Index(arr.astype(np.int64, copy=False))
             return None
         if kind in "UT":
@@ -338,6 +380,7 @@ class Vocabulary:
 
     def _unknown_message(self, examples: Sequence[Any], count: int) -> str:
         first = examples[0] if examples else None
+        shown = _shown(first)
         noun = f"{self.name} ID" if count == 1 else f"{self.name} IDs"
         hint = ""
         if self._kind == "str" and isinstance(first, float):
@@ -347,7 +390,7 @@ class Vocabulary:
         elif isinstance(first, float):
             hint = "; floats are not IDs"
         return (
-            f"{count} unknown {noun} (first: {first!r}){hint}; the vocabulary has "
+            f"{count} unknown {noun} (first: {shown}){hint}; the vocabulary has "
             f"{len(self)} {self.name} IDs"
         )
 

@@ -35,10 +35,37 @@ __all__ = ["KeyedEmbeddings"]
 _SCALAR_KEY = (str, bytes, int, np.integer)
 
 
-def _check_topn(topn: Any) -> int:
+def _check_topn(topn: Any, name: str = "topn") -> int:
     if isinstance(topn, (bool, np.bool_)) or not isinstance(topn, (int, np.integer)) or topn < 1:
-        raise ValueError(f"topn={topn!r}: expected an integer >= 1 (the number of neighbours)")
+        raise ValueError(
+            f"{name}={topn!r}: expected an integer >= 1 (how many answers), e.g. {name}=10"
+        )
     return int(topn)
+
+
+#: A ``min_count`` above this admits no key (no count reaches it); any larger one means
+#: the same, and comparing with it as a float neither overflows nor loses the meaning.
+_MIN_COUNT_CAP = 2**1000
+
+
+def _check_min_count(min_count: Any) -> float:
+    """``min_count`` as a float threshold: a number of ratings >= 0 (int or finite float).
+
+    A huge integer (``10**30``) is valid and admits no key, as ``1e300`` does.
+    """
+    if (
+        isinstance(min_count, (bool, np.bool_))
+        or not isinstance(min_count, (int, np.integer, float, np.floating))
+        or (isinstance(min_count, (float, np.floating)) and not math.isfinite(min_count))
+        or min_count < 0
+    ):
+        raise ValueError(
+            f"min_count={min_count!r}: expected a number of ratings >= 0 (an int or a "
+            "finite float), e.g. min_count=20; or None for no minimum"
+        )
+    if isinstance(min_count, (int, np.integer)):
+        return float(min(int(min_count), _MIN_COUNT_CAP))
+    return float(min_count)
 
 
 def _as_key_list(value: Any, what: str) -> list[Any]:
@@ -268,7 +295,7 @@ class KeyedEmbeddings:
             ValueError: If ``text`` has no letters or digits (is empty, without
                 labels), or ``n`` < 1.
         """
-        n = _check_topn(n)
+        n = _check_topn(n, "n")
         if self.labels is None:
             return find_ids(self, text, n)
         return find_labels(self, self._norms(), text, n)
@@ -355,12 +382,7 @@ class KeyedEmbeddings:
             mask = np.zeros(len(self), dtype=bool)
             mask[rows] = True
         if min_count is not None:
-            if (
-                isinstance(min_count, (bool, np.bool_))
-                or not isinstance(min_count, (int, np.integer, float, np.floating))
-                or not np.isfinite(min_count)
-            ):
-                raise ValueError(f"min_count={min_count!r}: expected a number of ratings >= 0")
+            threshold = _check_min_count(min_count)
             if self.metadata is None or "n_ratings" not in self.metadata.columns:
                 have = [] if self.metadata is None else list(self.metadata.columns)
                 raise ValueError(
@@ -369,7 +391,7 @@ class KeyedEmbeddings:
                     "or use restrict= instead"
                 )
             counts = pd.to_numeric(self.metadata["n_ratings"], errors="coerce").fillna(0).to_numpy()
-            enough = counts >= min_count
+            enough = counts >= threshold
             mask = enough if mask is None else mask & enough
         return mask
 
@@ -435,8 +457,10 @@ class KeyedEmbeddings:
 
         Raises:
             UnknownIDError: For an unknown key or an unknown or ambiguous label.
-            ValueError: With no query key, ``topn`` < 1, or ``min_count`` without an
-                ``n_ratings`` metadata column.
+            ValueError: With no query key, ``topn`` < 1, a ``min_count`` that is not a
+                number >= 0 (NaN, infinity, text, bool), or ``min_count`` without an
+                ``n_ratings`` metadata column. A huge ``min_count`` is valid: no key
+                qualifies.
         """
         topn = _check_topn(topn)
         pos, neg = self._query_rows(positive, negative, "most_similar()")

@@ -7,14 +7,82 @@ families (and ``RecommenderMixin``) use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["FoldInMixin", "FoldedUser"]
+from embedlab.exceptions import DataError
+
+__all__ = ["FoldInMixin", "FoldedUser", "rating_pairs"]
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters (an int of more than
+    4300 digits has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        text = f"an int of {value.bit_length()} bits" if isinstance(value, int) else "?"
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def rating_pairs(
+    ratings: Any, items: Any, what: str
+) -> tuple[list[tuple[Any, float]], np.ndarray, np.ndarray]:
+    """A visitor's ``(item ID, rating)`` pairs, checked: the pairs, item indices, ratings.
+
+    Args:
+        ratings: ``{item ID: rating}`` or pairs ``(item ID, rating)``.
+        items: The model's item :class:`~embedlab.data.Vocabulary`.
+        what: The calling method, for messages (``"fold_in"``).
+
+    Returns:
+        The pairs (ratings as ``float``), the ``int64`` item indices and the ``float32``
+        ratings, in the given order.
+
+    Raises:
+        ValueError: With no pairs, or a pair that is not an ``(item ID, rating)`` pair.
+        UnknownIDError: For an item ID the model does not know (any text, huge number,
+            float or other odd value that is no ID of it), with the vocabulary's message.
+        DataError: For a rating that is not a finite number (NaN, infinity, text, bool).
+    """
+    pairs = list(ratings.items()) if isinstance(ratings, Mapping) else list(ratings)
+    if not pairs:
+        raise ValueError(f"{what} needs at least one (item ID, rating) pair")
+    for pair in pairs:
+        if (
+            isinstance(pair, (str, bytes))
+            or not isinstance(pair, (Sequence, np.ndarray))
+            or (isinstance(pair, np.ndarray) and pair.ndim != 1)
+            or len(pair) != 2
+        ):
+            raise ValueError(
+                f"{what}: ratings holds {_shown(pair)}; expected (item ID, rating) pairs or "
+                "{item ID: rating}, e.g. [(50, 5.0)]"
+            )
+    ids = np.empty(len(pairs), dtype=object)  # a 1-D array even when an ID is a list
+    ids[:] = [pair[0] for pair in pairs]
+    rows = items.indices(ids).astype(np.int64)
+    values = []
+    for item, rating in pairs:
+        value = math.nan
+        if isinstance(rating, numbers.Real) and not isinstance(rating, (bool, np.bool_)):
+            with contextlib.suppress(OverflowError):
+                value = float(rating)
+        if not math.isfinite(value):
+            raise DataError(
+                f"{what}: the rating of item {_shown(item)} is {_shown(rating)}; expected a finite "
+                "number on the model's rating scale, e.g. 4.0"
+            )
+        values.append(value)
+    checked = [(pair[0], v) for pair, v in zip(pairs, values, strict=True)]
+    return checked, rows, np.array(values, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -60,14 +128,12 @@ class FoldInMixin:
         Raises:
             NotFittedError: Before ``fit``.
             UnknownIDError: If an item ID is unknown.
-            ValueError: With no ratings.
+            ValueError: With no ratings, or something other than pairs.
+            DataError: For a rating that is not a finite number.
         """
         self._check_fitted()
-        pairs = list(ratings.items()) if isinstance(ratings, Mapping) else list(ratings)
-        if not pairs:
-            raise ValueError("fold_in needs at least one (item ID, rating) pair")
-        items = self.items_.indices([p[0] for p in pairs])
-        r = torch.tensor([float(p[1]) for p in pairs], dtype=torch.float32)
+        pairs, items, values = rating_pairs(ratings, self.items_, "fold_in")
+        r = torch.from_numpy(values)
         module = self.module_
         dim = module.user_embedding.weight.shape[1]
         p = torch.zeros(1, dim, requires_grad=True)

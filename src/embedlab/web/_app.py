@@ -5,12 +5,20 @@ apps for two models can run side by side. Safe by default: the command line bind
 127.0.0.1, every parameter is bounded, request bodies above ``max_body_bytes`` get 413,
 static files come only from this package (looked up by name in a table built at start-up,
 so no request ever becomes a filesystem path), and CORS is off unless origins are given.
+
+Errors are JSON (``{"detail": ...}``): 404 for an unknown ID or title (with
+``suggestions``), 422 for a value out of bounds (numbers past the schema's limits, NaN
+and infinities included), 413 for a large body. IDs typed as text go through
+:func:`embedlab.data.parse_id`, as on the command line: for integer IDs only plain ASCII
+integers within int64 count as IDs. What no handler takes is a bug: a logged traceback
+and a JSON 500 (:class:`LastResortMiddleware`), never a dropped connection.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import threading
@@ -26,11 +34,13 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from embedlab.data import parse_id
 from embedlab.exceptions import EmbedlabError, UnknownIDError
 from embedlab.settings import Int, renamed
 from embedlab.web._schemas import (
     MAX_ANALOGY_TERMS,
     MAX_K,
+    MAX_MIN_COUNT,
     MAX_QUERY_CHARS,
     MAX_RATINGS,
     AnalogyRequest,
@@ -45,6 +55,8 @@ from embedlab.web._schemas import (
 )
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "limit_threads"]
+
+_log = logging.getLogger("embedlab.web")
 
 #: Largest request body accepted (bytes): 100 ratings take about 5 KB.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -140,6 +152,46 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+class LastResortMiddleware:
+    """Turns an exception that no handler took into a JSON answer.
+
+    Inputs are validated by the schemas and the endpoints (4xx), so an exception that
+    gets here is a bug: it is logged with its traceback on the ``embedlab.web`` logger
+    and answered ``500 {"detail": "internal error"}``, as JSON and without closing the
+    connection (uvicorn would drop a keep-alive connection on a re-raised exception).
+    If the response had already started, the exception is re-raised.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            _log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = b'{"detail":"internal error"}'
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+
 def _plain_genres(value: Any) -> list[str]:
     if value is None:
         return []
@@ -214,16 +266,9 @@ class _Explorer:
         self.item_noun = "movie" if movielens_like else "item"
 
     # --------------------------------------------------------------- lookups
-    def item_key(self, query: Any) -> Any:
-        """A raw ID in the keys' type, or the query unchanged (a title)."""
-        kind = self.kv.keys.kind
-        if kind == "int" and isinstance(query, str):
-            text = query.strip()
-            if text.lstrip("-").isdigit() and len(text) < 19:
-                return int(text)
-        if kind == "str" and isinstance(query, int):
-            return str(query)
-        return query
+    def item_key(self, query: int | str) -> int | str:
+        """A raw ID in the keys' type, or the query as text (a title or an unknown ID)."""
+        return parse_id(query, self.kv.keys.kind)
 
     def suggestions(self, query: Any, n: int = 5) -> list[dict[str, Any]]:
         if not isinstance(query, str):
@@ -467,6 +512,7 @@ def create_app(
     )
     app.state.explorer = explorer
     app.add_middleware(BodyLimitMiddleware, limit=int(max_body_bytes))
+    app.add_middleware(LastResortMiddleware)
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -597,7 +643,8 @@ def create_app(
         ],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many neighbours.")] = 10,
         min_count: Annotated[
-            int | None, Query(ge=0, description="Only items with this many ratings.")
+            int | None,
+            Query(ge=0, le=MAX_MIN_COUNT, description="Only items with this many ratings."),
         ] = None,
     ) -> Response:
         """The ``k`` items nearest to ``item`` by cosine of the embeddings (itself left out)."""
@@ -641,18 +688,15 @@ def create_app(
     def user_recommendations(
         user: Annotated[str, PathParam(max_length=MAX_QUERY_CHARS, description="A user ID.")],
         n: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-        min_count: Annotated[int | None, Query(ge=0)] = None,
+        min_count: Annotated[int | None, Query(ge=0, le=MAX_MIN_COUNT)] = None,
         explain: bool = False,
     ) -> dict[str, Any]:
         """Unseen items with the highest predicted rating for a user of the training data."""
-        user_id: Any = user
-        if model.users_.kind == "int":
-            text = user.strip()
-            if not (text.lstrip("-").isdigit() and len(text) < 19):
-                raise _HTTPError(
-                    404, f"user {user!r} is not an ID of this model (IDs are integers)"
-                )
-            user_id = int(text)
+        user_id = parse_id(user, model.users_.kind)
+        if model.users_.kind == "int" and not isinstance(user_id, int):
+            raise _HTTPError(
+                404, f"user {user!r} is not an ID of this model (IDs are integers within int64)"
+            )
         with _user_errors():
             frame = model.recommend(user_id, n, min_count=min_count, explain=explain)
         return _recommendations(frame, user_id)

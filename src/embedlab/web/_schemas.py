@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Limits",
     "MapPoint",
     "MapResponse",
+    "MinCount",
     "ModelInfo",
     "NeighboursResponse",
     "NotFound",
@@ -34,8 +36,23 @@ MAX_RATINGS = 100
 #: Most keys on each side of an analogy.
 MAX_ANALOGY_TERMS = 10
 
+#: Largest ``min_count`` accepted: 2**53, the largest integer a float holds exactly
+#: (no item has that many ratings, so it already filters out every item).
+MAX_MIN_COUNT = 2**53
+#: Integer IDs are int64; a larger JSON number is refused (a string ID goes as a string).
+INT64_MIN = int(np.iinfo(np.int64).min)
+INT64_MAX = int(np.iinfo(np.int64).max)
+
 #: A raw item ID (int or str, as the model's keys are) or a title.
-ItemId = int | Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)]
+ItemId = (
+    Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+    | Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS)]
+)
+#: An optional minimum number of ratings.
+MinCount = Annotated[
+    int | None,
+    Field(ge=0, le=MAX_MIN_COUNT, description="Only items with at least this many ratings."),
+]
 
 
 class _Strict(BaseModel):
@@ -77,7 +94,7 @@ class AnalogyRequest(_Strict):
     positive: list[ItemId] = Field(min_length=1, max_length=MAX_ANALOGY_TERMS)
     negative: list[ItemId] = Field(default=[], max_length=MAX_ANALOGY_TERMS)
     k: int = Field(default=10, ge=1, le=MAX_K)
-    min_count: int | None = Field(default=None, ge=0)
+    min_count: MinCount = None
 
 
 class Rating(_Strict):
@@ -90,7 +107,7 @@ class VisitorRequest(_Strict):
 
     ratings: list[Rating] = Field(min_length=1, max_length=MAX_RATINGS)
     n: int = Field(default=10, ge=1, le=MAX_K)
-    min_count: int | None = Field(default=None, ge=0)
+    min_count: MinCount = None
     explain: bool = True
 
 
