@@ -58,10 +58,12 @@ def _user_metadata(users: Vocabulary) -> pd.DataFrame:
 
 @pytest.fixture
 def parts() -> dict[str, Any]:
+    # A model class embedlab has no schema for: the bundle's own checks only (the
+    # estimators' configs and tensors are checked in test_bundle_untrusted.py).
     users = Vocabulary([1, 5, 9, 200], name="user")
     items = Vocabulary(["tt001", "tt002", "tt010"], name="item")
     return {
-        "model_class": "MatrixFactorization",
+        "model_class": "ToyModel",
         "config": {"embedding_dim": 5, "squash": (1.0, 5.0), "lr": np.float32(0.5), "name": "mf"},
         "tensors": _tensors(),
         "users": users,
@@ -106,7 +108,7 @@ def test_round_trip_restores_everything(saved: Path, parts: dict[str, Any]) -> N
     bundle = load_bundle(saved)
     assert isinstance(bundle, Bundle)
     assert bundle.path == saved
-    assert bundle.model_class == "MatrixFactorization"
+    assert bundle.model_class == "ToyModel"
     assert bundle.format == BUNDLE_FORMAT
     assert bundle.library_version == embedlab.__version__
     created = pd.Timestamp(bundle.created)
@@ -205,10 +207,17 @@ def test_model_json_records_files_tensors_and_vocabularies(saved: Path) -> None:
     }
 
 
-def test_bundle_info_reads_model_json_only(saved: Path) -> None:
+def test_bundle_info_verifies_the_bundle_by_default(saved: Path) -> None:
+    assert bundle_info(saved)["model_class"] == "ToyModel"
     (saved / "weights.safetensors").unlink()
-    info = bundle_info(saved)
-    assert info["model_class"] == "MatrixFactorization"
+    with pytest.raises(BundleError, match=r"^weights.safetensors: missing from the bundle"):
+        bundle_info(saved)
+
+
+def test_bundle_info_without_verify_reads_model_json_only(saved: Path) -> None:
+    (saved / "weights.safetensors").unlink()
+    info = bundle_info(saved, verify=False)
+    assert info["model_class"] == "ToyModel"
     assert info["format"] == BUNDLE_FORMAT
     assert info["vocab"]["items"]["size"] == 3
     assert info["tensors"]["item_embedding.weight"]["shape"] == [3, 5]
@@ -219,7 +228,7 @@ def test_bundle_info_reads_model_json_only(saved: Path) -> None:
 
 def test_extra_files_in_the_directory_are_ignored(saved: Path) -> None:
     (saved / "NOTES.txt").write_text("trained on Tuesday")
-    assert load_bundle(saved).model_class == "MatrixFactorization"
+    assert load_bundle(saved).model_class == "ToyModel"
 
 
 def test_nan_and_unicode_survive_the_json(tmp_path: Path, parts: dict[str, Any]) -> None:

@@ -1,7 +1,10 @@
 """Persistence of trained models: the model bundle directory (safetensors, JSON, Parquet).
 
 See :mod:`embedlab.io._bundle` for the layout. Nothing here imports torch; use
-:meth:`Bundle.torch_state_dict` to get torch tensors.
+:meth:`Bundle.torch_state_dict` to get torch tensors. A bundle is untrusted input:
+:func:`load_bundle` checks what every bundle must satisfy and
+:func:`check_model_bundle` what its model class requires (config against the settings,
+tensors against the vocabularies), before any module is built.
 
 The embedding exports (gensim, word2vec, TensorBoard Projector, Parquet, ``.npz``) live
 in :mod:`embedlab.embeddings` and are re-exported here.
@@ -18,11 +21,13 @@ from embedlab.embeddings import (
     write_projector,
 )
 from embedlab.io._bundle import BUNDLE_FORMAT, Bundle, bundle_info, load_bundle, save_bundle
+from embedlab.io._schema import check_model_bundle
 
 __all__ = [
     "BUNDLE_FORMAT",
     "Bundle",
     "bundle_info",
+    "check_model_bundle",
     "load_bundle",
     "load_word2vec_format",
     "read_embeddings_npz",

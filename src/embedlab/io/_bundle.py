@@ -13,10 +13,18 @@ Layout::
 
 Nothing is pickled: tensors go through ``safetensors.numpy`` (no torch needed here),
 the rest is JSON and Parquet. Saving builds the whole directory under a temporary
-sibling name and swaps it into place, so readers see the old bundle or the new one,
-never half of either. Loading verifies every file against the sizes and checksums in
-``model.json`` and the tensors against their recorded names and shapes; any damage is
-one :class:`~embedlab.exceptions.BundleError` line that names the file.
+sibling name (``.NAME.embedlab-tmp.PID.RANDOM``) and swaps it into place (the previous
+bundle moved aside as ``.NAME.embedlab-old.PID.RANDOM`` meanwhile), so readers see the
+old bundle or the new one, never half of either; a save killed midway leaves only such
+names, which the next save to the same place removes once their process is gone. When
+the storage refuses a write (disk or quota full, read-only, not permitted) the save
+raises :class:`~embedlab.exceptions.StorageError` and leaves the previous bundle as it was.
+
+A bundle is untrusted input. Loading verifies every file against the sizes and
+checksums in ``model.json``, the safetensors header's declared sizes against the file
+before reading, the tensors against their recorded names and shapes, and refuses
+non-finite weights; :mod:`embedlab.io._schema` checks what the model class requires.
+Any damage is one :class:`~embedlab.exceptions.BundleError` line that names the file.
 """
 
 from __future__ import annotations
@@ -25,12 +33,12 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -42,8 +50,16 @@ import pyarrow.parquet as pq
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from embedlab._io import (
+    OLD_TAG,
+    TMP_TAG,
+    remove_stale_temporaries,
+    storage_errno,
+    storage_failure,
+    temp_prefix,
+)
 from embedlab.data import Vocabulary
-from embedlab.exceptions import BundleError, DataError
+from embedlab.exceptions import BundleError, DataError, StorageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -323,27 +339,50 @@ def save_bundle(
                 "refusing to replace it, choose another path"
             )
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        _write_contents(
-            tmp,
-            model_class=model_class,
-            config=config_json,
-            arrays=arrays,
-            users=users,
-            items=items,
-            metrics=metrics_json,
-            history=history_json,
-            item_meta=item_meta,
-            user_meta=user_meta,
-            data_fingerprint=data_fingerprint,
-        )
-        _swap_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    existed = target.exists()
+    with _storage_errors(target, existed):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Temporaries of saves that were killed (never a running one's): they may hold
+        # the space this save needs.
+        remove_stale_temporaries(target.parent, target.name, (TMP_TAG,))
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target.name), dir=target.parent))
+        try:
+            _write_contents(
+                tmp,
+                model_class=model_class,
+                config=config_json,
+                arrays=arrays,
+                users=users,
+                items=items,
+                metrics=metrics_json,
+                history=history_json,
+                item_meta=item_meta,
+                user_meta=user_meta,
+                data_fingerprint=data_fingerprint,
+            )
+            _swap_into_place(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    # Previous bundles that killed saves had moved aside: this one replaces them.
+    remove_stale_temporaries(target.parent, target.name, (OLD_TAG,))
     return target
+
+
+@contextlib.contextmanager
+def _storage_errors(target: Path, existed: bool) -> Iterator[None]:
+    """Turn a failure of the storage (disk full, read-only, not permitted) into a StorageError."""
+    try:
+        yield
+    except Exception as exc:
+        code = storage_errno(exc)
+        if code is None:
+            raise
+        reason, fix = storage_failure(code)
+        kept = "the previous bundle there is unchanged" if existed else "nothing was written"
+        error = StorageError(f"{target}: cannot save the model bundle: {reason}; {kept}; {fix}")
+        error.errno, error.strerror, error.filename = code, os.strerror(code), str(target)
+        raise error from exc
 
 
 def _write_contents(
@@ -418,7 +457,8 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
         os.rename(tmp, target)
         _fsync_dir(target.parent)
         return
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:12]}")
+    # Named after this process, so that a later save knows whether it may be removed.
+    old = target.with_name(f"{temp_prefix(target.name, OLD_TAG)}{os.urandom(6).hex()}")
     os.rename(target, old)
     try:
         os.rename(tmp, target)
@@ -451,7 +491,8 @@ def _interrupted_hint(directory: Path) -> str:
     parent = directory.parent
     if not parent.is_dir():
         return ""
-    pattern = re.compile(rf"^\.{re.escape(directory.name)}\.old-[0-9a-f]+$")
+    name = re.escape(directory.name)
+    pattern = re.compile(rf"^\.{name}\.(?:old-[0-9a-f]+|{re.escape(OLD_TAG)}\.\d+\.[A-Za-z0-9_]+)$")
     olds = sorted(p for p in parent.iterdir() if pattern.match(p.name))
     if not olds:
         return ""
@@ -483,6 +524,10 @@ def _read_model_json(directory: Path) -> dict[str, Any]:
         raise BundleError(
             f"{MODEL_JSON}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
             f"the file is damaged, {_RESAVE}"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, deep nesting
+        raise BundleError(
+            f"{MODEL_JSON}: JSON this reader refuses ({type(exc).__name__}: {exc}); {_RESAVE}"
         ) from None
     if not isinstance(doc, dict):
         raise BundleError(
@@ -517,7 +562,37 @@ def _read_model_json(directory: Path) -> dict[str, Any]:
         raise BundleError(
             f"{MODEL_JSON}: content checksum mismatch (the file was edited after saving); {_RESAVE}"
         )
+    _check_optional_fields(doc)
     return doc
+
+
+def _check_optional_fields(doc: dict[str, Any]) -> None:
+    """The fields a bundle may lack (older formats), when present, of the shape saving writes."""
+    history = doc.get("history")
+    if history is not None and not (
+        isinstance(history, list) and all(isinstance(h, dict) for h in history)
+    ):
+        raise BundleError(
+            f"{MODEL_JSON}: field 'history' is {type(history).__name__}; expected null or a list "
+            f"of objects (one per epoch); {_RESAVE}"
+        )
+    fingerprint = doc.get("data_fingerprint")
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        raise BundleError(
+            f"{MODEL_JSON}: field 'data_fingerprint' is {type(fingerprint).__name__}; expected "
+            f"null or a string; {_RESAVE}"
+        )
+    if "vocab" not in doc:
+        return
+    vocab = doc["vocab"]
+    for side in ("users", "items"):
+        entry = vocab.get(side) if isinstance(vocab, dict) else None
+        size = entry.get("size") if isinstance(entry, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise BundleError(
+                f"{MODEL_JSON}: field 'vocab.{side}.size' is {size!r}; expected the number of "
+                f"IDs in vocab/{side}.parquet; {_RESAVE}"
+            )
 
 
 def _verify_files(directory: Path, files: dict[str, Any]) -> None:
@@ -549,56 +624,200 @@ def _verify_files(directory: Path, files: dict[str, Any]) -> None:
             )
 
 
+#: safetensors dtype codes NumPy reads, as NumPy names (bfloat16 and fp8 have no NumPy type).
+_SAFETENSORS_DTYPES = {
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U64": "uint64",
+    "U32": "uint32",
+    "U16": "uint16",
+    "U8": "uint8",
+    "BOOL": "bool",
+}
+#: The largest safetensors header accepted (the safetensors library's own limit).
+_MAX_HEADER = 100_000_000
+#: Elements checked at a time for non-finite values (bounds the temporary mask).
+_FINITE_CHUNK = 1 << 22
+
+
+def _unreadable(detail: str) -> BundleError:
+    return BundleError(f"{WEIGHTS}: not a readable safetensors file ({detail}); {_RESAVE}")
+
+
+def _spec_text(dtype: Any, shape: Any) -> str:
+    """``float32[40, 4]``; a shape that is not a list is shown as what it is."""
+    if isinstance(shape, (list, tuple)):
+        return f"{dtype}{list(shape)}"
+    return f"{dtype} (shape {shape!r})"
+
+
+def _read_header(path: Path) -> dict[str, tuple[str, list[int]]]:
+    """Name -> (NumPy dtype, shape) from the safetensors header, every declared size checked
+    against the file's actual size before anything is allocated."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise _unreadable(f"{size} bytes, too short for the 8-byte header length")
+        n = int.from_bytes(head, "little")
+        if n < 2 or n > size - 8 or n > _MAX_HEADER:
+            raise _unreadable(
+                f"the header declares {n:,} bytes; the file holds {size - 8:,} after the length field"
+            )
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _unreadable(f"the header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise _unreadable(f"the header is a JSON {type(header).__name__}, expected an object")
+    data_len = size - 8 - n
+    out: dict[str, tuple[str, list[int]]] = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict):
+            raise _unreadable(f"tensor {name!r}: the header entry is not an object")
+        code, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if code not in _SAFETENSORS_DTYPES:
+            raise BundleError(
+                f"{WEIGHTS}: tensor {name!r} has dtype {code!r}; expected one of "
+                f"{', '.join(_SAFETENSORS_DTYPES)}; {_RESAVE}"
+            )
+        if not (
+            isinstance(shape, list)
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+        ):
+            raise _unreadable(f"tensor {name!r}: shape {shape!r} is not a list of sizes >= 0")
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
+            raise _unreadable(
+                f"tensor {name!r}: data_offsets {offsets!r} is not a [begin, end] pair"
+            )
+        begin, end = offsets
+        dtype = _SAFETENSORS_DTYPES[code]
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # Python ints: no overflow
+        if not 0 <= begin <= end <= data_len or end - begin != nbytes:
+            raise BundleError(
+                f"{WEIGHTS}: tensor {name!r} declares {_spec_text(dtype, shape)} ({nbytes:,} bytes) "
+                f"at bytes {begin:,} to {end:,}, but the file holds {data_len:,} bytes of tensor "
+                f"data; expected sizes that fit the file; {_RESAVE}"
+            )
+        out[name] = (dtype, list(shape))
+    return out
+
+
+def _check_record(header: dict[str, tuple[str, list[int]]], expected: dict[str, Any]) -> None:
+    """The tensors' names, dtypes and shapes in the file against those model.json records."""
+    missing = sorted(set(expected) - set(header))
+    unexpected = sorted(set(header) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing}")
+        if unexpected:
+            parts.append(f"unexpected keys {unexpected}")
+        raise BundleError(
+            f"{WEIGHTS}: tensors do not match {MODEL_JSON}: {'; '.join(parts)}; {_RESAVE}"
+        )
+    for name, (dtype, shape) in sorted(header.items()):
+        spec = expected[name]
+        want_shape = spec.get("shape") if isinstance(spec, dict) else None
+        want_dtype = spec.get("dtype") if isinstance(spec, dict) else None
+        if want_shape != shape or want_dtype != dtype:
+            raise BundleError(
+                f"{WEIGHTS}: tensor {name!r} is {_spec_text(dtype, shape)} but {MODEL_JSON} "
+                f"records {_spec_text(want_dtype, want_shape)}; {_RESAVE}"
+            )
+
+
+def _check_finite(name: str, arr: np.ndarray) -> None:
+    """Refuse NaN and infinite values in a floating-point tensor (they poison every score)."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return
+    flat = arr.reshape(-1)
+    count, first = 0, -1
+    for start in range(0, flat.size, _FINITE_CHUNK):
+        bad = ~np.isfinite(flat[start : start + _FINITE_CHUNK])
+        found = int(bad.sum())
+        if found and first < 0:
+            first = start + int(np.argmax(bad))
+        count += found
+    if count:
+        where = [int(i) for i in np.unravel_index(first, arr.shape)] if arr.ndim else []
+        raise BundleError(
+            f"{WEIGHTS}: tensor {name!r} holds {count:,} non-finite value"
+            f"{'s' if count != 1 else ''} (first: {float(flat[first])} at {where}); expected "
+            "finite numbers; the bundle was edited or saved from a diverged model, retrain or "
+            "re-save it"
+        )
+
+
 def _read_tensors(path: Path, expected: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Read the safetensors file and check names, shapes and dtypes against model.json."""
+    """Read the safetensors file: header sizes against the file, names, shapes and dtypes
+    against model.json (all before reading any data), then the data, refusing non-finite
+    values."""
+    header = _read_header(path)
+    _check_record(header, expected)
     try:
         with safe_open(str(path), framework="np") as fh:
-            names = set(fh.keys())
-            missing = sorted(set(expected) - names)
-            unexpected = sorted(names - set(expected))
-            if missing or unexpected:
-                parts = []
-                if missing:
-                    parts.append(f"missing keys {missing}")
-                if unexpected:
-                    parts.append(f"unexpected keys {unexpected}")
-                raise BundleError(
-                    f"{WEIGHTS}: tensors do not match {MODEL_JSON}: {'; '.join(parts)}; {_RESAVE}"
-                )
-            arrays = {name: fh.get_tensor(name) for name in sorted(names)}
+            arrays = {name: fh.get_tensor(name) for name in sorted(header)}
     except SafetensorError as exc:
-        raise BundleError(
-            f"{WEIGHTS}: not a readable safetensors file ({exc}); {_RESAVE}"
-        ) from None
+        raise _unreadable(str(exc)) from None
     for name, arr in arrays.items():
-        spec = expected[name]
-        shape = list(spec.get("shape", [])) if isinstance(spec, dict) else None
-        dtype = spec.get("dtype") if isinstance(spec, dict) else None
-        if shape != list(arr.shape) or dtype != str(arr.dtype):
-            raise BundleError(
-                f"{WEIGHTS}: tensor {name!r} is {arr.dtype}{list(arr.shape)} but {MODEL_JSON} "
-                f"records {dtype}{shape}; {_RESAVE}"
-            )
+        dtype, shape = header[name]
+        if str(arr.dtype) != dtype or list(arr.shape) != shape:  # safetensors read what it declared
+            raise _unreadable(f"tensor {name!r} read as {_spec_text(arr.dtype, arr.shape)}")
+        _check_finite(name, arr)
         arr.flags.writeable = False
     return arrays
 
 
-def _read_vocab(directory: Path, rel: str) -> Vocabulary:
+def _read_vocab(directory: Path, rel: str, record: Any) -> Vocabulary:
+    """Read a vocabulary; its size must be the one model.json records (when it records one)."""
     full = directory / rel
     try:
-        return Vocabulary.load(full)
+        vocab = Vocabulary.load(full)
     except DataError as exc:
         reason = str(exc).removeprefix(f"{full}: ")
         raise BundleError(f"{rel}: {reason}; {_RESAVE}") from None
+    except (pa.ArrowException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # a Parquet file whose embedlab metadata was edited: not JSON, keys missing
+        raise BundleError(
+            f"{rel}: not an embedlab vocabulary ({type(exc).__name__}: {exc}); {_RESAVE}"
+        ) from None
+    size = record.get("size") if isinstance(record, dict) else None
+    if record is not None and size != len(vocab):
+        raise BundleError(
+            f"{rel}: {len(vocab):,} IDs but {MODEL_JSON} records vocab size {size!r}; {_RESAVE}"
+        )
+    return vocab
 
 
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Read a model bundle written by :func:`save_bundle`, verifying every file.
 
-    Never unpickles. Checks, in order: the directory holds a ``model.json`` that parses,
-    has a supported format version and an intact content checksum; every file it lists
-    exists with the recorded size and sha256; the tensors in ``weights.safetensors``
-    have exactly the names, shapes and dtypes recorded. Files not listed are ignored.
+    A bundle is treated as untrusted input: its files may have been edited and the
+    checksums resealed. Never unpickles. Checks, in order: the directory holds a
+    ``model.json`` that parses, has a supported format version and an intact content
+    checksum; every file it lists exists with the recorded size and sha256; the
+    vocabularies hold as many IDs as recorded; the header of ``weights.safetensors``
+    declares sizes that fit the file (before anything is allocated) and exactly the
+    tensor names, shapes and dtypes recorded; no floating-point tensor holds NaN or
+    infinity. Files not listed are ignored.
+
+    What the config and the tensors must hold for a given model class (settings,
+    shapes against the vocabularies, seen-item indices) is checked by
+    :func:`check_model_bundle`, which the estimators' ``load`` and :func:`bundle_info`
+    call.
 
     Raises:
         BundleError: A one-line message naming the file and what is wrong with it.
@@ -607,9 +826,10 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     doc = _read_model_json(directory)
     files = doc["files"]
     _verify_files(directory, files)
+    vocab_record = doc.get("vocab", {})  # checked by _read_model_json when present
+    users = _read_vocab(directory, USERS_VOCAB, vocab_record.get("users"))
+    items = _read_vocab(directory, ITEMS_VOCAB, vocab_record.get("items"))
     tensors = _read_tensors(directory / WEIGHTS, doc["tensors"])
-    users = _read_vocab(directory, USERS_VOCAB)
-    items = _read_vocab(directory, ITEMS_VOCAB)
     item_meta = (
         _read_metadata(directory / ITEM_METADATA, ITEM_METADATA) if ITEM_METADATA in files else None
     )
@@ -641,18 +861,29 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     )
 
 
-def bundle_info(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """What ``model.json`` says about a bundle, without reading or verifying the other files.
+def bundle_info(path: str | os.PathLike[str], *, verify: bool = True) -> dict[str, Any]:
+    """What ``model.json`` says about a bundle, for an ``info`` command.
 
-    For a quick ``info`` command: format, library version, model class, creation time,
-    config, metrics, history, data fingerprint, vocabulary sizes, tensor shapes and the
-    file list. Use :func:`load_bundle` to verify the files.
+    Format, library version, model class, creation time, config, metrics, history, data
+    fingerprint, vocabulary sizes, tensor shapes and the file list.
+
+    Args:
+        path: The bundle directory.
+        verify: Check the whole bundle first, as loading does (:func:`load_bundle` and
+            :func:`check_model_bundle`: files, checksums, config against the model's
+            settings, tensors against the vocabularies, finite weights), so that a bundle
+            that would not load is not described. False: read ``model.json`` only (its
+            format and content checksum are still checked).
 
     Raises:
-        BundleError: If ``path`` is not a bundle or its ``model.json`` is damaged or of
-            an unsupported format.
+        BundleError: If ``path`` is not a bundle, its ``model.json`` is damaged or of an
+            unsupported format, or (``verify=True``) any check of loading fails.
     """
     doc = _read_model_json(Path(path))
+    if verify:
+        from embedlab.io._schema import check_model_bundle
+
+        check_model_bundle(load_bundle(path))
     info = {k: v for k, v in doc.items() if k != "checksum"}
     info["path"] = str(Path(path))
     return info

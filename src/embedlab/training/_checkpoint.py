@@ -10,9 +10,10 @@ folder it points at, with
 * ``state.json``: the format, the epoch, the number of training ratings, the module's class,
   the trainer's settings, the history, the early-stopping state and the optimizers' structure.
 
-The epoch's folder is written under a temporary name and renamed into place, then
-``latest.json`` is replaced atomically and older epochs are removed, so a killed run leaves
-the last complete checkpoint.
+The epoch's folder is written under a temporary name (``.epoch-NNNN.embedlab-tmp.PID.*``)
+and renamed into place, then ``latest.json`` is replaced atomically and older epochs are
+removed, so a killed run leaves the last complete checkpoint. The next save removes the
+temporaries of writers that no longer run (never a running one's).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -29,7 +31,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from embedlab._io import atomic_write_text
+from embedlab._io import (
+    TMP_TAG,
+    atomic_write_text,
+    remove_stale_temporaries,
+    storage_errno,
+    storage_failure,
+    temp_prefix,
+)
+from embedlab.exceptions import StorageError
 from embedlab.training._history import History
 from embedlab.training._optim import (
     MultiOptimizer,
@@ -48,6 +58,7 @@ __all__ = [
 
 _FORMAT = 1
 _LATEST = "latest.json"
+_TAGGED_TMP = re.compile(rf"^\.epoch-\d+\.{re.escape(TMP_TAG)}\.\d+\.")
 
 
 @dataclass
@@ -99,13 +110,38 @@ def save_checkpoint(folder: Path, epoch: int, state: TrainingState, config: dict
     """Write the checkpoint after ``epoch`` (1-based) into ``folder`` and drop older ones.
 
     ``config``: the trainer's settings a resumed run must share.
+
+    Raises:
+        StorageError: When the storage refuses the write (disk or quota full, read-only,
+            not permitted); the previous checkpoint is kept.
     """
+    try:
+        _save_checkpoint(folder, epoch, state, config)
+    except Exception as exc:
+        code = storage_errno(exc)
+        if code is None:
+            raise
+        reason, fix = storage_failure(code)
+        error = StorageError(
+            f"{folder}: cannot write the checkpoint of epoch {epoch}: {reason}; the previous "
+            f"checkpoint is kept; {fix}"
+        )
+        error.errno, error.strerror, error.filename = code, os.strerror(code), str(folder)
+        raise error from exc
+
+
+def _save_checkpoint(
+    folder: Path, epoch: int, state: TrainingState, config: dict[str, Any]
+) -> None:
     from safetensors.torch import save_file
 
     module, best = state.module, state.best
     folder.mkdir(parents=True, exist_ok=True)
     name = f"epoch-{epoch:04d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
+    # Temporaries of writers that were killed (never a running one's) go first: they may
+    # hold the space this checkpoint needs.
+    remove_stale_temporaries(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(name), dir=folder))
     try:
         save_file(_cpu_state(module.state_dict()), str(tmp / "model.safetensors"))
         opt_tensors, opt_structure = flatten_optimizer_state(state.opt.state_dict())
@@ -137,9 +173,15 @@ def save_checkpoint(folder: Path, epoch: int, state: TrainingState, config: dict
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     atomic_write_text(folder / _LATEST, json.dumps({"epoch": epoch, "dir": name}))
-    # Older epochs, and temporary folders a killed run left behind.
-    for old in [*folder.glob("epoch-*"), *folder.glob(".epoch-*")]:
+    # Older epochs. Temporaries of killed writers were removed above; a running writer's
+    # (``.epoch-NNNN.embedlab-tmp.PID.*``) is never touched.
+    for old in folder.glob("epoch-*"):
         if old.name != name and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    # Temporaries without a process id in their name (releases before it was there): no
+    # writer of this release makes them.
+    for old in folder.glob(".epoch-*"):
+        if not _TAGGED_TMP.match(old.name) and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
 
 
