@@ -122,13 +122,13 @@ def test_default_shape_is_ml100k_and_half_stars(tmp_path: Path) -> None:
         ),
         (
             ["--users", "5", "--items", "5", "--ratings", "26"],
-            "error: n_ratings=26 exceeds n_users * n_items",
+            "error: --ratings 26 exceeds n_users * n_items",
         ),
         (
             ["--users", "0", "--items", "5", "--ratings", "3"],
-            "error: n_users=0: expected an integer >= 1",
+            "error: --users 0: expected an integer >= 1",
         ),
-        (["--genres", "0", "--users", "5", "--items", "5", "--ratings", "3"], "error: n_genres=0"),
+        (["--genres", "0", "--users", "5", "--items", "5", "--ratings", "3"], "error: --genres 0"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
@@ -166,7 +166,7 @@ def test_unwritable_target_exit_2(tmp_path: Path) -> None:
         ["data", "synth", str(blocker / "syn"), "--users", "5", "--items", "5", "--ratings", "10"],
     )
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: cannot write {blocker / 'syn'}:")
+    assert result.stderr.startswith(f"error: OUT_DIR {blocker / 'syn'}: {blocker} is a file")
     assert result.stderr.strip().count("\n") == 0
 
 

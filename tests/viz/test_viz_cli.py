@@ -85,13 +85,13 @@ def test_user_errors_are_one_line(bundle, tmp_path) -> None:
     _one_line_error(_run("map", tmp_path / "nothing", "--out", tmp_path / "m.png"))
     _one_line_error(
         _run("map", bundle, "--method", "pca", "--color", "rating", "--out", tmp_path / "m.png"),
-        "color='rating'",
+        "--color 'rating'",
     )
     _one_line_error(
-        _run("map", bundle, "--method", "mds", "--out", tmp_path / "m.png"), "method='mds'"
+        _run("map", bundle, "--method", "mds", "--out", tmp_path / "m.png"), "--method 'mds'"
     )
     _one_line_error(
-        _run("map", bundle, "--genre", "Opera", "--out", tmp_path / "m.png"), "genre='Opera'"
+        _run("map", bundle, "--genre", "Opera", "--out", tmp_path / "m.png"), "--genre 'Opera'"
     )
     _one_line_error(_run("plot", "sweep", tmp_path / "none.csv", "--out", tmp_path / "s.png"))
     bad = tmp_path / "bad.csv"

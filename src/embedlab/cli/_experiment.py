@@ -29,6 +29,8 @@ from embedlab.cli._options import (
     output,
     renamed_option,
 )
+from embedlab.cli._paths import check_output, write_error, write_staged
+from embedlab.cli._settings_options import cli_message
 from embedlab.exceptions import DataError
 
 experiment_app = typer.Typer(
@@ -81,7 +83,10 @@ def _numbers(text: str, option: str, cast: Any) -> list[Any]:
 
 
 def _start(quiet: bool, verbose: bool, as_json: bool, **settings: Any) -> Output:
-    """The command's output, with its settings printed under ``--verbose``."""
+    """The command's output, with its settings printed under ``--verbose``; ``--out``
+    (``settings["out"]``) checked before any work."""
+    if settings.get("out") is not None:
+        check_output(settings["out"], "file", "--out")
     say = output(quiet, verbose, as_json)
     say.settings(**settings)
     return say
@@ -107,7 +112,7 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     except (TypeError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(str(exc)) from None
+        raise DataError(cli_message(str(exc))) from None
 
 
 _HEADERS = {
@@ -145,10 +150,9 @@ def _report(
 
     if out is not None:
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            curves.to_csv(out, index=False)
+            write_staged(out, lambda path: curves.to_csv(path, index=False))
         except OSError as exc:
-            raise DataError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+            raise write_error("--out", out, exc) from None
     if as_json:
         records = json.loads(curves.to_json(orient="records"))
         typer.echo(json.dumps({"experiment": title, "by": by, "rows": records}, indent=2))
@@ -214,6 +218,7 @@ def size_sweep(
         epochs=epochs,
         validation_fraction=validation_fraction,
         random_state=random_state,
+        out=out,
     )
     values = _numbers(embedding_dims, "--embedding-dims", int)
     train, validation = _prepare(data, validation_fraction, random_state, say, table)
@@ -279,6 +284,7 @@ def biases(
         epochs=epochs,
         validation_fraction=validation_fraction,
         random_state=random_state,
+        out=out,
     )
     names = [v.strip() for v in variants.split(",") if v.strip()]
     train, validation = _prepare(data, validation_fraction, random_state, say, table)
@@ -345,6 +351,7 @@ def l2(
         epochs=epochs,
         validation_fraction=validation_fraction,
         random_state=random_state,
+        out=out,
     )
     values = _numbers(strengths, "--strengths", float)
     train, validation = _prepare(data, validation_fraction, random_state, say, table)

@@ -12,6 +12,8 @@ import typer
 
 from embedlab.cli._app import app
 from embedlab.cli._options import JsonOpt, Output, QuietOpt, VerboseOpt, output
+from embedlab.cli._paths import check_output, write_error, write_staged
+from embedlab.data import parse_id
 from embedlab.exceptions import DataError, UnknownIDError
 
 FORMATS = ("gensim", "word2vec", "projector", "parquet", "npy")
@@ -109,9 +111,7 @@ def _visitor_ratings(model: Any, rates: list[str]) -> dict[Any, float]:
             rating = math.nan
         if not sep or not item.strip() or not math.isfinite(rating):
             raise DataError(f"--rate {value!r}: expected ITEM=RATING, e.g. --rate 'Star Wars=5'")
-        query: Any = item.strip()
-        if model.items_.kind == "int" and query.lstrip("-").isdigit():
-            query = int(query)
+        query: Any = parse_id(item.strip(), model.items_.kind)
         try:
             key = vectors.resolve(query)
         except UnknownIDError as exc:
@@ -181,9 +181,7 @@ def recommend(
             recs = model.recommend_for_ratings(ratings, n, min_count=min_count, explain=explain)
             who: dict[str, Any] = {"ratings": [[_plain(k), v] for k, v in ratings.items()]}
         else:
-            user_id: Any = user
-            if model.users_.kind == "int" and str(user).strip().lstrip("-").isdigit():
-                user_id = int(str(user))
+            user_id: Any = parse_id(str(user), model.users_.kind)
             recs = model.recommend(user_id, n, min_count=min_count, explain=explain)
             who = {"user": user_id}
     except UnknownIDError as exc:
@@ -246,20 +244,30 @@ def export(
         raise DataError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if binary and fmt != "word2vec":
         raise DataError("--binary applies to --format word2vec only")
+    if fmt == "projector":
+        check_output(
+            out, "folder", "--out", marker="projector_config.pbtxt", what="a projector export"
+        )
+    else:
+        check_output(out, "file", "--out")
     model = _load(model_dir, say)
     vectors = model.user_embeddings() if users else model.item_embeddings()
-    if fmt == "gensim":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        vectors.to_gensim().save(str(out))
-        written = out
-    elif fmt == "word2vec":
-        written = vectors.save_word2vec_format(out, binary=binary)
-    elif fmt == "projector":
-        written = vectors.to_projector(out)
-    elif fmt == "parquet":
-        written = vectors.to_parquet(out)
-    else:
-        written = vectors.to_numpy(out)
+    writers = {
+        "gensim": lambda path: vectors.to_gensim().save(str(path)),
+        "word2vec": lambda path: vectors.save_word2vec_format(path, binary=binary),
+        "projector": vectors.to_projector,
+        "parquet": vectors.to_parquet,
+        "npy": vectors.to_numpy,
+    }
+    try:
+        # Every file (side files, a projector's three) is complete before any is renamed
+        # into place: a failed write leaves earlier exports as they were.
+        write_staged(out, writers[fmt])
+    except ImportError as exc:
+        raise DataError(f"--format {fmt}: {exc}") from None
+    except OSError as exc:
+        raise write_error("--out", out, exc) from None
+    written = out
     what = "user" if users else "item"
     say.done("exported")
     if as_json:

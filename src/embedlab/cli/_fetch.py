@@ -12,6 +12,7 @@ from rich.table import Table
 
 from embedlab.cli._data import data_app
 from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
+from embedlab.cli._paths import check_output
 
 __all__ = ["fetch", "list_releases"]
 
@@ -66,6 +67,8 @@ def fetch(
     """
     from embedlab.data import fetch_movielens
 
+    if cache_dir is not None:  # a read-only cache that holds the release is fine
+        check_output(cache_dir, "folder", "--cache-dir", writable=False)
     say = output(quiet, verbose, as_json)
     say.settings(name=name, cache_dir=cache_dir, force=force, url=url, timeout=timeout)
     path = fetch_movielens(

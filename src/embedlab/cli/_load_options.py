@@ -257,11 +257,50 @@ def cli_load_message(message: str) -> str:
     return _ALTERNATIVES.sub(lambda m: m.group(0).replace("'", ""), message)
 
 
+def _corrupt_errors() -> tuple[type[BaseException], ...]:
+    import zipfile
+    import zlib
+
+    classes: list[type[BaseException]] = [OSError, EOFError, zlib.error, zipfile.BadZipFile]
+    try:
+        import lzma
+
+        classes.append(lzma.LZMAError)
+    except ImportError:  # pragma: no cover - Python built without lzma
+        pass
+    return tuple(classes)
+
+
+#: What reading a truncated or damaged compressed file raises (gzip, bz2, xz, zip; pyarrow's
+#: "Truncated compressed stream" is an OSError without errno).
+_CORRUPT = _corrupt_errors()
+
+
+def _unreadable(path: Any, exc: BaseException) -> DataError | None:
+    """The one-line error of a file that could not be read to its end; None for an error
+    of the environment (a full disk, permissions: the command line's own message) or a
+    bug."""
+    from embedlab.cli._app import environment_message
+    from embedlab.exceptions import EmbedlabError
+
+    if isinstance(exc, EmbedlabError):
+        return None
+    if isinstance(exc, OSError) and (exc.errno is not None or environment_message(exc)):
+        message = environment_message(exc)
+        return None if message is None else DataError(f"{path}: cannot be read: {message}")
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return DataError(
+        f"{path}: cannot be read ({detail}); the file is truncated, damaged or not what its "
+        "name says: download or compress it again"
+    )
+
+
 def load_table(path: Any, table: Mapping[str, Any]) -> Any:
     """:func:`embedlab.data.load` with the parsed table options, messages in flags.
 
     Raises:
-        DataError: As the loader does, its suggestions naming the CLI flags.
+        DataError: As the loader does, its suggestions naming the CLI flags; a compressed
+            file that is truncated or damaged (gzip, bz2, xz, zip), naming the file.
     """
     from embedlab.data import load
 
@@ -275,6 +314,11 @@ def load_table(path: Any, table: Mapping[str, Any]) -> Any:
                 error = type(exc)(message)
             except TypeError:  # a subclass with its own constructor
                 error = DataError(message)
+            raise error from None
+        except _CORRUPT as exc:
+            error = _unreadable(path, exc)
+            if error is None:
+                raise
             raise error from None
     for warning in caught:
         if issubclass(warning.category, DataWarning):

@@ -28,6 +28,7 @@ __all__ = [
     "SeedAliasOpt",
     "VerboseOpt",
     "output",
+    "python_flags",
     "renamed_option",
 ]
 
@@ -95,6 +96,17 @@ def renamed_option(ctx: typer.Context, name: str, value: Any, old_value: Any, ol
 
         raise DataError(f"{new} and {old} are the same option ({old} is its old name); pass {new}")
     return old_value
+
+
+def python_flags(message: str, flags: dict[str, str]) -> str:
+    """``message`` with the Python arguments ``name=value`` of a library call as the
+    command's flags (``n_users=-1`` → ``--users -1``, per ``flags``: name -> flag)."""
+    import re
+
+    if not flags:
+        return message
+    names = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
+    return re.sub(rf"(?<![\w.-])({names})=", lambda m: f"{flags[m.group(1)]} ", message)
 
 
 class Output:

@@ -17,11 +17,21 @@ from embedlab.cli._options import (
     SeedAliasOpt,
     VerboseOpt,
     output,
+    python_flags,
     renamed_option,
 )
+from embedlab.cli._paths import check_output, write_error
 from embedlab.data import SHAPES
 
 _HALF_STAR_SHAPES = ("ml-20m", "ml-32m")
+#: The generator's arguments as this command's flags, for its messages.
+_FLAGS = {
+    "n_users": "--users",
+    "n_items": "--items",
+    "n_ratings": "--ratings",
+    "n_genres": "--genres",
+    "random_state": "--random-state",
+}
 
 
 @data_app.command("synth")
@@ -85,6 +95,7 @@ def synth(
         if label not in SHAPES:
             raise fail(f"unknown --shape {label!r}; expected one of {', '.join(SHAPES)}")
         n_users, n_items, n_ratings = SHAPES[label]
+    check_output(out_dir, "folder", "OUT_DIR")
     if out_dir.exists() and not force and not (out_dir.is_dir() and not any(out_dir.iterdir())):
         raise fail(f"{out_dir} already exists and is not empty; pass --force to replace it")
     half = label in _HALF_STAR_SHAPES if half_stars is None else half_stars
@@ -101,19 +112,22 @@ def synth(
         force=force,
     )
     start = time.perf_counter()
-    ds, _ = synthetic_ratings(
-        n_users,  # type: ignore[arg-type]
-        n_items,  # type: ignore[arg-type]
-        n_ratings,  # type: ignore[arg-type]
-        n_genres=genres,
-        half_stars=half,
-        rating_scale=(0.5, 5.0) if half else (1.0, 5.0),
-        random_state=random_state,
-    )
+    try:
+        ds, _ = synthetic_ratings(
+            n_users,  # type: ignore[arg-type]
+            n_items,  # type: ignore[arg-type]
+            n_ratings,  # type: ignore[arg-type]
+            n_genres=genres,
+            half_stars=half,
+            rating_scale=(0.5, 5.0) if half else (1.0, 5.0),
+            random_state=random_state,
+        )
+    except (ValueError, TypeError) as exc:
+        raise fail(python_flags(str(exc), _FLAGS)) from None
     try:
         write_movielens_csv(ds, out_dir, overwrite=force)
     except OSError as exc:
-        raise fail(f"cannot write {out_dir}: {exc.strerror or exc}") from None
+        raise write_error("OUT_DIR", out_dir, exc) from None
     seconds = time.perf_counter() - start
     say.done("generated and written")
     if as_json:

@@ -24,8 +24,10 @@ from embedlab.cli._options import (
     SeedAliasOpt,
     VerboseOpt,
     output,
+    python_flags,
     renamed_option,
 )
+from embedlab.cli._paths import check_output, write_error, write_staged
 from embedlab.exceptions import DataError
 
 plot_app = typer.Typer(
@@ -50,12 +52,13 @@ def _viz() -> Any:
 
 
 def _out(path: Path, allowed: tuple[str, ...] = _STATIC) -> Path:
+    """``--out``, checked before any work: a known picture type, a file path that can be written."""
     if path.suffix.lower() not in allowed:
         raise DataError(
             f"--out {path}: unknown file type {path.suffix or '(none)'!r}; "
             f"expected one of {', '.join(allowed)}"
         )
-    return path
+    return check_output(path, "file", "--out")
 
 
 def _load(model_dir: Path, say: Output) -> Any:
@@ -66,22 +69,31 @@ def _load(model_dir: Path, say: Output) -> Any:
     return model
 
 
+#: The viz functions' arguments as the flags of ``map`` and ``plot``, for their messages.
+_FLAGS = {
+    name: "--" + name.replace("_", "-")
+    for name in ("method", "color", "top_n", "genre", "label_top", "perplexity", "random_state")
+} | {"n": "--n", "min_count": "--min-count", "by": "--by"}
+
+
 def _draw(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a viz function; bad options become a user error."""
+    """Call a viz function; bad options become a user error (naming the flags)."""
     try:
         return fn(*args, **kwargs)
     except (ValueError, TypeError, ImportError) as exc:
         if isinstance(exc, DataError):
+            # embedlab's own message, with the Python names as the command's flags
+            exc.args = (python_flags(str(exc), _FLAGS), *exc.args[1:])
             raise
-        raise DataError(str(exc)) from None
+        raise DataError(python_flags(str(exc), _FLAGS)) from None
 
 
 def _save(picture: Any, out: Path, say: Output, **extra: Any) -> None:
     """Write the picture, then print its path (or JSON: ``out`` and ``extra``)."""
     try:
-        picture.save(out)
+        write_staged(out, picture.save)
     except OSError as exc:
-        raise DataError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+        raise write_error("--out", out, exc) from None
     say.done("drawn and written")
     if say.as_json:
         say.result(json.dumps({"out": str(out), **extra}, indent=2))

@@ -270,12 +270,15 @@ def read_text_columns(
     if not complete and len(lines) > 1:
         lines = lines[:-1]
     lead = next((i for i, line in enumerate(lines) if line.strip()), 0)  # blank lines on top
+    numbers = [i + 1 for i, line in enumerate(lines) if line.strip()][:_SAMPLE_LINES]
     lines = [line for line in lines if line.strip()][:_SAMPLE_LINES]
     if not lines:
         raise DataError(
             f"{source}: the file holds only blank lines; expected a ratings table with (user, item, rating) rows"
         )
-    sep = _sniff_sep(lines, quoting, source) if sep is None else _normalise_sep(sep, source)
+    sep = (
+        _sniff_sep(lines, quoting, source, numbers) if sep is None else _normalise_sep(sep, source)
+    )
     k = len(sep)
     rows = [_split_fields(line, sep, quoting) for line in lines]
     if header is None:

@@ -77,7 +77,31 @@ def _normalise_sep(sep: str, source: str) -> str:
     return sep
 
 
-def _sniff_sep(lines: list[str], quoting: bool, source: str) -> str:
+_SEP_NAMES = {"\t": "tab", " ": "space"}
+
+
+def _ragged_message(
+    lines: list[str], sep: str, quoting: bool, source: str, numbers: list[int] | None
+) -> str:
+    """Rows with different numbers of ``sep``-separated fields: where, and how many."""
+    counts = [len(_split_fields(line, sep, quoting)) for line in lines]
+    numbers = numbers or list(range(1, len(lines) + 1))
+    odd = [j for j, c in enumerate(counts) if c != counts[0]]
+    name = _SEP_NAMES.get(sep, repr(sep))
+    j = odd[0]
+    return (
+        f"{source}: the rows have different numbers of {name}-separated fields (line "
+        f"{numbers[0]} has {counts[0]}, line {numbers[j]} has {counts[j]}; {len(odd)} of the "
+        f"first {len(lines)} lines differ from line {numbers[0]}); every row needs the same "
+        f"fields: fix or drop the ragged rows, and pass sep={sep!r} if {name} is the separator"
+    )
+
+
+def _sniff_sep(
+    lines: list[str], quoting: bool, source: str, numbers: list[int] | None = None
+) -> str:
+    """The separator of ``lines`` (non-blank lines of the file's start; ``numbers``: their
+    1-based line numbers in the file, for messages)."""
     perfect: list[tuple[int, int, str]] = []
     partial: list[tuple[float, int, str]] = []
     for order, cand in enumerate(_SEPARATORS):
@@ -95,6 +119,8 @@ def _sniff_sep(lines: list[str], quoting: bool, source: str) -> str:
         return min(perfect)[2]
     if partial and -min(partial)[0] >= 0.5:
         return min(partial)[2]
+    if partial:  # a separator in every line's place, but rows of different lengths
+        raise DataError(_ragged_message(lines, min(partial)[2], quoting, source, numbers))
     first = lines[0] if lines else ""
     raise DataError(
         f"{source}: cannot detect the column separator (the first line {first[:80]!r} has no "

@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 DuplicatePolicy = Literal["warn", "error", "last", "first", "mean"]
+#: Ratings are stored as float32; larger magnitudes would become ±inf.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _POLICIES = ("warn", "error", "last", "first", "mean")
 
 
@@ -94,12 +96,16 @@ def check_ratings(
                 f"(first {_py(arr[first])!r} at {row_label(first, row_offset)}); expected numbers"
             )
         arr = numeric
-    # Fast path: one pass, since NaN or ±inf anywhere poisons the sum.
-    if arr.dtype.kind == "f" and np.isfinite(arr.sum(dtype=np.float64)):
-        out = arr.astype(np.float32, copy=False)
-        if rating_scale is not None:
-            check_scale(out, rating_scale, source=source, column=column, row_offset=row_offset)
-        return out
+    # Fast path: NaN or ±inf anywhere (also a value beyond float32, which the cast makes
+    # ±inf) poisons the float64 sum of the float32 ratings.
+    if arr.dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = arr.astype(np.float32, copy=False)
+            clean = bool(np.isfinite(out.sum(dtype=np.float64)))
+        if clean:
+            if rating_scale is not None:
+                check_scale(out, rating_scale, source=source, column=column, row_offset=row_offset)
+            return out
     arr = arr.astype(np.float64, copy=False)
     finite = np.isfinite(arr)
     if not finite.all():
@@ -114,6 +120,14 @@ def check_ratings(
         raise DataError(
             f"{source}: column {column!r} has {bad_idx.size} {what} values "
             f"(first at {row_label(first, row_offset)}: {_py(arr[first])!r}); drop or fill those rows"
+        )
+    huge = np.abs(arr) > _FLOAT32_MAX
+    if huge.any():
+        first = int(np.flatnonzero(huge)[0])
+        raise DataError(
+            f"{source}: column {column!r} has {int(huge.sum())} values too large for a rating "
+            f"(first at {row_label(first, row_offset)}: {_py(arr[first])!r}); expected numbers "
+            f"within ±{_FLOAT32_MAX:.3g} (float32); fix or drop those rows"
         )
     out = arr.astype(np.float32)
     if rating_scale is not None:

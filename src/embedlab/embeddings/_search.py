@@ -183,7 +183,7 @@ def label_row(kv: KeyedEmbeddings, folded: FoldedLabels, query: str) -> int:
         if rows.size > 1:
             raise UnknownIDError(
                 f"ambiguous label {query!r}: {rows.size} labels match "
-                f"({_describe(kv, rows[:5])}); pass the key, or the label with its year"
+                f"({_describe(kv, rows[:5])}); {_disambiguate(kv, folded, rows)}"
             )
     folded_query = normalize_label(query)
     if folded_query:
@@ -208,6 +208,20 @@ def label_row(kv: KeyedEmbeddings, folded: FoldedLabels, query: str) -> int:
     raise UnknownIDError(
         f"{query!r} is neither a key nor a label ({len(kv)} keys); {hint}; "
         "use find() to search the labels"
+    )
+
+
+def _disambiguate(kv: KeyedEmbeddings, folded: FoldedLabels, rows: np.ndarray) -> str:
+    """How to name one of ``rows``, whose labels all match: by year when the years tell
+    them apart, else (the same label, and the same year) by key."""
+    plain, dated = folded
+    if len({dated[r] for r in rows}) == rows.size:
+        return f"pass the label with its year (e.g. {kv.labels[rows[0]]!r}), or the key"
+    same = "label and year" if any(dated[r] != plain[r] for r in rows) else "label"
+    return (
+        f"{'they have' if len({dated[r] for r in rows}) == 1 else 'some have'} the same "
+        f"{same}; pass the "
+        f"key instead (e.g. {kv.keys.id(int(rows[0]))!r})"
     )
 
 

@@ -184,6 +184,7 @@ class Ints(Check):
 
     low: int = 1
     none: bool = False
+    high: int | None = None
     cli_type: ClassVar[type] = str
 
     def convert(self, name: str, value: Any) -> tuple[int, ...]:
@@ -191,9 +192,13 @@ class Ints(Check):
             self.fail(name, value)
         if not all(_is_int(v) and int(v) >= self.low for v in value):
             self.fail(name, value)
+        if self.high is not None and any(int(v) > self.high for v in value):
+            self.fail(name, value)
         return tuple(int(v) for v in value)
 
     def describe(self) -> str:
+        if self.high is not None:
+            return f"a sequence of integers from {self.low} to {self.high}, e.g. (32, 4)"
         return f"a sequence of integers >= {self.low}, e.g. (32, 4)"
 
     def parse(self, name: str, text: str) -> tuple[int, ...]:
@@ -243,16 +248,20 @@ class Dims(Check):
     """An embedding width: one integer ``>= 1``, or a ``(user, item)`` pair of them."""
 
     none: bool = False
+    high: int | None = None
     cli_type: ClassVar[type] = str
 
+    def _ok(self, v: Any) -> bool:
+        return _is_int(v) and int(v) >= 1 and (self.high is None or int(v) <= self.high)
+
     def convert(self, name: str, value: Any) -> int | tuple[int, int]:
-        if _is_int(value) and int(value) >= 1:
+        if self._ok(value):
             return int(value)
         if (
             isinstance(value, Sequence)
             and not isinstance(value, (str, bytes))
             and len(value) == 2
-            and all(_is_int(v) and int(v) >= 1 for v in value)
+            and all(self._ok(v) for v in value)
         ):
             a, b = (int(v) for v in value)
             return a if a == b else (a, b)
@@ -260,6 +269,8 @@ class Dims(Check):
         raise AssertionError  # unreachable: fail raises
 
     def describe(self) -> str:
+        if self.high is not None:
+            return f"an integer from 1 to {self.high}, or a (user, item) pair of them"
         return "an integer >= 1, or a (user, item) pair of them"
 
     def parse(self, name: str, text: str) -> int | tuple[int, int]:

@@ -17,6 +17,7 @@ from embedlab.training._distributed import (
     shard_batches,
 )
 from embedlab.training._history import History
+from embedlab.training._memory import check_training_memory
 from embedlab.training._optim import OPTIMIZERS, SCHEDULES, LazyAdam
 from embedlab.training._spark import fit_mf_spark, spark_session
 from embedlab.training._spark_read import SparkRatings, read_spark_ratings
@@ -32,6 +33,7 @@ __all__ = [
     "SparkRatings",
     "StopAfter",
     "Trainer",
+    "check_training_memory",
     "evaluate",
     "fit_mf_als",
     "fit_mf_sgd",
