@@ -24,6 +24,7 @@ from embedlab.data import (
 )
 from embedlab.embeddings import KeyedEmbeddings
 from embedlab.exceptions import (
+    BiasesOnlyWarning,
     DataError,
     DatasetNotFoundError,
     DataWarning,
@@ -70,6 +71,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DataError",
+    "BiasesOnlyWarning",
     "DataWarning",
     "DatasetNotFoundError",
     "DatasetSummary",

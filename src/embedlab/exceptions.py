@@ -11,6 +11,7 @@ Hierarchy::
     │   ├── DatasetNotFoundError          a dataset is neither on disk nor downloadable
     │   └── BundleError                   a saved model bundle is missing, damaged or of another format
     ├── DownloadError (OSError)           a download failed (HTTP error, timeout, checksum)
+    ├── StorageError (OSError)            a write failed: disk or quota full, read-only, not permitted
     ├── SettingsError (ValueError)        a model setting out of range, of the wrong type or unknown
     ├── UnknownIDError (KeyError)         a raw user/item ID that a vocabulary does not know
     ├── NotFittedError (ValueError, AttributeError)
@@ -22,6 +23,7 @@ Hierarchy::
 from __future__ import annotations
 
 __all__ = [
+    "BiasesOnlyWarning",
     "BundleError",
     "DataError",
     "DataWarning",
@@ -30,6 +32,7 @@ __all__ = [
     "EmbedlabError",
     "NotFittedError",
     "SettingsError",
+    "StorageError",
     "TrainingDivergedError",
     "UnknownIDError",
 ]
@@ -54,6 +57,21 @@ class BundleError(DataError):
 
 class DownloadError(EmbedlabError, OSError):
     """Downloading a file failed: HTTP error, refused connection, timeout, bad checksum."""
+
+
+class StorageError(EmbedlabError, OSError):
+    """Writing a file failed because of the storage, not of embedlab: no space left on the
+    device (``ENOSPC``), quota exceeded (``EDQUOT``), a read-only file system (``EROFS``),
+    permission denied (``EACCES``, ``EPERM``) or a file too large (``EFBIG``).
+
+    ``errno`` holds the code of the failure (``filename`` the path); the message names
+    the path, the reason and what was kept (the previous file or bundle is left as it was).
+    ``OSError`` would prefix ``[Errno N]`` once ``errno`` is set; ``__str__`` is overridden
+    so the message reads as written.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class SettingsError(EmbedlabError, ValueError):
@@ -82,3 +100,8 @@ class TrainingDivergedError(EmbedlabError, RuntimeError):
 
 class DataWarning(UserWarning):
     """Data that can be used but probably is not what the user meant."""
+
+
+class BiasesOnlyWarning(DataWarning):
+    """The factors did not beat the biases-only model on the held-out ratings, so the
+    model predicts with its biases alone (``MatrixFactorization(fallback=...)``)."""

@@ -61,8 +61,12 @@ def test_bundle_records_what_ran(ds, tmp_path, kind) -> None:
     assert config["training_seconds"] > 0
     if kind == "mf":
         assert settings["engine"] == "sgd"
-        # the engine's defaults, resolved: nothing left as "the engine's default"
-        assert settings["l2_item"] == 0.06 and settings["learning_rate"] == 0.06
+        # the engine's defaults, resolved: nothing left as "the engine's default"; the
+        # L2 strengths are the ones the held-out slice chose from its grid
+        assert settings["learning_rate"] == 0.06 and settings["holdout"] == 0.05
+        chosen = config["adaptive"]["chosen"]
+        assert settings["l2_item"] == chosen["l2_item"] in (0.02, 0.06, 0.15)
+        assert settings["epochs"] == chosen["epochs"] in (3, 6)
         assert "optimizer" not in settings  # the SGD engine has no optimizer setting
     else:
         assert _no_nulls(config["pretrain_settings"])

@@ -32,10 +32,41 @@ from embedlab.models._foldin import FoldedUser, FoldInMixin
 from embedlab.models._recommending import RecommenderMixin
 from embedlab.recommend import SEEN_TENSORS, SeenItems
 from embedlab.settings import Settings, used_fields
-from embedlab.training import History
+from embedlab.training import History, check_training_memory
 from embedlab.training.engines import TrainData
 
 __all__ = ["EmbeddingModel", "FoldedUser"]
+
+
+def _check_layout(
+    model: EmbeddingModel, settings: Settings, bundle: Any, extras: tuple[str, ...]
+) -> None:
+    """The bundle's tensors against the module the settings build, built on the ``meta``
+    device (shapes only, no memory), so that a bundle that does not fit is refused before
+    the real module is allocated."""
+    from embedlab.exceptions import BundleError
+
+    generator = torch.Generator()
+    with torch.device("meta"):
+        layout = model._build_module(settings, len(bundle.users), len(bundle.items), generator)
+    expected = layout.state_dict()
+    given = {k: v for k, v in bundle.tensors.items() if k not in extras}
+    missing, unexpected = sorted(set(expected) - set(given)), sorted(set(given) - set(expected))
+    if missing or unexpected:
+        raise BundleError(
+            f"weights.safetensors: the tensors do not fit a {type(model).__name__} built from "
+            f"model.json's config (missing: {missing}, unexpected: {unexpected}); re-save the model"
+        )
+    for name, ref in expected.items():
+        arr = given[name]
+        want = (str(ref.dtype).removeprefix("torch."), [int(d) for d in ref.shape])
+        got = (str(arr.dtype), [int(d) for d in arr.shape])
+        if got != want:
+            raise BundleError(
+                f"weights.safetensors: tensor {name!r} is {got[0]}{got[1]}; a "
+                f"{type(model).__name__} built from model.json's config expects "
+                f"{want[0]}{want[1]}; re-save the model"
+            )
 
 
 def _check_interactions(data: Any, what: str) -> Interactions:
@@ -168,9 +199,10 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             )
 
     def _resolve(
-        self, settings: Any, n_ratings: int, seed: int, checkpoint: bool
+        self, settings: Any, n_ratings: int, seed: int, checkpoint: bool, holdout: bool = False
     ) -> Any:  # pragma: no cover - every estimator overrides it
-        """The concrete settings that train on ``n_ratings`` ratings with ``seed``."""
+        """The concrete settings that train on ``n_ratings`` ratings with ``seed``
+        (``holdout``: no validation data was given)."""
         raise NotImplementedError
 
     def _build_module(
@@ -277,7 +309,10 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             if settings.random_state is not None
             else int(np.random.SeedSequence().entropy % 2**63)
         )
-        resolved = self._resolve(settings, len(data), int(seed), checkpoint_dir is not None)
+        resolved = self._resolve(
+            settings, len(data), int(seed), checkpoint_dir is not None, val_arrays is None
+        )
+        check_training_memory(resolved, data.n_users, data.n_items, len(data))
         generator = torch.Generator().manual_seed(int(seed))
         module = self._build_module(resolved, data.n_users, data.n_items, generator)
         mean = data.global_mean
@@ -533,6 +568,7 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             config={
                 "params": self._config(),
                 **self._provenance(),
+                **self._model_state(),
                 "global_mean": self.global_mean_,
                 "rating_scale": None if self.rating_scale_ is None else list(self.rating_scale_),
                 "embedlab_version": __version__,
@@ -572,12 +608,21 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             "training_seconds": round(float(self.training_seconds_), 3),
         }
 
+    def _model_state(self) -> dict[str, Any]:
+        """Config entries the loaded model needs beyond its parameters (MF: the fallback)."""
+        return {}
+
     def _extra_provenance(self) -> dict[str, Any]:
         """More records a model keeps (the neural model's pre-training settings)."""
         return {}
 
     @classmethod
     def _from_bundle(cls, bundle: Any) -> EmbeddingModel:
+        from embedlab.io import check_model_bundle
+
+        # A bundle is untrusted: its config against the settings, its tensors against the
+        # vocabularies and the config, its indices within bounds, all before building.
+        check_model_bundle(bundle)
         params = dict(bundle.config["params"])
         for key, value in params.items():
             if isinstance(value, list):
@@ -596,15 +641,18 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             model.training_seconds_ = float(bundle.config.get("training_seconds", 0.0))
         else:  # a bundle of embedlab 0.1 recorded only the constructor's arguments
             model.settings_ = settings
+        extras = ("item_counts", "user_counts", *SEEN_TENSORS)
+        _check_layout(model, settings, bundle, extras)
         tensors = bundle.torch_state_dict()
         module = model._build_module(
             settings, len(bundle.users), len(bundle.items), torch.Generator().manual_seed(0)
         )
-        extras = ("item_counts", "user_counts", *SEEN_TENSORS)
         state = {k: v for k, v in tensors.items() if k not in extras}
         missing, unexpected = module.load_state_dict(state, strict=False)
         if missing or unexpected:
-            raise DataError(
+            from embedlab.exceptions import BundleError
+
+            raise BundleError(
                 f"{bundle.path}: weights do not fit a {cls.__name__} with the saved settings "
                 f"(missing: {list(missing)}, unexpected: {list(unexpected)})"
             )
@@ -635,17 +683,18 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
         Raises:
             BundleError: For a missing, truncated or edited bundle, or one of another model class.
         """
+        from embedlab.exceptions import BundleError
         from embedlab.io import load_bundle
         from embedlab.models import MODEL_CLASSES
 
         bundle = load_bundle(path)
         target = MODEL_CLASSES.get(bundle.model_class)
         if target is None:
-            raise DataError(
+            raise BundleError(
                 f"{path}: model class {bundle.model_class!r} is not one this embedlab knows"
             )
         if cls is not EmbeddingModel and not issubclass(target, cls):
-            raise DataError(
+            raise BundleError(
                 f"{path}: holds a {bundle.model_class}, not a {cls.__name__}; use embedlab.load(path)"
             )
         return target._from_bundle(bundle)

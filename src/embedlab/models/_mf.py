@@ -114,7 +114,12 @@ class MatrixFactorization(EmbeddingModel):
         )
 
     def _resolve(
-        self, settings: MFSettings, n_ratings: int, seed: int, checkpoint: bool
+        self,
+        settings: MFSettings,
+        n_ratings: int,
+        seed: int,
+        checkpoint: bool,
+        holdout: bool = False,
     ) -> MFSettings:
         return resolve_mf(
             settings,
@@ -123,6 +128,7 @@ class MatrixFactorization(EmbeddingModel):
             cuda=torch.cuda.is_available(),
             checkpoint=checkpoint,
             n_threads=torch.get_num_threads(),
+            holdout=holdout,
         )
 
     def _build_module(
@@ -155,6 +161,7 @@ class MatrixFactorization(EmbeddingModel):
                 "would train this model; pass engine='spark'"
             )
         if engine == "torch":
+            self.adaptive_ = None
             result = get_engine(engine).fit(
                 data,
                 settings,
@@ -168,17 +175,74 @@ class MatrixFactorization(EmbeddingModel):
         if resume:
             raise SettingsError("resume=True needs checkpoint_dir= (the torch engine)")
         spark = {("frame" if k == "spark_frame" else k): v for k, v in options.items()}
+        if engine == "sgd":
+            spark.update(self._adaptive_options(settings, data))
         result = get_engine(engine).fit(
             data, settings, callbacks=callbacks, progress=progress, **spark
         )
         _load_params(module, result.tables)
+        self.adaptive_ = result.details.get("adaptive")
+        if self.adaptive_ is not None and not self.adaptive_["skipped"]:
+            self._report_adaptive(module)
         return result.history
+
+    def _adaptive_options(self, settings: MFSettings, data: Any) -> dict[str, Any]:
+        """The SGD engine's options for the held-out slice: the settings it may tune
+        (those left to the engine) and the rating scale it scores on."""
+        if data.validation is not None or not settings.holdout:
+            return {}
+        given = self.get_settings()
+        r = data.train[2]
+        return {
+            "tunable": tuple(
+                name for name in ("epochs", "l2_user", "l2_item") if getattr(given, name) is None
+            ),
+            "clip": (float(r.min()), float(r.max())) if settings.clip and len(r) else None,
+        }
+
+    def _report_adaptive(self, module: MFModule) -> None:
+        """Record what the held-out slice chose; warn when the factors lost."""
+        import warnings
+
+        from embedlab.exceptions import BiasesOnlyWarning
+
+        a = self.adaptive_
+        chosen = a["chosen"]
+        self.settings_ = self.settings_.replace(
+            epochs=int(chosen["epochs"]),
+            l2_user=float(chosen["l2_user"]),
+            l2_item=float(chosen["l2_item"]),
+        )
+        if not a["factors_used"]:
+            module.use_factors = False
+            warnings.warn(
+                f"the factors do not beat the biases-only model on {a['holdout']} held-out "
+                f"ratings (RMSE {a['factors_rmse']:.4f} with factors, "
+                f"{a['biases_rmse']:.4f} without): predicting with the biases only; "
+                "more data or fallback=False keeps the factors",
+                BiasesOnlyWarning,
+                stacklevel=5,
+            )
 
     def _score_with_user(
         self, p: torch.Tensor, b: torch.Tensor | None, items: torch.Tensor
     ) -> torch.Tensor:
         m = self.module_
-        return self._finish_scores((p * m.item_embedding(items)).sum(-1), b, items)
+        raw = (p * m.item_embedding(items)).sum(-1)
+        return self._finish_scores(raw if m.use_factors else raw * 0.0, b, items)
+
+    def _model_state(self) -> dict[str, Any]:
+        adaptive = getattr(self, "adaptive_", None)
+        return {"adaptive": adaptive} if adaptive else {}
+
+    @classmethod
+    def _from_bundle(cls, bundle: Any) -> MatrixFactorization:
+        model = super()._from_bundle(bundle)
+        adaptive = bundle.config.get("adaptive")
+        model.adaptive_ = adaptive if isinstance(adaptive, dict) else None
+        if model.adaptive_ is not None and model.adaptive_.get("factors_used") is False:
+            model.module_.use_factors = False
+        return model  # type: ignore[return-value]
 
     def fit(self, dataset, **options: Any) -> MatrixFactorization:  # type: ignore[override]
         """Train on ``dataset``; see :meth:`EmbeddingModel.fit`. Returns ``self``.

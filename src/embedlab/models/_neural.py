@@ -72,7 +72,12 @@ class NeuralEmbeddingModel(EmbeddingModel):
     settings_class = NeuralSettings
 
     def _resolve(
-        self, settings: NeuralSettings, n_ratings: int, seed: int, checkpoint: bool
+        self,
+        settings: NeuralSettings,
+        n_ratings: int,
+        seed: int,
+        checkpoint: bool,
+        holdout: bool = False,
     ) -> NeuralSettings:
         ctx = resolve_distributed(settings.distributed, resolve_device(settings.device))
         return resolve_neural(

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from embedlab.exceptions import DataError, UnknownIDError
+from embedlab.models._foldin import rating_pairs
 from embedlab.recommend import SeenItems
 from embedlab.settings import Int
 
@@ -66,6 +67,8 @@ class RecommenderMixin:
             u = torch.as_tensor(users, dtype=torch.long)
             if isinstance(m, MFModule):
                 raw = m.user_embedding(u) @ m.item_embedding.weight.T
+                if not m.use_factors:
+                    raw.zero_()
                 b = None if m.user_bias is None else m.user_bias(u)
                 return self._finish_scores(raw, b, torch.arange(n_items)).numpy()
             out = np.empty((len(users), n_items), dtype=np.float32)
@@ -281,17 +284,15 @@ class RecommenderMixin:
 
         Raises:
             NotFittedError: Before ``fit``.
-            UnknownIDError: For unknown item IDs.
+            UnknownIDError: For unknown item IDs (also text that is no ID, a number
+                past int64, a float).
             ValueError: With no ratings, or as :meth:`recommend`.
+            DataError: For a rating that is not a finite number (NaN, infinity, text).
         """
         from embedlab.recommend import mask_items
 
         self._check_fitted()
-        pairs = list(ratings.items()) if isinstance(ratings, Mapping) else list(ratings)
-        if not pairs:
-            raise ValueError("recommend_for_ratings needs at least one (item ID, rating) pair")
-        rated = self.items_.indices([p[0] for p in pairs]).astype(np.int64)
-        values = np.array([float(p[1]) for p in pairs], dtype=np.float32)
+        pairs, rated, values = rating_pairs(ratings, self.items_, "recommend_for_ratings")
         allowed = self._allowed_items(candidates, min_count, genres)
         folded = self.fold_in(pairs, l2=l2, steps=steps)
         scores = self.score_items(folded)[None, :]

@@ -200,6 +200,9 @@ class MFModule(nn.Module):
             initialize,
         )
         add_bias_tables(self, user_bias, item_bias, global_bias)
+        #: False: score with the biases alone (the dot product counts as 0), the
+        #: estimator's fallback when the factors did not beat the biases-only model.
+        self.use_factors = True
 
     def forward_rows(
         self, users: torch.Tensor, items: torch.Tensor
@@ -213,6 +216,8 @@ class MFModule(nn.Module):
         p = self.user_embedding(users)
         q = self.item_embedding(items)
         raw = (p * q).sum(dim=-1)
+        if not self.use_factors:
+            raw = torch.zeros_like(raw)
         return finish_scores(self, raw, users, items, {"user": p, "item": q})
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ from embedlab.settings._fields import (
 )
 from embedlab.settings._models import (
     ENGINE_DEFAULTS,
+    HOLDOUT_PROBE_ONLY,
     MF_ENGINES,
     NEURAL_ENGINES,
     PRETRAIN_MF,
@@ -39,6 +40,7 @@ from embedlab.settings._models import (
 
 __all__ = [
     "ENGINE_DEFAULTS",
+    "HOLDOUT_PROBE_ONLY",
     "MF_ENGINES",
     "NEURAL_ENGINES",
     "PRETRAIN_MF",

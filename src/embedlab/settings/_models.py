@@ -46,6 +46,8 @@ NEURAL_ENGINES = ("auto", "compiled", "torch")
 MAX_DIM = 1 << 20
 #: Largest number of epochs accepted.
 MAX_EPOCHS = 1_000_000
+#: Largest batch accepted (ratings per step; the compiled kernels index with int64).
+MAX_BATCH = 2**31 - 1
 
 _OPTIMIZERS = ("adam", "adagrad", "sgd")
 _SCHEDULES = ("constant", "step", "exponential", "cosine")
@@ -192,7 +194,7 @@ class MFSettings(Settings):
         engines=_TORCH,
     )
     batch_size: int | None = setting(
-        None, Int(1, none=True), "Ratings per step (None: the engine's).", engines=_TORCH
+        None, Int(1, MAX_BATCH, none=True), "Ratings per step (None: the engine's).", engines=_TORCH
     )
     epochs: int | None = setting(
         None,
@@ -204,6 +206,21 @@ class MFSettings(Settings):
         Int(0, none=True, none_as=0),
         "Early-stopping patience in epochs (needs validation data); 0 or None: off.",
         engines=("sgd", "als", "torch"),
+    )
+    holdout: float = setting(
+        0.05,
+        Real(0, 0.5),
+        "Without validation data, the share of ratings (at most 20,000) held out to "
+        "early-stop, tune epochs and L2 left to the engine, and check the factors "
+        "against the biases-only model; 0: off.",
+        engines=_SGD,
+    )
+    fallback: bool = setting(
+        True,
+        Bool(),
+        "Predict with the biases-only model (and say so) when the factors are not clearly "
+        "better on the held-out ratings.",
+        engines=_SGD,
     )
     engine: str = setting(
         "auto", Choice(MF_ENGINES), "auto, sgd (compiled CPU SGD), torch, als or spark."
@@ -244,10 +261,12 @@ class NeuralSettings(Settings):
 
     embedding_dim: int | tuple[int, int] = setting(
         128,
-        Dims(),
+        Dims(high=MAX_DIM),
         "Width of the user and item tables, or a (user, item) pair of widths.",
     )
-    hidden: tuple[int, ...] = setting((32, 4), Ints(1), "Sizes of the hidden ReLU layers.")
+    hidden: tuple[int, ...] = setting(
+        (32, 4), Ints(1, high=MAX_DIM), "Sizes of the hidden ReLU layers."
+    )
     dropout: float = setting(0.3, Real(0, 1), "Dropout after each hidden layer.")
     user_bias: bool = setting(True, Bool(), "Learn a bias b_u per user.")
     item_bias: bool = setting(True, Bool(), "Learn a bias b_i per item.")
@@ -281,7 +300,7 @@ class NeuralSettings(Settings):
         Choice(_SCHEDULES, none=True, none_as="constant"),
         "Learning-rate schedule: constant, step, exponential or cosine.",
     )
-    batch_size: int = setting(1024, Int(1), "Ratings per step.")
+    batch_size: int = setting(1024, Int(1, MAX_BATCH), "Ratings per step.")
     epochs: int = setting(10, Int(1, MAX_EPOCHS), "Passes over the data.")
     patience: int = setting(
         None,
@@ -419,6 +438,9 @@ def _cpus() -> int:
 #: cores): on small data, starting the parallel region each epoch and sharing cache
 #: lines of popular rows cost more than the threads gain.
 RATINGS_PER_THREAD = 250_000
+#: From this many ratings on, the SGD engine's held-out check trains no model on all
+#: the ratings beside the one it checks: that model (on 99 % or more) is the result.
+HOLDOUT_PROBE_ONLY = 1_000_000
 
 
 def resolve_mf(
@@ -429,8 +451,14 @@ def resolve_mf(
     cuda: bool = False,
     checkpoint: bool = False,
     n_threads: int | None = None,
+    holdout: bool = False,
 ) -> MFSettings:
     """The concrete settings that train ``settings`` on ``n_ratings`` ratings.
+
+    ``holdout``: no validation data was given, so the SGD engine may hold out a slice
+    (``settings.holdout``); below :data:`HOLDOUT_PROBE_ONLY` ratings it then trains two
+    models side by side and takes two threads (the CPUs allowing) when ``n_threads``
+    is left to it.
 
     The engine is chosen (:func:`mf_engine`), every ``None`` the engine uses becomes
     the engine's default (:data:`ENGINE_DEFAULTS`), the thread count the one that
@@ -458,6 +486,9 @@ def resolve_mf(
         wanted = settings.n_threads
         if wanted is None:
             wanted = max(1, n_ratings // RATINGS_PER_THREAD) if engine == "sgd" else _cpus()
+            if engine == "sgd" and holdout and settings.holdout and n_ratings < HOLDOUT_PROBE_ONLY:
+                # the checked model and the model on all ratings train side by side
+                wanted = 2
         changes["n_threads"] = min(wanted, _cpus())
     return dataclasses.replace(settings, **changes)
 

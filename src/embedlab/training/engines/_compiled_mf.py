@@ -11,6 +11,7 @@ from typing import Any
 from embedlab.settings import MFSettings
 from embedlab.training._cpu_als import fit_mf_als
 from embedlab.training._cpu_sgd import fit_mf_sgd
+from embedlab.training._cpu_sgd_auto import fit_mf_sgd_auto
 from embedlab.training._history import History
 from embedlab.training.engines._base import EngineResult, TrainData, register_engine
 
@@ -64,6 +65,40 @@ class SGDEngine:
         **options: Any,
     ) -> EngineResult:
         s = settings
+        tunable = options.get("tunable", ())
+        if data.validation is None and s.holdout:
+            params, records, report = fit_mf_sgd_auto(
+                *data.train,
+                data.n_users,
+                data.n_items,
+                holdout=s.holdout,
+                fallback=s.fallback,
+                tune_epochs="epochs" in tunable,
+                tune_l2="l2_user" in tunable and "l2_item" in tunable,
+                embedding_dim=s.embedding_dim,
+                epochs=s.epochs,
+                learning_rate=s.learning_rate,
+                final_learning_rate_fraction=s.final_learning_rate_fraction,
+                l2_user=s.l2_user,
+                l2_item=s.l2_item,
+                l2_bias=s.l2_bias,
+                bias_damping=s.bias_damping,
+                user_bias=s.user_bias,
+                item_bias=s.item_bias,
+                global_bias=s.global_bias,
+                init_std=s.init_std,
+                patience=s.patience or None,
+                clip=options.get("clip"),
+                random_state=s.random_state,
+                n_threads=s.n_threads,
+                callbacks=callbacks,
+                progress=progress,
+            )
+            if params is not None:
+                return EngineResult(params, History(records), {"adaptive": report.as_dict()})
+            skipped = {"adaptive": report.as_dict()}
+        else:
+            skipped = {}
         params, records = fit_mf_sgd(
             *data.train,
             data.n_users,
@@ -72,7 +107,7 @@ class SGDEngine:
             bias_damping=s.bias_damping,
             **_common(data, s, callbacks, progress),
         )
-        return EngineResult(params, History(records))
+        return EngineResult(params, History(records), skipped)
 
 
 class ALSEngine:
