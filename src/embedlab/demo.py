@@ -65,15 +65,27 @@ class DemoResult:
     seconds: float = 0.0
 
 
+def own_table(data: str | Path | None, table: dict[str, Any] | None = None) -> bool:
+    """Whether ``data`` is the user's own table rather than MovieLens 100K: table options
+    given, or a file other than a ``.zip`` (a folder or a zip is the release)."""
+    if data is None:
+        return False
+    path = Path(data)
+    return bool(table) or (path.is_file() and path.suffix.lower() != ".zip")
+
+
 def _load(
     data: str | Path | None,
     base_url: str | None,
     say: Callable[[str], None],
     progress: bool = True,
+    table: dict[str, Any] | None = None,
 ) -> tuple[Any, bool, str]:
     from embedlab import datasets
-    from embedlab.data import synthetic_ratings
+    from embedlab.data import load_ratings, synthetic_ratings
 
+    if own_table(data, table):
+        return load_ratings(data, **(table or {})), False, Path(data).name  # type: ignore[arg-type]
     if data is not None:  # an explicit path: a mistake there is the user's to fix
         ds = datasets.movielens("ml-100k", data=data)
         return ds, False, f"MovieLens 100K ({data})"
@@ -124,12 +136,15 @@ def _obscurity(model: Any, name: str, test: Any) -> dict[str, Any]:
     }
 
 
-def _films(kv: Any, synthetic: bool) -> list[str]:
+def _films(kv: Any, movielens: bool, counts: Any) -> list[str]:
+    """The items whose neighbours the demo shows: the course's films on MovieLens, else
+    the three most rated (``counts``, in ``kv``'s order; by label, or by ID when the
+    data have no labels)."""
     known = [f for f in FILMS if kv.labels is not None and f in set(kv.labels)]
-    if not synthetic and known:
+    if movielens and known:
         return known
-    counts = kv.metadata["n_ratings"].to_numpy()
-    return [str(kv.labels[i]) for i in np.argsort(-counts, kind="stable")[:3]]
+    names = kv.labels if kv.labels is not None else list(kv.keys)
+    return [str(names[i]) for i in np.argsort(-np.asarray(counts), kind="stable")[:3]]
 
 
 def run_demo(
@@ -140,17 +155,22 @@ def run_demo(
     quick: bool = False,
     say: Callable[[str], None] = print,
     progress: bool = True,
+    table: dict[str, Any] | None = None,
 ) -> DemoResult:
     """Run the demo and write its files into ``out``.
 
     Args:
-        data: The ML-100K folder or zip; None searches ``$EMBEDLAB_DATA``, the cache,
-            then downloads (and falls back to synthetic data when that fails).
+        data: The ML-100K folder or zip, or a ratings table of your own (any file
+            :func:`~embedlab.load_ratings` reads; with ``table``, its options); None
+            searches ``$EMBEDLAB_DATA``, the cache, then downloads (and falls back to
+            synthetic data when that fails).
         out: Output folder (created; existing demo files are replaced).
         base_url: A MovieLens mirror for the download.
         quick: Small models and few epochs (for tests): the numbers are not the product's.
         say: Where progress lines go.
         progress: Show a progress bar while downloading.
+        table: Options of :func:`~embedlab.load_ratings` for a table of your own
+            (``user=``, ``item=``, ``rating=``, ``sep=``, ``encoding=`` ...).
 
     Returns:
         A :class:`DemoResult`.
@@ -162,7 +182,8 @@ def run_demo(
     from embedlab.models import MatrixFactorization, NeuralEmbeddingModel
 
     t_start = time.perf_counter()
-    ds, synthetic, source = _load(data, base_url, say, progress)
+    ds, synthetic, source = _load(data, base_url, say, progress, table)
+    movielens = not synthetic and not own_table(data, table)
     tag = " (synthetic data)" if synthetic else ""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -190,9 +211,9 @@ def run_demo(
     mf = models["matrix factorization"]
     kv = mf.item_embeddings()
     neighbours = {
-        film: kv.most_similar(kv.resolve(film), topn=10) for film in _films(kv, synthetic)
+        film: kv.most_similar(kv.resolve(film), topn=10) for film in _films(kv, movielens, mf.item_counts_)
     }
-    user = USER if not synthetic and USER in mf.users_ else mf.users_.id(0)
+    user = USER if movielens and USER in mf.users_ else mf.users_.id(0)
     recs = mf.recommend(user, n=10, explain=True)
 
     say("the course's obscure-recommendations comparison: three variants of the same model")
@@ -214,7 +235,7 @@ def run_demo(
     projection = viz.project(kv, method="tsne", random_state=0)
     for name in ("map.html", "map.png"):
         fig = viz.embedding_map(
-            projection, color="genre", title=f"{what}: t-SNE of the item vectors"
+            projection, color="auto", title=f"{what}: t-SNE of the item vectors"
         )
         files[name] = fig.save(out / name)
     for key, name in (("matrix factorization", "mf"), ("neural model", "neural")):

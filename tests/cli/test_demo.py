@@ -95,3 +95,46 @@ def test_demo_help_in_a_real_process() -> None:
     )
     assert proc.returncode == 0
     assert "Example: embedlab demo" in proc.stdout
+
+
+def test_demo_on_a_table_of_ones_own(tmp_path: Path) -> None:
+    """``--data FILE`` with the table options: the demo's path on any ratings table."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_own_data import write_planted
+
+    ratings = write_planted(tmp_path, sep=";", encoding="latin-1")
+    result = runner.invoke(
+        app,
+        [
+            "demo", "--data", str(ratings), "--user", "customer_id", "--item", "product_code",
+            "--rating", "score", "--sep", ";", "--encoding", "latin-1",
+            "--out", str(tmp_path / "demo"), "--quick", "--json",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["synthetic"] is False and doc["data"] == "ratings.csv"
+    _check_outputs(tmp_path / "demo")
+    # neighbours of the three most rated products come from their own cluster
+    assert len(doc["neighbours"]) == 3
+    for item, rows in doc["neighbours"].items():
+        cluster = item.split("-")[1]
+        top = [r["key"] for r in rows[:5]]
+        assert sum(k.split("-")[1] == cluster for k in top) >= 4, (item, top)
+    # the text output names items by ID when the table has no labels
+    text = runner.invoke(
+        app,
+        [
+            "demo", "--data", str(ratings), "--user", "customer_id", "--item", "product_code",
+            "--rating", "score", "--sep", ";", "--encoding", "latin-1",
+            "--out", str(tmp_path / "demo2"), "--quick",
+        ],  # fmt: skip
+    )
+    assert text.exit_code == 0, text.output
+    assert "None" not in text.stdout and "p-" in text.stdout
+
+
+def test_demo_table_options_need_a_table(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--user", "customer_id", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    assert "--user" in result.output and "--data FILE" in result.output

@@ -186,7 +186,7 @@ def test_table_options_on_movielens_name_the_flag(tmp_path: Path) -> None:
     assert "sep=" not in line
 
 
-def test_demo_rejects_table_options(tmp_path: Path) -> None:
+def test_demo_table_options_without_a_table_are_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--item", "x", "--out", str(tmp_path / "d")])
     assert_one_line_error(result, "--item", "MovieLens 100K")
 

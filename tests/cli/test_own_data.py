@@ -105,6 +105,27 @@ def test_map_coloured_by_a_side_table_column(trained: Path) -> None:
     assert (trained / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_held_out_check_keeps_the_factors(trained: Path) -> None:
+    # the clusters are a strong signal: the factors clearly beat the biases-only model
+    result = _invoke(trained, "info", "m", "--json")
+    assert result.exit_code == 0, result.output
+    adaptive = json.loads(result.stdout)["adaptive"]
+    assert adaptive["factors_used"] is True
+    assert adaptive["factors_rmse"] < adaptive["biases_rmse"] - 0.2
+    text = _invoke(trained, "info", "m")
+    assert "held-out check" in text.stdout and "predicts with factors" in text.stdout
+
+
+def test_projector_export_carries_the_side_table(trained: Path) -> None:
+    result = _invoke(trained, "export", "m", "--format", "projector", "--out", "proj")
+    assert result.exit_code == 0, result.output
+    header, *rows = (trained / "proj" / "metadata.tsv").read_text().splitlines()
+    assert header.split("\t") == ["key", "label", "category", "price", "n_ratings"]
+    assert len(rows) == len(CLUSTERS) * PER_CLUSTER
+    first = dict(zip(header.split("\t"), rows[0].split("\t"), strict=True))
+    assert first["label"] == f"{first['category'].title()} no. {int(first['key'][-2:])}"
+
+
 def test_recommend_for_a_visitor_favours_the_liked_cluster(trained: Path) -> None:
     rates = ["--rate", "p-chocolate-01=5", "--rate", "Chocolate no. 2=5", "--rate", "p-tea-01=1"]
     result = _invoke(trained, "recommend", "m", *rates, "--n", "5", "--json")
@@ -168,3 +189,41 @@ def test_latin1_semicolon_variant(tmp_path: Path) -> None:
     mine = _invoke(tmp_path, "recommend", "m", "--user", "cliënt-003", "--n", "3", "--json")
     assert mine.exit_code == 0, mine.output
     assert json.loads(mine.stdout)["user"] == "cliënt-003"
+
+
+def test_a_table_without_structure_falls_back_in_one_warning_line(tmp_path: Path) -> None:
+    """Scores that are customer and product effects plus noise: the factors cannot help,
+    so ``train`` predicts with the biases only and says so, with the CLI's flag."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    users, items = rng.normal(0, 0.5, 300), rng.normal(0, 0.5, 80)
+    lines = ["customer_id,product_code,score"]
+    for u in range(300):
+        for i in rng.choice(80, size=25, replace=False):
+            score = np.clip(round(3 + users[u] + items[i] + rng.normal(0, 0.8)), 1, 5)
+            lines.append(f"c{u:03d},p{i:02d},{int(score)}")
+    (tmp_path / "flat.csv").write_text("\n".join(lines) + "\n")
+    base = [sys.executable, "-m", "embedlab", "train", "flat.csv", *COLUMNS, "-q"]
+    done = subprocess.run(
+        [*base, "--out", "m", "--random-state", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("warning: the factors do not beat the biases-only model"), line
+    assert "--no-fallback" in line and "fallback=False" not in line
+    info = _invoke(tmp_path, "info", "m", "--json")
+    assert json.loads(info.stdout)["adaptive"]["factors_used"] is False
+    kept = subprocess.run(
+        [*base, "--out", "m2", "--random-state", "0", "--no-fallback"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert kept.returncode == 0 and kept.stderr == "", kept.stderr

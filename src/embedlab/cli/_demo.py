@@ -12,6 +12,7 @@ import typer
 from embedlab.cli._app import app
 from embedlab.cli._load_options import load_values, with_load_options
 from embedlab.cli._options import QuietOpt, VerboseOpt, output
+from embedlab.cli._paths import check_output
 from embedlab.exceptions import DataError
 
 
@@ -45,7 +46,8 @@ def demo(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="The ML-100K folder or zip (default: $EMBEDLAB_DATA, the cache, else download)."
+            help="The ML-100K folder or zip, or a ratings table of your own (default: "
+            "$EMBEDLAB_DATA, the cache, else download)."
         ),
     ] = None,
     out: Annotated[
@@ -64,14 +66,16 @@ def demo(
     base_url: Annotated[str | None, typer.Option(hidden=True, help="MovieLens mirror.")] = None,
     **table: Any,
 ) -> None:
-    """The whole path on MovieLens 100K in about a minute: models, neighbours, recommendations, map.
+    """The whole path in about a minute: models, neighbours, recommendations, map.
 
-    Without data on disk and without network it runs on a synthetic catalogue and says so.
-
-    The table options are those of every command that reads ratings; the demo's data is
-    MovieLens 100K, whose columns are known, so they are an error here.
+    On MovieLens 100K by default; without data on disk and without network it runs on a
+    synthetic catalogue and says so. --data also takes a ratings table of your own, read
+    with the table options of every command that reads ratings (--user, --item, --rating,
+    --sep, --encoding, ...); neighbours are then shown for the three most rated items.
 
     Example: embedlab demo --data ~/data/ml-100k --out demo
+
+    Example: embedlab demo --data scores.csv --user customer_id --item product_code --out demo
     """
     from rich.console import Console
     from rich.table import Table
@@ -79,12 +83,13 @@ def demo(
     from embedlab.demo import OBSCURE_BELOW, run_demo
 
     given = load_values(table)
-    if given:
+    if given and data is None:
         flags = ", ".join("--" + k.replace("_", "-") for k in given)
         raise DataError(
-            f"{flags}: the demo runs on MovieLens 100K, whose columns are known; leave "
-            f"{'it' if len(given) == 1 else 'them'} out (embedlab train reads your own table)"
+            f"{flags}: table options describe a table of your own; pass it with --data FILE "
+            "(without --data the demo runs on MovieLens 100K, whose columns are known)"
         )
+    check_output(out, "folder", "--out")
     out_ = output(quiet, verbose, as_json)
     out_.settings(data=data, out=out, quick=quick, base_url=base_url)
     console = Console()
@@ -97,7 +102,9 @@ def demo(
         else:
             out_.info(line)
 
-    result = run_demo(data, out, base_url=base_url, quick=quick, say=say, progress=out_.progress)
+    result = run_demo(
+        data, out, base_url=base_url, quick=quick, say=say, progress=out_.progress, table=given
+    )
     out_.done("demo")
     if as_json:
         out_.result(json.dumps(_as_dict(result), indent=2))
@@ -118,14 +125,16 @@ def demo(
     for film, frame in result.neighbours.items():
         console.print(f"\nNearest neighbours of {film}{tag}:", highlight=False, markup=False)
         for rank, row in enumerate(frame.itertuples(index=False), start=1):
+            name = getattr(row, "label", None) or row.key
             console.print(
-                f"  {rank:>2}. {row.similarity:.3f}  {row.label}", highlight=False, markup=False
+                f"  {rank:>2}. {row.similarity:.3f}  {name}", highlight=False, markup=False
             )
 
     console.print(f"\nTop 10 for user {result.user}{tag}:", highlight=False, markup=False)
     for row in result.recommendations.itertuples(index=False):
         because = "; ".join(str(b) for b in (row.because or [])[:2])
-        line = f"  {row.rank:>2}. {row.score:.2f}  {row.label}"
+        name = getattr(row, "label", None)
+        line = f"  {row.rank:>2}. {row.score:.2f}  {name if name is not None else row.item}"
         console.print(
             line + (f"  (because you liked {because})" if because else ""),
             highlight=False,

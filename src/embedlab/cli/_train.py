@@ -3,6 +3,7 @@ and read model bundles."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tomllib
 import warnings
@@ -14,6 +15,7 @@ import typer
 from embedlab.cli._app import app
 from embedlab.cli._load_options import load_table, split_table_options, with_load_options
 from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
+from embedlab.cli._paths import check_output
 from embedlab.cli._settings_options import cli_message, cli_values, with_model_options
 from embedlab.exceptions import (
     DataError,
@@ -157,6 +159,7 @@ def _side_message(message: str, side: str) -> str:
     import re
 
     flags = {
+        "path": f"--{side}s",
         "key": f"--{side}-key",
         "label": f"--{side}-label",
         "sep": f"--{side}s-sep",
@@ -174,10 +177,39 @@ def _side_message(message: str, side: str) -> str:
         return f"{flags[match.group(1)]} {value}"
 
     pattern = (
-        r"(?<![\w.-])(key|label|sep|encoding)="
+        r"(?<![\w.-])(path|key|label|sep|encoding)="
         r"('(?:[^'\\]|\\.)*'|\"[^\"]*\"|<[^<>]*>|[\w.+-]+)?"
     )
     return re.sub(pattern, flag, message)
+
+
+def _checkpoint_seed(folder: Path) -> int | None:
+    """The seed the checkpoint in ``folder`` was trained with (None: no readable checkpoint).
+
+    A run without ``--random-state`` draws a fresh seed, which a checkpoint then records;
+    ``--resume`` without ``--random-state`` continues with that one instead of drawing
+    another (which the checkpoint would refuse as "other settings").
+    """
+    try:
+        pointer = json.loads((folder / "latest.json").read_text(encoding="utf-8"))
+        state = json.loads((folder / pointer["dir"] / "state.json").read_text(encoding="utf-8"))
+        seed = state["config"]["random_state"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no checkpoint yet (a fresh start), or one the trainer will report on
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def _checkpoint_message(message: str) -> str:
+    """A message of ``fit`` (checkpoints, the validation split) with its Python arguments
+    as the flags."""
+    for python, flag in (
+        ("pass resume=True", "pass --resume"),
+        ("resume=True", "--resume"),
+        ("checkpoint_dir=", "--checkpoint-dir "),
+        ("validation_split=", "--validation-split "),
+    ):
+        message = message.replace(python, flag)
+    return message
 
 
 def _num(value: Any) -> str:
@@ -299,6 +331,27 @@ def train(
             "Default: $EMBEDLAB_SPARK_MASTER or local[*].",
         ),
     ] = None,
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint-dir",
+            metavar="DIR",
+            help="Save a checkpoint (weights, optimizer and random state) after every epoch "
+            "in DIR; a killed run continues with --resume. Trains with the torch engine "
+            "(mf) or an engine that checkpoints (neural).",
+            rich_help_panel="Checkpoints",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue from the last checkpoint in --checkpoint-dir (same data and "
+            "settings; --epochs may grow): the result equals an uninterrupted run. "
+            "Without --random-state the checkpoint's seed is used.",
+            rich_help_panel="Checkpoints",
+        ),
+    ] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
@@ -311,8 +364,24 @@ def train(
     Example: embedlab train ~/data/ml-100k --model mf --embedding-dim 32 --out runs/mf32
 
     Example: embedlab train scores.csv --user customer_id --item product_code --rating score --sep ";" --encoding latin-1 --out runs/scores
+
+    Example: embedlab train ~/data/ml-100k --epochs 20 --checkpoint-dir runs/ckpt --out runs/mf
+
+    Example: embedlab train ~/data/ml-100k --epochs 20 --checkpoint-dir runs/ckpt --resume --out runs/mf
     """
     say = output(quiet, verbose, as_json)
+    check_output(out, "bundle", "--out")
+    if checkpoint_dir is not None:
+        check_output(checkpoint_dir, "folder", "--checkpoint-dir")
+        ckpt, bundle = checkpoint_dir.resolve(), out.resolve()
+        if ckpt == bundle or bundle in ckpt.parents:
+            raise DataError(
+                f"--checkpoint-dir {checkpoint_dir}: lies in --out {out}, which the saved model "
+                "replaces; put the checkpoints beside the bundle, e.g. --checkpoint-dir "
+                f"{out.parent / (out.name + '-checkpoints')}"
+            )
+    elif resume:
+        raise DataError("--resume continues from --checkpoint-dir DIR, which was not given; add it")
     table = split_table_options(options)
     sides = {
         side: _side_table_options(side, *given)
@@ -329,6 +398,10 @@ def train(
         _config_params(config, settings.get("params", {}), cls, name) if config is not None else {}
     )
     params.update(cli_values(name, options))
+    if resume and params.get("random_state") is None:
+        seed = _checkpoint_seed(checkpoint_dir)  # type: ignore[arg-type]
+        if seed is not None:
+            params["random_state"] = seed
     split = validation_split if validation_split is not None else settings.get("validation_split")
     on_spark = params.get("engine") == "spark"
     if spark_master is not None and not on_spark:
@@ -341,12 +414,19 @@ def train(
         validation_split=split,
         config=config,
         spark_master=spark_master,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
         **table,
         **params,
     )
     try:
         cls.settings_class(**params)  # the checks that involve several options, before loading
         estimator = cls(**params)
+        if on_spark and checkpoint_dir is not None:
+            raise DataError(
+                "--checkpoint-dir: the Spark engine does not write checkpoints; leave it out "
+                "or choose another --engine"
+            )
         if on_spark and _spark_reads(data):
             if table or sides:
                 flags = ", ".join(
@@ -375,15 +455,24 @@ def train(
             n_ratings = len(dataset)
             say.detail(f"loaded {n_ratings:,} ratings from {data}")
             extra = {"spark_master": spark_master} if on_spark else {}
-            estimator.fit(dataset, validation_split=split, progress=say.progress, **extra)
+            if checkpoint_dir is not None:
+                extra |= {"checkpoint_dir": checkpoint_dir, "resume": resume}
+            made = checkpoint_dir is not None and not checkpoint_dir.exists()
+            try:
+                estimator.fit(dataset, validation_split=split, progress=say.progress, **extra)
+            except BaseException:
+                if made:  # a run that fails before its first checkpoint leaves no folder
+                    with contextlib.suppress(OSError):
+                        checkpoint_dir.rmdir()  # type: ignore[union-attr]
+                raise
     except SettingsError as exc:
-        raise SettingsError(cli_message(str(exc))) from None
+        raise SettingsError(_checkpoint_message(cli_message(str(exc)))) from None
     except ImportError as exc:
         raise DataError(str(exc)) from None
     except (TypeError, ValueError) as exc:
         if isinstance(exc, EmbedlabError):
             raise
-        raise DataError(str(exc)) from None
+        raise DataError(_checkpoint_message(cli_message(str(exc)))) from None
     from embedlab.training import is_main_process
 
     if not is_main_process():  # under torchrun every rank holds the same model: rank 0 saves
@@ -507,6 +596,7 @@ def bundle_summary(doc: dict[str, Any]) -> dict[str, Any]:
         "versions": config.get("versions"),
         "settings": config.get("settings"),
         "pretrain_settings": config.get("pretrain_settings"),
+        "adaptive": config.get("adaptive"),
         "params": config.get("params"),
         "global_mean": config.get("global_mean"),
         "rating_scale": config.get("rating_scale"),
@@ -552,6 +642,31 @@ def _print_summary(summary: dict[str, Any]) -> None:
         trained.append(f"{summary['epochs']} epochs")
     if trained:
         top.add_row("training", ", ".join(trained))
+    adaptive = summary.get("adaptive")
+    if adaptive and not adaptive.get("skipped"):
+        chosen = adaptive["chosen"]
+        tried = ", ".join(
+            f"{c['epochs']} ep L2 {c['l2_user']:.3g}: {c['holdout_rmse']:.4f}"
+            for c in adaptive["candidates"]
+        )
+        verdict = (
+            f"factors (RMSE {adaptive['factors_rmse']:.4f}"
+            + (
+                f" vs biases only {adaptive['biases_rmse']:.4f})"
+                if adaptive.get("biases_rmse") is not None
+                else ")"
+            )
+            if adaptive["factors_used"]
+            else f"biases only (RMSE {adaptive['biases_rmse']:.4f} vs factors "
+            f"{adaptive['factors_rmse']:.4f})"
+        )
+        top.add_row(
+            "held-out check",
+            f"{adaptive['holdout']:,} ratings; tried {tried}; chose {chosen['epochs']} epochs, "
+            f"L2 {chosen['l2_user']:.3g} (best epoch {chosen['best_epoch']}); predicts with {verdict}",
+        )
+    elif adaptive:
+        top.add_row("held-out check", f"skipped: {adaptive['skipped']}")
     if "metrics" in summary:
         top.add_row("metrics", ", ".join(f"{k} {_num(v)}" for k, v in summary["metrics"].items()))
     if "versions" in summary:
@@ -586,7 +701,10 @@ def info(
 ) -> None:
     """Print how a saved model was made: settings, engine, seed, data, versions, training time.
 
-    Reads model.json only. Bundles of older releases show what they recorded.
+    Checks the bundle as loading does, then prints what model.json records (for the
+    matrix factorization also the held-out check: what was tried, what was chosen and
+    whether it predicts with the factors). Bundles of older releases show what they
+    recorded.
 
     Example: embedlab info runs/mf32
     """

@@ -287,7 +287,8 @@ def write_projector(
             ``projector_config.pbtxt`` are written there.
         columns: Metadata columns to write, among ``"key"``, ``"label"`` and the
             metadata's columns. Default: ``key``, ``label`` (if any) and every
-            metadata column.
+            metadata column that does not repeat one of them (a side table's key
+            column, the column the labels came from).
         tensor_name: The name the Projector shows.
 
     Returns:
@@ -300,10 +301,14 @@ def write_projector(
     available: dict[str, Any] = {"key": list(kv.keys)}
     if kv.labels is not None:
         available["label"] = list(kv.labels)
+    repeats: set[str] = set()
     if kv.metadata is not None:
         for col in kv.metadata.columns:
-            available.setdefault(str(col), kv.metadata[col].tolist())
-    chosen = list(available) if columns is None else list(columns)
+            values = kv.metadata[col].tolist()
+            if str(col) not in available and any(values == v for v in available.values()):
+                repeats.add(str(col))  # e.g. the side table's key column, or the labels
+            available.setdefault(str(col), values)
+    chosen = [c for c in available if c not in repeats] if columns is None else list(columns)
     unknown = [c for c in chosen if c not in available]
     if unknown or not chosen:
         raise ValueError(
