@@ -74,7 +74,7 @@ Z_FALLBACK = 1.5
 MIN_GAIN = 0.002
 #: Relative slice-RMSE gain over the default run's last five epochs above which a
 #: longer run is tried on data larger than :data:`SMALL`.
-STILL_IMPROVING = 0.005
+STILL_IMPROVING = 0.0065
 
 
 @dataclass
@@ -543,6 +543,7 @@ def fit_mf_sgd_auto(
             "holdout_rmse": c.rmse,
             "best_epoch": c.best_epoch,
             "epochs_run": c.epochs_run,
+            "improving": round(c.improving, 6),
         }
         for c in cands
     ]
