@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         "still improving; the most default-like setting not clearly worse than the best one "
         "(paired test on the held-out squared errors, 1 standard error); the biases-only model "
         "replaces the factors unless they are clearly better (1.5 standard errors). Column "
-        "\"default chose\". The default is also one grid point (96, 0.06, 20), fitted again "
+        '"default chose". The default is also one grid point (96, 0.06, 20), fitted again '
         "there without the check.",
         "- Biases only: `MatrixFactorization(init_std=0.0, holdout=0.0, random_state=0)`: with zero starting "
         "vectors each SGD update of p_u is a multiple of q_i and vice versa, so both stay zero and "

@@ -70,8 +70,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "DataError",
     "BiasesOnlyWarning",
+    "DataError",
     "DataWarning",
     "DatasetNotFoundError",
     "DatasetSummary",

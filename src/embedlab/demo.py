@@ -211,7 +211,8 @@ def run_demo(
     mf = models["matrix factorization"]
     kv = mf.item_embeddings()
     neighbours = {
-        film: kv.most_similar(kv.resolve(film), topn=10) for film in _films(kv, movielens, mf.item_counts_)
+        film: kv.most_similar(kv.resolve(film), topn=10)
+        for film in _films(kv, movielens, mf.item_counts_)
     }
     user = USER if movielens and USER in mf.users_ else mf.users_.id(0)
     recs = mf.recommend(user, n=10, explain=True)

@@ -97,6 +97,12 @@ def test_demo_help_in_a_real_process() -> None:
     assert "Example: embedlab demo" in proc.stdout
 
 
+def _table_args(ratings: Path) -> list[str]:
+    """``demo --data`` on the planted latin-1, semicolon-separated table, with its columns."""
+    columns = ["--user", "customer_id", "--item", "product_code", "--rating", "score"]
+    return ["demo", "--data", str(ratings), *columns, "--sep", ";", "--encoding", "latin-1"]
+
+
 def test_demo_on_a_table_of_ones_own(tmp_path: Path) -> None:
     """``--data FILE`` with the table options: the demo's path on any ratings table."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -105,11 +111,7 @@ def test_demo_on_a_table_of_ones_own(tmp_path: Path) -> None:
     ratings = write_planted(tmp_path, sep=";", encoding="latin-1")
     result = runner.invoke(
         app,
-        [
-            "demo", "--data", str(ratings), "--user", "customer_id", "--item", "product_code",
-            "--rating", "score", "--sep", ";", "--encoding", "latin-1",
-            "--out", str(tmp_path / "demo"), "--quick", "--json",
-        ],  # fmt: skip
+        [*_table_args(ratings), "--out", str(tmp_path / "demo"), "--quick", "--json"],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -124,11 +126,7 @@ def test_demo_on_a_table_of_ones_own(tmp_path: Path) -> None:
     # the text output names items by ID when the table has no labels
     text = runner.invoke(
         app,
-        [
-            "demo", "--data", str(ratings), "--user", "customer_id", "--item", "product_code",
-            "--rating", "score", "--sep", ";", "--encoding", "latin-1",
-            "--out", str(tmp_path / "demo2"), "--quick",
-        ],  # fmt: skip
+        [*_table_args(ratings), "--out", str(tmp_path / "demo2"), "--quick"],
     )
     assert text.exit_code == 0, text.output
     assert "None" not in text.stdout and "p-" in text.stdout

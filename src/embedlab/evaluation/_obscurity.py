@@ -38,6 +38,9 @@ __all__ = [
     "obscurity_experiment",
 ]
 
+#: No L2 at all and no bias damping: the course's unregularized model.
+_UNREGULARIZED = {"l2_user": 0.0, "l2_item": 0.0, "l2_bias": 0.0, "bias_damping": 0.0}
+
 #: The models compared by default: name -> settings. ``"params"`` are keyword arguments
 #: of :class:`~embedlab.MatrixFactorization` on top of its defaults (and of
 #: ``model_kwargs``); ``"filter"`` says whether the recommendations keep only items with
@@ -57,37 +60,17 @@ __all__ = [
 #: check on held-out ratings would tune the epochs (and could fall back to the biases),
 #: which is not what this experiment compares.
 OBSCURITY_MODELS: dict[str, dict[str, Any]] = {
-    "unregularized": {
-        "params": {
-            "l2_user": 0.0,
-            "l2_item": 0.0,
-            "l2_bias": 0.0,
-            "bias_damping": 0.0,
-            "holdout": 0.0,
-        }
-    },
+    "unregularized": {"params": {**_UNREGULARIZED, "holdout": 0.0}},
     "unregularized-adam": {
         "params": {
-            "l2_user": 0.0,
-            "l2_item": 0.0,
-            "l2_bias": 0.0,
-            "bias_damping": 0.0,
+            **_UNREGULARIZED,
             "engine": "torch",
             "learning_rate": 0.03,
             "embedding_dim": 512,
         }
     },
     "default": {"params": {"holdout": 0.0}},
-    "unregularized+filter": {
-        "params": {
-            "l2_user": 0.0,
-            "l2_item": 0.0,
-            "l2_bias": 0.0,
-            "bias_damping": 0.0,
-            "holdout": 0.0,
-        },
-        "filter": True,
-    },
+    "unregularized+filter": {"params": {**_UNREGULARIZED, "holdout": 0.0}, "filter": True},
 }
 
 #: Columns of :attr:`ObscurityResult.summary`, in order.

@@ -149,6 +149,32 @@ def _threads(n_threads: int | None):
 
 
 # ---------------------------------------------------------------------- shared
+def start_tables(
+    rng: np.random.Generator,
+    n_users: int,
+    n_items: int,
+    dim: int,
+    init_std: float,
+    *,
+    draw: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The starting user and item vectors, ``N(0, init_std²)`` in float32.
+
+    torch's vectorized normal sampler: about 3x faster than NumPy's here (7.5 ms for a
+    9,700 x 96 table, a tenth of a default ml-latest-small fit), seeded from one draw of
+    ``rng`` and the same whatever torch's thread count. ``draw=False`` takes that draw
+    from ``rng`` (so the rest of its stream is as usual) and returns ``(None, None)``.
+    """
+    gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+    if not draw:
+        return None, None  # type: ignore[return-value]
+    P = torch.randn((n_users, dim), generator=gen).numpy()
+    P *= np.float32(init_std)
+    Q = torch.randn((n_items, dim), generator=gen).numpy()
+    Q *= np.float32(init_std)
+    return P, Q
+
+
 class _Run:
     """What both engines share: parameters, validation, history, early stopping."""
 
@@ -178,14 +204,7 @@ class _Run:
         self.engine = engine
         self.user_bias, self.item_bias, self.global_bias = user_bias, item_bias, global_bias
         self.mu = float(np.mean(r, dtype=np.float64)) if global_bias else 0.0
-        # torch's vectorized normal sampler: about 3x faster than NumPy's here (7.5 ms
-        # for a 9,700 x 96 table, a tenth of a default ml-latest-small fit), seeded
-        # from ``rng`` and the same whatever torch's thread count.
-        gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        self.P = torch.randn((n_users, embedding_dim), generator=gen).numpy()
-        self.P *= np.float32(init_std)
-        self.Q = torch.randn((n_items, embedding_dim), generator=gen).numpy()
-        self.Q *= np.float32(init_std)
+        self.P, self.Q = start_tables(rng, n_users, n_items, embedding_dim, init_std)
         self.bu = np.zeros(n_users, dtype=np.float32)
         self.bi = np.zeros(n_items, dtype=np.float32)
         self.validation = validation

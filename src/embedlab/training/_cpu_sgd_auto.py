@@ -40,13 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from embedlab.settings import HOLDOUT_PROBE_ONLY
 from embedlab.training._callbacks import as_callbacks
-from embedlab.training._cpu_mf import _arrays, _chunksize, _threads
-from embedlab.training._history import History
+from embedlab.training._cpu_mf import _arrays, _chunksize, _threads, start_tables
 from embedlab.training._cpu_sgd import _BLOCK
+from embedlab.training._history import History
 
 __all__ = ["AdaptiveReport", "fit_mf_sgd_auto", "holdout_slice"]
 
@@ -56,8 +55,6 @@ SMALL = 20_000
 LARGE = HOLDOUT_PROBE_ONLY
 #: The slice holds at most this many ratings.
 MAX_SLICE = 20_000
-#: Small data hold out up to this many ratings (at most 20 % of them), whatever ``holdout``.
-SMALL_SLICE = 400
 #: Width of the checked model beside the final one on data larger than SMALL.
 PROBE_DIM = 32
 #: Folds of the cross-validation on small data (at most SMALL ratings).
@@ -90,6 +87,28 @@ class AdaptiveReport:
     factors_used: bool = True
     skipped: str | None = None
 
+    def record(self, cands: list[_Candidate], chosen: _Candidate) -> None:
+        """The candidates tried and the one chosen."""
+        self.candidates = [
+            {
+                "epochs": c.epochs,
+                "l2_user": c.l2[0],
+                "l2_item": c.l2[1],
+                "holdout_rmse": c.rmse,
+                "best_epoch": c.best_epoch,
+                "epochs_run": c.epochs_run,
+                "improving": round(c.improving, 6),
+            }
+            for c in cands
+        ]
+        self.chosen = {
+            "epochs": chosen.epochs,
+            "l2_user": chosen.l2[0],
+            "l2_item": chosen.l2[1],
+            "best_epoch": chosen.best_epoch,
+        }
+        self.factors_rmse = chosen.rmse
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "holdout": self.holdout,
@@ -110,8 +129,7 @@ def holdout_slice(
     :data:`MAX_SLICE`), drawn with ``seed``, leaving every user and item that has a
     rating at least one rating outside the slice."""
     n = ui.size
-    # On small data a few more: a slice of 50 ratings cannot tell settings apart.
-    m = min(max(int(round(share * n)), min(SMALL_SLICE, int(0.2 * n)) if share else 0), MAX_SLICE, n - 1)
+    m = min(round(share * n), MAX_SLICE, n - 1)
     mask = np.zeros(n, dtype=bool)
     if m <= 0:
         return mask
@@ -172,14 +190,10 @@ class _Side:
         # The draws of fit_mf_sgd, in its order: the same seed gives the same start and
         # the same shuffles. ``start``: copy that side's starting vectors (same seed).
         rng = np.random.default_rng(seed)
-        gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        if start is not None and start.P.shape[1] == dim:
-            self.P, self.Q = start.P.copy(), start.Q.copy()
-        else:
-            self.P = torch.randn((n_users, dim), generator=gen).numpy()
-            self.P *= np.float32(init_std)
-            self.Q = torch.randn((n_items, dim), generator=gen).numpy()
-            self.Q *= np.float32(init_std)
+        share = start is not None and start.P.shape[1] == dim
+        self.P, self.Q = start_tables(rng, n_users, n_items, dim, init_std, draw=not share)
+        if share:
+            self.P, self.Q = start.P.copy(), start.Q.copy()  # type: ignore[union-attr]
         self.bu = np.zeros(n_users, dtype=np.float32)
         self.bi = np.zeros(n_items, dtype=np.float32)
         self.mu = float(np.mean(r, dtype=np.float64)) if global_bias else 0.0
@@ -259,6 +273,27 @@ def _damped_biases(
     return kernels.damped_bias_sweeps(
         ui, ii, r, float(mu), den_u, den_i, bool(user_bias), bool(item_bias), sweeps
     )
+
+
+def _params(
+    P: np.ndarray,
+    Q: np.ndarray,
+    bu: np.ndarray,
+    bi: np.ndarray,
+    mu: float,
+    user_bias: bool,
+    item_bias: bool,
+    global_bias: bool,
+) -> dict[str, np.ndarray]:
+    """The tables under the contract's names (as :func:`fit_mf_sgd` returns them)."""
+    params: dict[str, np.ndarray] = {"user_embedding.weight": P, "item_embedding.weight": Q}
+    if user_bias:
+        params["user_bias.weight"] = bu.reshape(-1, 1)
+    if item_bias:
+        params["item_bias.weight"] = bi.reshape(-1, 1)
+    if global_bias:
+        params["global_bias"] = np.array(mu, dtype=np.float32)
+    return params
 
 
 def _factors_help(factors: np.ndarray, biases: np.ndarray) -> bool:
@@ -350,9 +385,7 @@ def fit_mf_sgd_auto(
     report = AdaptiveReport(holdout=m, mode="probe" if large else "probe+final")
     callbacks = as_callbacks(callbacks)
     if m < MIN_SLICE:
-        report.skipped = (
-            f"{m} ratings could be held out (at least {MIN_SLICE} are needed to judge)"
-        )
+        report.skipped = f"{m} ratings could be held out (at least {MIN_SLICE} are needed to judge)"
         return None, [], report  # type: ignore[return-value]
     keep = ~mask
     t_ui, t_ii, t_r = ui[keep], ii[keep], r[keep]
@@ -516,9 +549,7 @@ def fit_mf_sgd_auto(
         # (the candidates are in order of preference: the default first, then longer
         # runs, then other L2 strengths), so noise on the slice does not pick a setting.
         best = min(cands, key=lambda c: c.rmse)
-        chosen = next(
-            c for c in cands if c is best or not _clearly_below(best.sq_err, c.sq_err)
-        )
+        chosen = next(c for c in cands if c is best or not _clearly_below(best.sq_err, c.sq_err))
         # The biases-only yardstick on the same slice (its optimum, computed directly).
         biases_sq = None
         if fallback:
@@ -535,34 +566,14 @@ def fit_mf_sgd_auto(
             # the default epochs) is trained only when it is needed
             chosen = base
             biases_final = run(epochs, l2, 1, 0.0, early_stop=False, on_all=True)
-    report.candidates = [
-        {
-            "epochs": c.epochs,
-            "l2_user": c.l2[0],
-            "l2_item": c.l2[1],
-            "holdout_rmse": c.rmse,
-            "best_epoch": c.best_epoch,
-            "epochs_run": c.epochs_run,
-            "improving": round(c.improving, 6),
-        }
-        for c in cands
-    ]
-    report.chosen = {"epochs": chosen.epochs, "l2_user": chosen.l2[0], "l2_item": chosen.l2[1],
-                     "best_epoch": chosen.best_epoch}  # fmt: skip
-    report.factors_rmse = chosen.rmse
+    report.record(cands, chosen)
     P, Q, bu, bi = chosen.tables  # type: ignore[misc]
     if biases_sq is not None:
         report.biases_rmse = float(np.sqrt(np.mean(biases_sq)))
         if not factors_used:
             report.factors_used = False
             _, _, bu, bi = biases_final.tables  # type: ignore[misc]
-    params: dict[str, np.ndarray] = {"user_embedding.weight": P, "item_embedding.weight": Q}
-    if user_bias:
-        params["user_bias.weight"] = bu.reshape(-1, 1)
-    if item_bias:
-        params["item_bias.weight"] = bi.reshape(-1, 1)
-    if global_bias:
-        params["global_bias"] = np.array(chosen.mu, dtype=np.float32)
+    params = _params(P, Q, bu, bi, chosen.mu, user_bias, item_bias, global_bias)
     return params, chosen.history, report
 
 
@@ -611,7 +622,6 @@ def _fit_small(
         )
         return None, [], report  # type: ignore[return-value]
     lo, hi = clip
-    truth = r[held].astype(np.float64)
     args = (bias_damping, global_bias, seed)
 
     def train(side: _Side, n_epochs: int, l2s: tuple[float, float], on: np.ndarray | None):
@@ -640,7 +650,9 @@ def _fit_small(
         per_epoch = [[] for _ in range(n_epochs)]
         for mask in masks:
             keep = ~mask
-            side = _Side(ui[keep], ii[keep], r[keep], n_users, n_items, embedding_dim, init_std, *args)
+            side = _Side(
+                ui[keep], ii[keep], r[keep], n_users, n_items, embedding_dim, init_std, *args
+            )
             curve, _ = train(side, n_epochs, l2s, np.flatnonzero(mask))
             for e, sq in enumerate(curve):
                 per_epoch[e].append(sq)
@@ -707,14 +719,7 @@ def _fit_small(
             "sgd: the parameters became NaN or infinite; lower learning_rate or raise the L2 "
             "strengths"
         )
-    report.candidates = [
-        {"epochs": c.epochs, "l2_user": c.l2[0], "l2_item": c.l2[1], "holdout_rmse": c.rmse,
-         "best_epoch": c.best_epoch, "epochs_run": c.epochs_run}
-        for c in cands
-    ]  # fmt: skip
-    report.chosen = {"epochs": chosen.epochs, "l2_user": chosen.l2[0], "l2_item": chosen.l2[1],
-                     "best_epoch": chosen.epochs}  # fmt: skip
-    report.factors_rmse = chosen.rmse
+    report.record(cands, chosen)
     report.factors_used = factors_used
     P, Q, bu, bi = final.P, final.Q, final.bu, final.bi
     if not factors_used:
@@ -722,11 +727,5 @@ def _fit_small(
         vectors = _Side(ui, ii, r, n_users, n_items, embedding_dim, init_std, *args)
         train(vectors, chosen.epochs, chosen.l2, None)
         P, Q = vectors.P, vectors.Q
-    params: dict[str, np.ndarray] = {"user_embedding.weight": P, "item_embedding.weight": Q}
-    if user_bias:
-        params["user_bias.weight"] = bu.reshape(-1, 1)
-    if item_bias:
-        params["item_bias.weight"] = bi.reshape(-1, 1)
-    if global_bias:
-        params["global_bias"] = np.array(final.mu, dtype=np.float32)
+    params = _params(P, Q, bu, bi, final.mu, user_bias, item_bias, global_bias)
     return params, history, report
