@@ -211,8 +211,9 @@ class MFSettings(Settings):
         0.05,
         Real(0, 0.5),
         "Without validation data, the share of ratings (at most 20,000) held out to "
-        "early-stop, tune epochs and L2 left to the engine, and check the factors "
-        "against the biases-only model; 0: off.",
+        "early-stop, tune epochs left to the engine and check the factors against the "
+        "biases-only model (up to 20,000 ratings: 5-fold cross-validation, also of L2); "
+        "0: off.",
         engines=_SGD,
     )
     fallback: bool = setting(
