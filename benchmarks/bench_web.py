@@ -62,7 +62,7 @@ if workers == 1:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 else:  # as embedlab serve --workers N runs them
     os.environ[SERVE_CONFIG_ENV] = json.dumps(
-        {"source": bundle, "map_method": "pca", "cache_size": cache, "threads": threads}
+        {"source": bundle, "map_method": "pca", "cache_size": cache, "n_threads": threads}
     )
     uvicorn.run("embedlab.web._app:app_from_env", factory=True, workers=workers,
                 host="127.0.0.1", port=port, log_level="warning")
