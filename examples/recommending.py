@@ -13,7 +13,8 @@ user = ds.users.id(0)
 
 recs = mf.recommend(user, n=5, explain=True)
 for row in recs.itertuples():
-    print(f"{row.rank}. {row.label} ({row.score:.2f}) because you liked {row.because[0]}")
+    why = f" because you liked {row.because[0]}" if row.because else ""
+    print(f"{row.rank}. {row.label} ({row.score:.2f}){why}")
 print(mf.recommend(user, n=3, min_count=100).to_string(index=False))
 genre = ds.genres[0] if ds.genres else None
 if genre:

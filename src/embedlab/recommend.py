@@ -294,11 +294,16 @@ def explain_items(
     ratings: np.ndarray,
     names: np.ndarray,
     *,
-    max_reasons: int = 3,
+    max_reasons: int = 2,
 ) -> list[list[Any]]:
-    """For each recommended item, the liked rated items closest to it by cosine.
+    """For each recommended item, the rated items that pull its score up the most.
 
-    "Liked" means rated at or above the user's own mean rating.
+    The contribution of rated item ``j`` to recommended item ``i`` is
+    ``cos(v_i, v_j) * (r_j - mean(r))``: the cosine of their item embeddings, weighted
+    by how far above the user's own mean rating ``j`` was rated. Only positive
+    contributions count, so an item rated at or below the mean (a user's only rating,
+    a 1-star film among better ones) is never named, nor is a liked item pointing away
+    from the recommendation. When nothing contributes positively the list is empty.
 
     Args:
         item_vectors: ``[n_items, dim]`` item embeddings.
@@ -309,22 +314,27 @@ def explain_items(
         max_reasons: At most this many reasons per item.
 
     Returns:
-        One list per recommended item of up to ``max_reasons`` names, closest first.
+        One list per recommended item of up to ``max_reasons`` names, largest
+        contribution first (ties: the earlier rated item first); possibly empty.
     """
     rated = np.asarray(rated, dtype=np.int64)
     ratings = np.asarray(ratings, dtype=np.float64)
+    recommended = np.asarray(recommended, dtype=np.int64)
     if len(recommended) == 0:
         return []
-    if rated.size == 0:
+    weights = ratings - ratings.mean() if rated.size else ratings
+    # rounding in the mean must not turn a rating equal to it into a reason
+    above = weights > 1e-9 * max(1.0, float(np.abs(ratings).max(initial=0.0)))
+    liked, weights = rated[above], weights[above]
+    if liked.size == 0:
         return [[] for _ in recommended]
-    liked = rated[ratings >= ratings.mean()]
     vectors = np.asarray(item_vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1)
     unit = vectors / np.where(norms > 0, norms, 1.0)[:, None]
-    sims = unit[np.asarray(recommended, dtype=np.int64)] @ unit[liked].T
-    take = min(max_reasons, liked.size)
-    order = np.argsort(-sims, axis=1, kind="stable")[:, :take]
-    return [[names[liked[j]] for j in row] for row in order]
+    contrib = (unit[recommended] @ unit[liked].T) * weights[None, :]
+    take = min(int(max_reasons), liked.size)
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :take]
+    return [[names[liked[j]] for j in row if contrib[r, j] > 0] for r, row in enumerate(order)]
 
 
 def recommendation_frame(

@@ -91,7 +91,10 @@ def test_recommend_for_a_visitor(bundle) -> None:
     expected = model.recommend_for_ratings({key: 5.0, 1: 2.0}, n=4, explain=True)
     assert [r["item"] for r in doc["items"]] == expected["item"].tolist()
     np.testing.assert_allclose([r["score"] for r in doc["items"]], expected["score"], rtol=1e-5)
-    assert all(r["because"] for r in doc["items"])
+    # only the 5-star film is above the visitor's mean; the 2-star one is never a reason
+    assert [r["because"] for r in doc["items"]] == expected["because"].tolist()
+    assert any(r["because"] for r in doc["items"])
+    assert all(r["because"] in ([], [title]) for r in doc["items"])
 
 
 @pytest.mark.parametrize(

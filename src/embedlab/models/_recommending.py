@@ -161,9 +161,13 @@ class RecommenderMixin:
                 course keeps movies with >= 100).
             genres: A genre name or several: only items having any of them.
             exclude_seen: Leave out the items the user rated in the training data.
-            explain: Add a ``because`` column: for each item, up to 3 labels (IDs
-                when there are no titles) of items the user liked (rated at or above
-                their mean rating), closest to it by cosine of the item embeddings.
+            explain: Add a ``because`` column: for each item, a list of up to 2
+                labels (IDs when there are no titles) of the rated items contributing
+                most to it, by cosine of the item embeddings times how far above the
+                user's mean rating the item was rated (see
+                :func:`embedlab.recommend.explain_items`). Items rated at or below
+                the mean are never named; the list is empty when no rated item
+                contributes positively (e.g. a single rating).
 
         Returns:
             A DataFrame with columns ``rank`` (1..), ``item`` (raw ID), ``label``
