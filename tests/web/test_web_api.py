@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -45,6 +47,15 @@ def post(app: Any, url: str, **kwargs: Any) -> httpx.Response:
 
 def title(model: Any, key: int) -> str:
     return str(model.item_metadata_["title"].iloc[model.items_.index(key)])
+
+
+def sparse_app(model: Any, rows: Any) -> Any:
+    """An app of a copy of ``model`` whose items at ``rows`` have 2 ratings each."""
+    sparse = copy.deepcopy(model)
+    counts = np.asarray(sparse.item_counts_).copy()
+    counts[rows] = 2
+    sparse.item_counts_ = counts
+    return create_app(sparse, map_method="pca")
 
 
 # ------------------------------------------------------------------ meta
@@ -143,6 +154,37 @@ def test_neighbours_min_count(app, model) -> None:
     counts = dict(zip(model.items_.ids().tolist(), model.item_counts_.tolist(), strict=True))
     doc = get(app, "/api/items/1/neighbours", params={"k": 50, "min_count": 80}).json()
     assert doc["neighbours"] and all(counts[n["key"]] >= 80 for n in doc["neighbours"])
+
+
+def test_neighbours_min_count_default_and_zero(model) -> None:
+    # a few items with few ratings: the default leaves them out, min_count=0 keeps them
+    counts = np.asarray(model.item_counts_).copy()
+    few = np.argsort(counts)[:5]
+    app = sparse_app(model, few)
+    info = get(app, "/api/info").json()
+    assert info["default_min_count"] == 10
+    ids = model.items_.ids()
+    rare = {ids[r].item() for r in few}
+    doc = get(app, "/api/items/1/neighbours", params={"k": 100}).json()
+    keys = [n["key"] for n in doc["neighbours"]]
+    assert not rare & set(keys) and all(n["n_ratings"] >= 10 for n in doc["neighbours"])
+    assert len(keys) == len(model.items_) - 1 - len(rare - {1})
+    everything = get(app, "/api/items/1/neighbours", params={"k": 100, "min_count": 0}).json()
+    assert rare - {1} <= {n["key"] for n in everything["neighbours"]}
+    explicit = get(app, "/api/items/1/neighbours", params={"k": 100, "min_count": 10}).json()
+    assert explicit == doc
+    # the analogy gets the same default
+    body = {"positive": [1], "k": 100}
+    assert not rare & {n["key"] for n in post(app, "/api/analogy", json=body).json()["neighbours"]}
+
+
+def test_default_min_count_is_capped_to_the_median() -> None:
+    from embedlab.web._app import default_min_count
+
+    assert default_min_count([1, 2, 3, 50, 60]) == 3
+    assert default_min_count([30] * 9) == 10
+    assert default_min_count([1, 1, 1]) == 1
+    assert default_min_count([]) == 0
 
 
 def test_neighbours_unknown_item_is_404_with_suggestions(app) -> None:
@@ -256,7 +298,7 @@ def test_visitor_recommendations_by_fold_in(app, model) -> None:
     assert doc["user"] is None
     assert [r["key"] for r in doc["items"]] == expected["item"].tolist()
     assert not {1, 2, 3} & {r["key"] for r in doc["items"]}
-    assert all(r["because"] for r in doc["items"])
+    assert any(r["because"] for r in doc["items"])  # a list may be empty (see explain)
     liked = {title(model, 1), title(model, 2)}
     assert {b for r in doc["items"] for b in r["because"]} <= liked
 
@@ -305,15 +347,81 @@ def test_visitor_unknown_item_is_404_with_suggestions(app) -> None:
 def test_map_has_every_item_and_is_computed_once(web_bundle, model) -> None:
     app = create_app(web_bundle[0], map_method="pca")
     explorer = app.state.explorer
-    assert explorer.map_computations == 0  # lazily
+    assert explorer.wait_map(60)  # computed in the background from the start
+    assert explorer.map_computations == 1
     doc = get(app, "/api/map").json()
     assert doc["n"] == len(model.items_) == len(doc["points"]) and doc["method"] == "pca"
+    assert doc["n_total"] == doc["n"] and doc["min_count"] == 10
     assert {p["key"] for p in doc["points"]} == set(model.items_.ids().tolist())
     xy = np.array([[p["x"], p["y"]] for p in doc["points"]])
     assert np.isfinite(xy).all() and np.abs(xy).max() <= 1.0 + 1e-9
     assert all(p["genre"] and p["label"] for p in doc["points"])
     assert get(app, "/api/map").json() == doc
     assert explorer.map_computations == 1
+
+
+def test_map_min_count_default_filters_the_points(model) -> None:
+    counts = np.asarray(model.item_counts_).copy()
+    few = np.argsort(counts)[:5]
+    app = sparse_app(model, few)
+    assert app.state.explorer.wait_map(60)
+    ids = model.items_.ids()
+    rare = {ids[r].item() for r in few}
+    doc = get(app, "/api/map").json()
+    assert doc["min_count"] == 10 and doc["n_total"] == len(model.items_)
+    assert doc["n"] == len(doc["points"]) == len(model.items_) - len(rare)
+    assert not rare & {p["key"] for p in doc["points"]}
+    assert all(p["n_ratings"] >= 10 for p in doc["points"])
+    everything = get(app, "/api/map", params={"min_count": 0}).json()
+    assert everything["n"] == len(model.items_) and everything["min_count"] == 0
+    # the filter hides points, it never moves them
+    where = {p["key"]: (p["x"], p["y"]) for p in everything["points"]}
+    assert all(where[p["key"]] == (p["x"], p["y"]) for p in doc["points"])
+    strict = get(app, "/api/map", params={"min_count": 80}).json()
+    assert all(p["n_ratings"] >= 80 for p in strict["points"]) and strict["n"] < doc["n"]
+    assert get(app, "/api/map", params={"min_count": -1}).status_code == 422
+
+
+def test_map_is_202_while_computing_then_200(model, monkeypatch) -> None:
+    import embedlab.web._app as web_app
+
+    gate = threading.Event()
+    real = web_app._project
+
+    def slow_project(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(web_app, "_project", slow_project)
+    app = create_app(model, map_method="pca")
+    try:
+        for _ in range(2):  # asking again does not start a second computation
+            res = get(app, "/api/map")
+            assert res.status_code == 202 and res.headers["retry-after"] == "1"
+            doc = res.json()
+            assert doc["status"] == "computing" and doc["method"] == "pca"
+            assert doc["n"] == len(model.items_) and doc["elapsed_s"] >= 0
+        assert get(app, "/api/health").status_code == 200
+        assert get(app, "/api/items/1/neighbours").status_code == 200
+    finally:
+        gate.set()
+    assert app.state.explorer.wait_map(60)
+    res = get(app, "/api/map")
+    assert res.status_code == 200 and res.json()["n"] == len(model.items_)
+    assert app.state.explorer.map_computations == 1
+
+
+def test_a_failed_map_is_a_json_500_with_the_reason(model, monkeypatch) -> None:
+    import embedlab.web._app as web_app
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no layout today")
+
+    monkeypatch.setattr(web_app, "_project", broken)
+    app = create_app(model, map_method="pca")
+    assert app.state.explorer.wait_map(60)
+    res = get(app, "/api/map")
+    assert res.status_code == 500 and "no layout today" in res.json()["detail"]
 
 
 def test_map_tsne_uses_viz_project_on_the_most_rated(model, monkeypatch) -> None:
@@ -328,6 +436,7 @@ def test_map_tsne_uses_viz_project_on_the_most_rated(model, monkeypatch) -> None
 
     monkeypatch.setattr(embedlab.viz, "project", fake_project)
     app = create_app(model, map_method="tsne", map_max_points=20)
+    assert app.state.explorer.wait_map(60)
     doc = get(app, "/api/map").json()
     assert doc["method"] == "tsne" and doc["n"] == 20 and len(calls) == 1
     counts = dict(zip(model.items_.ids().tolist(), model.item_counts_.tolist(), strict=True))

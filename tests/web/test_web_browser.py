@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,3 +138,60 @@ def test_narrow_window_has_no_horizontal_scroll(browser, server, screenshot) -> 
         screenshot(page, "narrow")
     finally:
         context.close()
+
+
+def test_the_page_says_the_map_is_computing_then_shows_it(
+    browser, web_bundle, monkeypatch, screenshot
+) -> None:
+    import embedlab.web._app as web_app
+
+    gate = threading.Event()
+    real = web_app._project
+
+    def slow_project(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(web_app, "_project", slow_project)
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    errors: list[str] = []
+    try:
+        with LiveServer(create_app(web_bundle[0], map_method="pca")) as live:
+            page = context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.set_default_timeout(15_000)
+            page.goto(live.url + "/")
+            page.wait_for_selector("body[data-ready=true]")
+            page.wait_for_selector("#map[data-state=computing]")
+            assert "computing the map" in page.inner_text("#map-hint").lower()
+            assert page.get_attribute("#map", "data-points") == "0"
+            # the rest of the page works meanwhile
+            page.fill("#search", "1")
+            page.wait_for_selector("#suggestions li")
+            screenshot(page, "map-computing")
+            gate.set()
+            page.wait_for_selector("#map[data-state=ready]")  # polled until ready
+            assert page.get_attribute("#map", "data-points") == str(len(web_bundle[1].items_))
+            assert "computing" not in page.inner_text("#map-hint").lower()
+    finally:
+        gate.set()
+        context.close()
+    assert errors == []
+
+
+def test_the_filter_drives_the_map_too(page, web_bundle) -> None:
+    model = web_bundle[1]
+    counts = [int(c) for c in model.item_counts_]
+    page.wait_for_selector("#map[data-state=ready]")
+    assert page.input_value("#min-count") == "10"  # /api/info's default_min_count
+    assert "default 10" in page.inner_text("#min-count-default")
+    threshold = sorted(counts)[len(counts) // 2]
+    page.fill("#min-count", str(threshold))
+    page.press("#min-count", "Enter")
+    wanted = sum(c >= threshold for c in counts)
+    assert wanted < len(counts)
+    page.wait_for_selector(f"#map[data-points='{wanted}']")
+    assert f"of {len(counts)}" in page.inner_text("#map-hint")
+    page.fill("#min-count", "0")
+    page.press("#min-count", "Enter")
+    page.wait_for_selector(f"#map[data-points='{len(counts)}']")

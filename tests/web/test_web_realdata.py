@@ -21,6 +21,7 @@ def ml100k_server(ml100k_dir, tmp_path_factory) -> Iterator[LiveServer]:
     )
     bundle = model.save(tmp_path_factory.mktemp("web-ml100k") / "mf")
     with LiveServer(create_app(bundle, map_method="pca")) as live:
+        live.item_counts = [int(c) for c in model.item_counts_]  # type: ignore[attr-defined]
         yield live
 
 
@@ -42,9 +43,20 @@ def test_star_wars_in_the_browser(browser, ml100k_server, screenshot) -> None:
         page.wait_for_selector("#neighbours[data-query='50']")
         text = page.inner_text("#neighbours")
         assert "Return of the Jedi (1983)" in text and "Empire Strikes Back, The (1980)" in text
+        # the default minimum (10 ratings) leaves out "unknown" (9) and rarely rated items
+        assert page.input_value("#min-count") == "10"
+        assert "default 10" in page.inner_text("#min-count-default")
+        assert "unknown" not in page.inner_text("#neighbours").lower()
+        doc = page.evaluate("fetch('/api/items/50/neighbours?k=100').then(r => r.json())")
+        assert all(n["n_ratings"] >= 10 for n in doc["neighbours"])
         page.wait_for_selector("#map[data-state=ready]")
-        assert page.get_attribute("#map", "data-points") == "1682"
+        shown = sum(c >= 10 for c in ml100k_server.item_counts)
+        assert page.get_attribute("#map", "data-points") == str(shown) != "1682"
         screenshot(page, "ml100k-star-wars")
+        # 0 turns the filter off, for the neighbours and the map alike
+        page.fill("#min-count", "0")
+        page.press("#min-count", "Enter")
+        page.wait_for_selector("#map[data-points='1682']")
     finally:
         context.close()
     assert errors == [], f"console errors: {errors}"

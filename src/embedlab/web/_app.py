@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -45,6 +46,7 @@ from embedlab.web._schemas import (
     MAX_RATINGS,
     AnalogyRequest,
     Health,
+    MapComputing,
     MapResponse,
     ModelInfo,
     NeighboursResponse,
@@ -54,7 +56,7 @@ from embedlab.web._schemas import (
     VisitorRequest,
 )
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "limit_threads"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MIN_COUNT", "create_app", "limit_threads"]
 
 _log = logging.getLogger("embedlab.web")
 
@@ -77,6 +79,22 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _NOT_FOUND = {404: {"model": NotFound, "description": "Unknown ID or title (with suggestions)."}}
+
+#: The neighbours' and the map's minimum number of ratings when a request gives none:
+#: 10, but never more than the median item's count (so a small or sparse data set keeps
+#: at least half of its items). On ML-100K it is 10, which leaves out the item titled
+#: "unknown" (9 ratings) and the many items rated once or twice.
+DEFAULT_MIN_COUNT = 10
+
+
+def default_min_count(counts: Any) -> int:
+    """:data:`DEFAULT_MIN_COUNT`, capped to the median of the items' rating ``counts``
+    (at least 1; 0 when there are no counts)."""
+    values = np.asarray(counts, dtype=np.float64)
+    values = values[np.isfinite(values)] if values.size else values
+    if values.size == 0:
+        return 0
+    return int(max(1, min(DEFAULT_MIN_COUNT, math.floor(float(np.median(values))))))
 
 
 class _HTTPError(Exception):
@@ -236,8 +254,14 @@ class _Explorer:
         self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._map: dict[str, Any] | None = None
+        self._map_error: str | None = None
         self._map_lock = threading.Lock()
+        self._map_ready = threading.Event()
+        self._map_thread: threading.Thread | None = None
+        self._map_started: float | None = None
         self.map_computations = 0
+        self.default_min_count = default_min_count(np.asarray(model.item_counts_))
+        self._counted: dict[int, list[Any]] = {}
         n = len(self.kv)
         ids = self.kv.keys.ids().tolist()
         labels = [None] * n if self.kv.labels is None else self.kv.labels.tolist()
@@ -290,6 +314,25 @@ class _Explorer:
     def item_rows(self, ids: Sequence[Any]) -> list[int]:
         return self.model.items_.indices(list(ids)).tolist()
 
+    def counted(self, min_count: int) -> list[Any] | None:
+        """The IDs of the items with at least ``min_count`` ratings (the model's
+        ``item_counts_``, as the rows' ``n_ratings``), or None for no filter (0).
+
+        The filter goes to ``most_similar`` as ``restrict=``, so it works whether or not
+        the embeddings carry an ``n_ratings`` metadata column.
+        """
+        if min_count <= 0:
+            return None
+        with self._cache_lock:
+            found = self._counted.get(min_count)
+        if found is None:
+            found = [row["key"] for row in self.rows if (row["n_ratings"] or 0) >= min_count]
+            with self._cache_lock:
+                if len(self._counted) >= 64:
+                    self._counted.clear()
+                self._counted[min_count] = found
+        return found
+
     # --------------------------------------------------------------- cache
     def cached(self, key: tuple[Any, ...]) -> bytes | None:
         if self.cache_size <= 0:
@@ -309,13 +352,59 @@ class _Explorer:
                 self._cache.popitem(last=False)
 
     # --------------------------------------------------------------- map
-    def map(self) -> dict[str, Any]:
+    def start_map(self) -> None:
+        """Compute the map in a background thread (once; later calls do nothing).
+
+        The projection itself runs on one thread (``n_threads=1``), so requests keep the
+        other cores while it runs.
+        """
+        with self._map_lock:
+            if self._map_thread is not None:
+                return
+            self._map_started = time.monotonic()
+            self._map_thread = threading.Thread(
+                target=self._map_worker, name="embedlab-map", daemon=True
+            )
+            self._map_thread.start()
+
+    def _map_worker(self) -> None:
+        try:
+            with _one_openmp_thread():
+                layout = self._compute_map()
+        except Exception as exc:  # logged; /api/map then answers 500 with the reason
+            _log.exception("the map could not be computed")
+            self._map_error = f"{type(exc).__name__}: {exc}"
+        else:
+            self._map = layout
+            self.map_computations += 1
+        finally:
+            self._map_ready.set()
+
+    def map(self) -> dict[str, Any] | None:
+        """The map's layout, or None while it is being computed (this starts it if
+        needed; never waits). A failed computation is a 500 with its reason."""
+        if not self._map_ready.is_set():
+            self.start_map()
+            return None
         if self._map is None:
-            with self._map_lock:
-                if self._map is None:
-                    self._map = self._compute_map()
-                    self.map_computations += 1
+            raise _HTTPError(500, f"the map could not be computed ({self._map_error})")
         return self._map
+
+    def wait_map(self, timeout: float | None = None) -> bool:
+        """Wait until the map is computed (or failed); whether it is done."""
+        self.start_map()
+        return self._map_ready.wait(timeout)
+
+    def map_progress(self) -> dict[str, Any]:
+        """What ``/api/map`` answers (202) while the map is being computed."""
+        started = self._map_started
+        elapsed = 0.0 if started is None else time.monotonic() - started
+        return {
+            "status": "computing",
+            "method": self.map_method,
+            "n": int(min(len(self.kv), self.map_max_points)),
+            "elapsed_s": round(elapsed, 1),
+        }
 
     def _map_rows(self) -> np.ndarray:
         n = len(self.kv)
@@ -342,9 +431,24 @@ class _Explorer:
                     "x": round(float(xy[i, 0]), 5),
                     "y": round(float(xy[i, 1]), 5),
                     "genre": row["genres"][0] if row["genres"] else None,
+                    "n_ratings": row["n_ratings"],
                 }
             )
         return {"method": self.map_method, "n": len(points), "points": points}
+
+
+@contextlib.contextmanager
+def _one_openmp_thread() -> Iterator[None]:
+    """One OpenMP thread in this thread (OpenMP's limit is per thread: a new thread does
+    not inherit :func:`limit_threads`; without it OpenBLAS warns "Detect OpenMP Loop and
+    this application may hang" from the map's thread). BLAS pools are left alone."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="openmp"):
+        yield
 
 
 def _project(kv: Any, rows: np.ndarray, method: str, random_state: int | None) -> np.ndarray:
@@ -471,12 +575,18 @@ def create_app(
         source: A fitted model, or the path of a model bundle (``embedlab train --out``).
         cors_origins: Origins allowed to call the API from other pages (CORS); None or
             empty: CORS stays off (same-origin only).
-        map_method: ``"tsne"`` or ``"pca"``: the 2-D map, computed on first request and
-            kept in memory.
+        map_method: ``"tsne"`` or ``"pca"``: the 2-D map, computed once in a background
+            thread started here (one projection thread) and kept in memory; until it is
+            ready ``/api/map`` answers 202 ``{"status": "computing", ...}``.
         map_max_points: The map shows at most this many items (the most rated).
         max_body_bytes: Larger request bodies are refused with 413.
         cache_size: How many neighbour answers to keep (LRU); 0 turns the cache off.
         random_state: Seed of the map's projection.
+
+    The neighbours (and analogies) and the map leave out items with fewer ratings than
+    ``min_count``; a request without one gets the default, :data:`DEFAULT_MIN_COUNT`
+    (10) capped to the median item's count, shown as ``default_min_count`` in
+    ``/api/info``. ``min_count=0`` turns the filter off.
 
     Returns:
         The FastAPI app; serve it with uvicorn (``embedlab serve DIR``).
@@ -511,6 +621,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.explorer = explorer
+    explorer.start_map()
     app.add_middleware(BodyLimitMiddleware, limit=int(max_body_bytes))
     app.add_middleware(LastResortMiddleware)
     if cors_origins:
@@ -556,7 +667,7 @@ def create_app(
     # ------------------------------------------------------------------ API
     @app.get("/api/health", response_model=Health, tags=["meta"])
     async def health() -> dict[str, str]:
-        """Liveness: ``{"status": "ok"}``."""
+        """Liveness: ``{"status": "ok"}`` (the map may still be computing: see /api/map)."""
         return {"status": "ok"}
 
     @app.get("/api/info", response_model=ModelInfo, tags=["meta"])
@@ -578,6 +689,7 @@ def create_app(
             "rating_scale": None if scale is None else [float(s) for s in scale],
             "genres": explorer.genres,
             "map_method": explorer.map_method,
+            "default_min_count": explorer.default_min_count,
             "limits": {
                 "max_k": MAX_K,
                 "max_query_chars": MAX_QUERY_CHARS,
@@ -608,6 +720,8 @@ def create_app(
         return {"query": q, "items": hits}
 
     def _neighbours(pos: list[int], neg: list[int], k: int, min_count: int | None) -> bytes:
+        if min_count is None:
+            min_count = explorer.default_min_count
         key = ("n", tuple(pos), tuple(neg), k, min_count)
         body = explorer.cached(key)
         if body is not None:
@@ -615,7 +729,7 @@ def create_app(
         ids = explorer.kv.keys.ids()
         with _user_errors():
             found = explorer.kv.most_similar(
-                ids[pos].tolist(), ids[neg].tolist(), topn=k, min_count=min_count
+                ids[pos].tolist(), ids[neg].tolist(), topn=k, restrict=explorer.counted(min_count)
             )
         rows = explorer.kv.keys.indices(found["key"].tolist()).tolist()
         doc = {
@@ -644,10 +758,19 @@ def create_app(
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many neighbours.")] = 10,
         min_count: Annotated[
             int | None,
-            Query(ge=0, le=MAX_MIN_COUNT, description="Only items with this many ratings."),
+            Query(
+                ge=0,
+                le=MAX_MIN_COUNT,
+                description="Only items with this many ratings; default: /api/info's "
+                "default_min_count; 0: all items.",
+            ),
         ] = None,
     ) -> Response:
-        """The ``k`` items nearest to ``item`` by cosine of the embeddings (itself left out)."""
+        """The ``k`` items nearest to ``item`` by cosine of the embeddings (itself left out).
+
+        Items with fewer than ``min_count`` ratings are left out; without ``min_count``,
+        ``default_min_count`` of /api/info (10, capped to the median item's count).
+        """
         row = explorer.row(item)
         return Response(_neighbours([row], [], k, min_count), media_type="application/json")
 
@@ -731,12 +854,46 @@ def create_app(
             )
         return _recommendations(frame, None)
 
-    @app.get("/api/map", response_model=MapResponse, tags=["items"])
-    def item_map() -> dict[str, Any]:
+    @app.get(
+        "/api/map",
+        response_model=MapResponse,
+        responses={202: {"model": MapComputing, "description": "The map is being computed."}},
+        tags=["items"],
+    )
+    async def item_map(
+        min_count: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=MAX_MIN_COUNT,
+                description="Only items with this many ratings; default: /api/info's "
+                "default_min_count; 0: all items.",
+            ),
+        ] = None,
+    ) -> Any:
         """2-D coordinates of the items (t-SNE or PCA, scaled to [-1, 1]).
 
-        Computed on the first request and kept in memory.
+        Computed once, in a background thread started with the app, and kept in memory.
+        Until it is ready the answer is 202 ``{"status": "computing", ...}`` (with
+        ``Retry-After``), at once; ask again. The layout is of the most rated items
+        (``n_total``); the points shown are those with at least ``min_count`` ratings
+        (default: /api/info's ``default_min_count``), so the filter never moves a point.
         """
-        return explorer.map()
+        layout = explorer.map()
+        if layout is None:
+            return JSONResponse(
+                explorer.map_progress(), status_code=202, headers={"Retry-After": "1"}
+            )
+        limit = explorer.default_min_count if min_count is None else min_count
+        points = layout["points"]
+        if limit > 0:
+            points = [p for p in points if (p["n_ratings"] or 0) >= limit]
+        return {
+            "method": layout["method"],
+            "n": len(points),
+            "n_total": layout["n"],
+            "min_count": limit,
+            "points": points,
+        }
 
     return app

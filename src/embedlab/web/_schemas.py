@@ -13,6 +13,7 @@ __all__ = [
     "Item",
     "ItemId",
     "Limits",
+    "MapComputing",
     "MapPoint",
     "MapResponse",
     "MinCount",
@@ -130,12 +131,24 @@ class MapPoint(BaseModel):
     x: float
     y: float
     genre: str | None = Field(description="The item's first genre, for colour.")
+    n_ratings: int | None = None
 
 
 class MapResponse(BaseModel):
     method: str
-    n: int
+    n: int = Field(description="Points shown (at least min_count ratings).")
+    n_total: int = Field(description="Points in the layout (the most rated items).")
+    min_count: int = Field(description="The filter applied (the default when not given).")
     points: list[MapPoint]
+
+
+class MapComputing(BaseModel):
+    """The 202 answer of /api/map while the map is being computed."""
+
+    status: Literal["computing"]
+    method: str
+    n: int = Field(description="Points the layout will have.")
+    elapsed_s: float = Field(description="Seconds since the computation started.")
 
 
 class Limits(BaseModel):
@@ -157,6 +170,9 @@ class ModelInfo(BaseModel):
     rating_scale: list[float] | None
     genres: list[str]
     map_method: str
+    default_min_count: int = Field(
+        description="min_count of the neighbours and the map when a request gives none."
+    )
     limits: Limits
 
 

@@ -57,9 +57,12 @@ function postJSON(path, payload) {
   });
 }
 
+// The rating-count filter: an integer >= 0 (0: no filter), or null (blank or invalid:
+// the server's default, /api/info's default_min_count).
 function minCount() {
-  const value = Number($("min-count").value);
-  return Number.isInteger(value) && value > 0 ? value : null;
+  const text = $("min-count").value.trim();
+  const value = Number(text);
+  return text !== "" && Number.isInteger(value) && value >= 0 ? value : null;
 }
 
 function minCountQuery() {
@@ -222,7 +225,7 @@ function drawMap() {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, geo.size, geo.size);
-  const radius = state.map.points.length > 2000 ? 2 : 3;
+  const radius = state.map.n_total > 2000 ? 2 : 3;
   let drawn = 0;
   let chosen = null;
   for (const p of state.map.points) {
@@ -273,21 +276,51 @@ function renderLegend() {
   }
 }
 
-async function loadMap() {
+// /api/map answers 202 {"status": "computing"} until the server's background thread has
+// the layout; the page says so and asks again. Each call is numbered so that only the
+// latest one (the filter may change meanwhile) draws.
+let mapSeq = 0;
+
+async function fetchMap() {
+  const mine = ++mapSeq;
   const canvas = $("map");
-  $("map-hint").textContent = "Computing the map (once per server)…";
+  const value = minCount();
+  const query = value === null ? "" : `?min_count=${value}`;
   try {
-    state.map = await api("/api/map");
+    const response = await fetch("/api/map" + query);
+    let body = null;
+    try { body = await response.json(); } catch (err) { body = null; }
+    if (mine !== mapSeq) return;
+    if (response.status === 202) {
+      canvas.dataset.state = "computing";
+      const seconds = body && body.elapsed_s ? ` (${Math.round(body.elapsed_s)} s so far)` : "";
+      $("map-hint").textContent = `Computing the map…${seconds} It appears here once ready.`;
+      const wait = Math.min(Math.max(Number(response.headers.get("Retry-After")) || 1, 0.2), 5);
+      setTimeout(() => { if (mine === mapSeq) fetchMap(); }, wait * 1000);
+      return;
+    }
+    if (!response.ok) throw new Error(describeError(body, response.status));
+    state.map = body;
     for (const p of state.map.points) genreColour(p.genre);
     drawMap();
     renderLegend();
+    const filtered = state.map.n < state.map.n_total
+      ? ` (of ${state.map.n_total}; those with at least ${state.map.min_count} ratings)` : "";
     $("map-hint").textContent =
-      `${state.map.n} ${nouns()} by ${state.map.method === "tsne" ? "t-SNE" : "PCA"}; ` +
+      `${state.map.n} ${nouns()}${filtered} by ${state.map.method === "tsne" ? "t-SNE" : "PCA"}; ` +
       "nearby points were rated alike. Click a point to see its neighbours.";
   } catch (err) {
+    if (mine !== mapSeq) return;
     canvas.dataset.state = "error";
     $("map-hint").textContent = "The map is not available: " + err.message;
   }
+}
+
+async function loadMap() {
+  const canvas = $("map");
+  canvas.dataset.state = "loading";
+  $("map-hint").textContent = "Loading the map…";
+  fetchMap();
   const tip = $("map-tip");
   canvas.addEventListener("mousemove", (event) => {
     if (!state.map) return;
@@ -427,12 +460,17 @@ async function start() {
   $("analogy-form").addEventListener("submit", solveAnalogy);
   $("min-count").addEventListener("change", () => {
     if (state.selected !== null) showNeighbours(state.selected);
+    if (state.map || $("map").dataset.state === "error") fetchMap();
   });
   try {
     state.info = await api("/api/info");
     const i = state.info;
     $("model-info").textContent =
       `${i.model_class}: ${i.n_items} ${nouns()}, ${i.n_users} users, ${i.embedding_dim} dimensions`;
+    if (Number.isInteger(i.default_min_count)) {
+      $("min-count").value = String(i.default_min_count);
+      $("min-count-default").textContent = `(default ${i.default_min_count}; 0 shows all)`;
+    }
   } catch (err) {
     $("model-info").textContent = "model information unavailable";
     say(err.message);
