@@ -60,6 +60,18 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MIN_COUNT", "create_app", "limit_t
 
 _log = logging.getLogger("embedlab.web")
 
+#: The ``min_count`` query parameter of the neighbours and map endpoints (one filter for
+#: the list and the map).
+MinCountQuery = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=MAX_MIN_COUNT,
+        description="Only items with this many ratings; default: /api/info's "
+        "default_min_count; 0: all items.",
+    ),
+]
+
 #: Largest request body accepted (bytes): 100 ratings take about 5 KB.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _MEDIA = {
@@ -756,15 +768,7 @@ def create_app(
             PathParam(max_length=MAX_QUERY_CHARS, description="An item ID (or a unique title)."),
         ],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many neighbours.")] = 10,
-        min_count: Annotated[
-            int | None,
-            Query(
-                ge=0,
-                le=MAX_MIN_COUNT,
-                description="Only items with this many ratings; default: /api/info's "
-                "default_min_count; 0: all items.",
-            ),
-        ] = None,
+        min_count: MinCountQuery = None,
     ) -> Response:
         """The ``k`` items nearest to ``item`` by cosine of the embeddings (itself left out).
 
@@ -861,15 +865,7 @@ def create_app(
         tags=["items"],
     )
     async def item_map(
-        min_count: Annotated[
-            int | None,
-            Query(
-                ge=0,
-                le=MAX_MIN_COUNT,
-                description="Only items with this many ratings; default: /api/info's "
-                "default_min_count; 0: all items.",
-            ),
-        ] = None,
+        min_count: MinCountQuery = None,
     ) -> Any:
         """2-D coordinates of the items (t-SNE or PCA, scaled to [-1, 1]).
 
