@@ -230,10 +230,11 @@ def run_demo(
     obscurity = pd.DataFrame(rows)
 
     files: dict[str, Path] = {}
-    files["model"] = mf.save(out / "model")
     what = f"embedlab MatrixFactorization, {source}{tag}"
     say("drawing the map of the item vectors (t-SNE)")
     projection = viz.project(kv, method="tsne", random_state=0)
+    # the bundle keeps the map, so `embedlab serve` shows the same picture at once
+    files["model"] = mf.save(out / "model", layout=projection)
     for name in ("map.html", "map.png"):
         fig = viz.embedding_map(
             projection, color="auto", title=f"{what}: t-SNE of the item vectors"

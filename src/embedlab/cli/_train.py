@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import tomllib
 import warnings
 from pathlib import Path
@@ -24,6 +25,7 @@ from embedlab.exceptions import (
     SettingsError,
     UnknownIDError,
 )
+from embedlab.io import LAYOUT_METHODS
 
 MODELS = {"mf": "MatrixFactorization", "neural": "NeuralEmbeddingModel"}
 
@@ -216,6 +218,28 @@ def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA", "umap": "UMAP"}
+#: ``--layout auto`` stores a t-SNE map up to this many items (about 15 s here), PCA above.
+LAYOUT_TSNE_MAX = 20_000
+
+
+def _item_layout(estimator: Any, layout: str, say: Any) -> Any:
+    """The map to store with the model (``--layout``): a frame of ``viz.project``, or None."""
+    n_items = len(estimator.items_)
+    if layout == "none" or n_items < 3:  # a map needs three points
+        return None
+    method = ("tsne" if n_items <= LAYOUT_TSNE_MAX else "pca") if layout == "auto" else layout
+    from embedlab.viz import project
+
+    started = time.perf_counter()
+    try:
+        frame = project(estimator, method=method)
+    except ImportError as exc:
+        raise DataError(f"--layout {method}: {exc}") from None
+    say.detail(f"{method} map of {n_items:,} items in {time.perf_counter() - started:.1f} s")
+    return frame
+
+
 @app.command("train")
 @with_load_options(after="data")
 @with_model_options(after="config")
@@ -352,6 +376,16 @@ def train(
             rich_help_panel="Checkpoints",
         ),
     ] = False,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            metavar="METHOD",
+            help="The 2-D map of the items stored in the bundle, so that embedlab serve shows "
+            "it at once: tsne, pca, umap or none. Default auto: t-SNE up to "
+            f"{LAYOUT_TSNE_MAX:,} items, PCA above.",
+        ),
+    ] = "auto",
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
@@ -371,6 +405,11 @@ def train(
     """
     say = output(quiet, verbose, as_json)
     check_output(out, "bundle", "--out")
+    if layout not in ("auto", "none", *LAYOUT_METHODS):
+        raise DataError(
+            f"--layout {layout!r}: expected auto, tsne, pca, umap or none (the map stored "
+            "with the model)"
+        )
     if checkpoint_dir is not None:
         check_output(checkpoint_dir, "folder", "--checkpoint-dir")
         ckpt, bundle = checkpoint_dir.resolve(), out.resolve()
@@ -481,7 +520,7 @@ def train(
         for row in estimator.history_:
             shown = ", ".join(f"{k} {_num(v)}" for k, v in row.items() if k != "epoch")
             say.detail(f"epoch {row['epoch']}: {shown}")
-    path = estimator.save(out)
+    path = estimator.save(out, layout=_item_layout(estimator, layout, say))
     say.done("trained and saved")
     last = estimator.history_[-1] if len(estimator.history_) else {}
     result = {
@@ -597,6 +636,7 @@ def bundle_summary(doc: dict[str, Any]) -> dict[str, Any]:
         "settings": config.get("settings"),
         "pretrain_settings": config.get("pretrain_settings"),
         "adaptive": config.get("adaptive"),
+        "layout": config.get("layout"),
         "params": config.get("params"),
         "global_mean": config.get("global_mean"),
         "rating_scale": config.get("rating_scale"),
@@ -667,6 +707,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         )
     elif adaptive:
         top.add_row("held-out check", f"skipped: {adaptive['skipped']}")
+    if "layout" in summary:
+        method = summary["layout"].get("method")
+        top.add_row("map", f"{METHOD_NAMES.get(method, method)}, stored (embedlab serve shows it)")
     if "metrics" in summary:
         top.add_row("metrics", ", ".join(f"{k} {_num(v)}" for k, v in summary["metrics"].items()))
     if "versions" in summary:

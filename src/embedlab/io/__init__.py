@@ -21,10 +21,12 @@ from embedlab.embeddings import (
     write_projector,
 )
 from embedlab.io._bundle import BUNDLE_FORMAT, Bundle, bundle_info, load_bundle, save_bundle
-from embedlab.io._schema import check_model_bundle
+from embedlab.io._schema import LAYOUT_METHODS, LAYOUT_TENSOR, check_model_bundle
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "LAYOUT_METHODS",
+    "LAYOUT_TENSOR",
     "Bundle",
     "bundle_info",
     "check_model_bundle",

@@ -42,7 +42,18 @@ from embedlab.settings import (
     Settings,
 )
 
-__all__ = ["ENCODER_CLASS", "MODEL_SETTINGS", "check_model_bundle"]
+__all__ = [
+    "ENCODER_CLASS",
+    "LAYOUT_METHODS",
+    "LAYOUT_TENSOR",
+    "MODEL_SETTINGS",
+    "check_model_bundle",
+]
+
+#: The tensor of a stored map (``EmbeddingModel.save(layout=...)``): ``float32[n_items, 2]``.
+LAYOUT_TENSOR = "item_layout"
+#: Methods a stored map may come from (those of :func:`embedlab.viz.project`).
+LAYOUT_METHODS = ("tsne", "pca", "umap")
 
 #: The settings schema of each estimator class whose bundles hold a user-item model.
 MODEL_SETTINGS: dict[str, type[Settings]] = {
@@ -66,6 +77,7 @@ _CONFIG_KEYS = (
     "global_mean",
     "rating_scale",
     "embedlab_version",
+    "layout",
 )
 #: Keys a model class adds (its ``_extra_provenance``); a key added there must be added here.
 _EXTRA_CONFIG_KEYS = {
@@ -388,6 +400,23 @@ def _check_seen(t: _Tensors) -> None:
             )
 
 
+def _check_item_layout(t: _Tensors, layout: Any) -> None:
+    """The stored map (``EmbeddingModel.save(layout=...)``): ``config.layout`` names its
+    method and ``item_layout`` holds one finite point per item; neither or both."""
+    if layout is None:
+        t.absent(LAYOUT_TENSOR, "config.layout is absent")
+        return
+    if not isinstance(layout, dict) or set(layout) != {"method"}:
+        raise _config_fail("config.layout", f"is {_kind(layout)}; expected {{'method': ...}}")
+    if layout["method"] not in LAYOUT_METHODS:
+        raise _config_fail(
+            "config.layout.method",
+            f"is {layout['method']!r}; expected one of {', '.join(LAYOUT_METHODS)}",
+        )
+    # (finite values: load_bundle checks every float tensor)
+    t.expect(LAYOUT_TENSOR, "float32", [t.n_items, 2], "one map point per item")
+
+
 def _check_rest(t: _Tensors, model_class: str) -> None:
     unexpected = sorted(set(t.tensors) - t.seen)
     if unexpected:
@@ -435,4 +464,5 @@ def check_model_bundle(bundle: Bundle) -> None:
             extra(t, settings, where)
     _check_counts(t)
     _check_seen(t)
+    _check_item_layout(t, bundle.config.get("layout"))
     _check_rest(t, bundle.model_class)

@@ -28,6 +28,7 @@ from embedlab.exceptions import (
     SettingsError,
     UnknownIDError,
 )
+from embedlab.io import LAYOUT_METHODS, LAYOUT_TENSOR
 from embedlab.models._foldin import FoldedUser, FoldInMixin
 from embedlab.models._recommending import RecommenderMixin
 from embedlab.recommend import SEEN_TENSORS, SeenItems
@@ -67,6 +68,42 @@ def _check_layout(
                 f"{type(model).__name__} built from model.json's config expects "
                 f"{want[0]}{want[1]}; re-save the model"
             )
+
+
+def item_layout(layout: Any, items: Vocabulary) -> dict[str, Any]:
+    """A map frame (``key``, ``x``, ``y``; ``attrs["method"]``) as the stored form:
+    ``{"method": str, "xy": float32[n_items, 2]}`` in item row order.
+
+    Raises:
+        ValueError: If a column is missing, the keys are not exactly the items, a
+            coordinate is not finite or the method is unknown.
+        UnknownIDError: For a key that is not an item of the model.
+    """
+    if not isinstance(layout, pd.DataFrame) or not {"key", "x", "y"} <= set(layout.columns):
+        raise ValueError(
+            f"layout must be the frame of embedlab.viz.project(model, ...) (columns key, x, y), "
+            f"got {type(layout).__name__}"
+        )
+    method = layout.attrs.get("method")
+    if method not in LAYOUT_METHODS:
+        raise ValueError(
+            f"layout.attrs['method'] is {method!r}; expected one of {', '.join(LAYOUT_METHODS)} "
+            "(the frame of embedlab.viz.project)"
+        )
+    if len(layout) != len(items):
+        raise ValueError(
+            f"layout has {len(layout):,} points for {len(items):,} items; project every item "
+            "(no subset, top_n or genre)"
+        )
+    rows = items.indices(layout["key"].tolist())
+    if len(np.unique(rows)) != len(items):
+        raise ValueError("layout repeats an item; expected each item once")
+    xy = np.empty((len(items), 2), dtype=np.float32)
+    xy[rows, 0] = layout["x"].to_numpy(dtype=np.float64)
+    xy[rows, 1] = layout["y"].to_numpy(dtype=np.float64)
+    if not np.isfinite(xy).all():
+        raise ValueError("layout holds NaN or infinite coordinates; expected finite numbers")
+    return {"method": str(method), "xy": xy}
 
 
 def _check_interactions(data: Any, what: str) -> Interactions:
@@ -354,6 +391,7 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
         self.seen_ = SeenItems.from_pairs(
             data.user_index, data.item_index, data.rating, data.n_users, data.n_items
         )
+        self.item_layout_ = None  # a new fit makes any stored map stale
         return self
 
     @staticmethod
@@ -552,12 +590,31 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
         return frame.sort_values("bias", ascending=False, kind="stable").reset_index(drop=True)
 
     # ----------------------------------------------------------------- persist
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model bundle (safetensors + JSON + Parquet), atomically."""
+    def save(self, path: str | os.PathLike[str], *, layout: Any = None) -> Path:
+        """Write the model bundle (safetensors + JSON + Parquet), atomically.
+
+        Args:
+            path: The bundle's directory (created; replaced atomically if it exists).
+            layout: A 2-D map of every item to store with the model, so that the web
+                explorer shows it at once (``embedlab serve``): the frame of
+                :func:`embedlab.viz.project` on this model (columns ``key``, ``x``,
+                ``y``, ``attrs["method"]``), one row per item. None keeps the map this
+                model already holds (``item_layout_``, from a loaded bundle), if any.
+                ``embedlab train`` stores a t-SNE map by default (``--layout``).
+
+        Raises:
+            ValueError: If ``layout`` does not hold one finite point per item.
+
+        Example:
+            >>> model.save("runs/mf", layout=embedlab.viz.project(model, "tsne"))  # doctest: +SKIP
+        """
         from embedlab._version import __version__
         from embedlab.io import save_bundle
 
         self._check_fitted()
+        if layout is not None:
+            self.item_layout_ = item_layout(layout, self.items_)
+        stored = getattr(self, "item_layout_", None)
         last = self.history_[-1] if len(self.history_) else {}
         metrics = {
             k: last.get(k) for k in ("train_loss", "val_rmse", "val_mae") if last.get(k) is not None
@@ -572,12 +629,14 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
                 "global_mean": self.global_mean_,
                 "rating_scale": None if self.rating_scale_ is None else list(self.rating_scale_),
                 "embedlab_version": __version__,
+                **({} if stored is None else {"layout": {"method": stored["method"]}}),
             },
             tensors={
                 **{k: v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()},
                 "item_counts": np.asarray(self.item_counts_, dtype=np.int64),
                 "user_counts": np.asarray(self.user_counts_, dtype=np.int64),
                 **(self.seen_.to_tensors() if getattr(self, "seen_", None) is not None else {}),
+                **({} if stored is None else {LAYOUT_TENSOR: stored["xy"]}),
             },
             users=self.users_,
             items=self.items_,
@@ -641,7 +700,7 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
             model.training_seconds_ = float(bundle.config.get("training_seconds", 0.0))
         else:  # a bundle of embedlab 0.1 recorded only the constructor's arguments
             model.settings_ = settings
-        extras = ("item_counts", "user_counts", *SEEN_TENSORS)
+        extras = ("item_counts", "user_counts", LAYOUT_TENSOR, *SEEN_TENSORS)
         _check_layout(model, settings, bundle, extras)
         tensors = bundle.torch_state_dict()
         module = model._build_module(
@@ -667,6 +726,12 @@ class EmbeddingModel(RecommenderMixin, FoldInMixin):
         model.item_counts_ = np.asarray(bundle.tensors["item_counts"])
         model.user_counts_ = np.asarray(bundle.tensors["user_counts"])
         model.seen_ = SeenItems.from_tensors(bundle.tensors, len(bundle.items))
+        stored = bundle.config.get("layout")
+        model.item_layout_ = (
+            None
+            if stored is None
+            else {"method": stored["method"], "xy": np.asarray(bundle.tensors[LAYOUT_TENSOR])}
+        )
         scale = bundle.config.get("rating_scale")
         model.rating_scale_ = None if scale is None else tuple(scale)
         model.data_fingerprint_ = bundle.data_fingerprint
