@@ -22,7 +22,7 @@ from embedlab.data import (
     load_ratings,
     synthetic_ratings,
 )
-from embedlab.embeddings import KeyedEmbeddings
+from embedlab.embeddings import KeyedEmbeddings, open_vectors
 from embedlab.exceptions import (
     BiasesOnlyWarning,
     DataError,
@@ -96,6 +96,7 @@ __all__ = [
     "load",
     "load_movielens",
     "load_ratings",
+    "open_vectors",
     "summarize",
     "synthetic_ratings",
     "viz",

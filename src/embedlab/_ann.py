@@ -34,9 +34,11 @@ __all__ = [
     "FaissIndex",
     "IndexKind",
     "build_index",
+    "euclidean_search",
     "exact_search",
     "exact_search_flat",
     "resolve_index_kind",
+    "top_scores",
 ]
 
 IndexKind = Literal["auto", "exact", "faiss"]
@@ -446,6 +448,65 @@ class FaissIndex:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`search` with the answers in flat arrays (see :func:`exact_search_flat`)."""
         return _flatten(self.search(queries, k, allowed=allowed, exclude=exclude))
+
+
+def top_scores(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best entries of one float32 score vector, best first, ties to the lower
+    index; -inf entries (excluded) are left out.
+
+    Returns:
+        ``(indices, scores)``: int64 indices and their float32 scores.
+    """
+    n = scores.shape[0]
+    if n == 0 or k < 1:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    k = min(k, n)
+    return _top_row(scores, k, _stride(n, k))
+
+
+#: Candidates kept beyond ``k`` by :func:`euclidean_search` before the exact float64 check.
+_L2_MARGIN = 16
+
+
+def euclidean_search(
+    vectors: np.ndarray,
+    sq_norms: np.ndarray,
+    query: np.ndarray,
+    k: int,
+    *,
+    allowed: np.ndarray | None = None,
+    exclude: Sequence[int] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest rows of ``vectors`` to one ``query`` by euclidean distance.
+
+    One float32 matrix-vector product ranks every row by ``2 v.q - |v|^2`` (the
+    distance's order); the best ``k + 16`` are then measured exactly in float64 and
+    sorted, nearest first, ties to the lower row. 1,000,000 x 32 takes a few ms.
+
+    Args:
+        vectors: ``[n, dim]`` float32 rows.
+        sq_norms: ``[n]`` float32 squared norms of the rows.
+        query: ``[dim]`` query vector.
+        k: Rows wanted.
+        allowed: Boolean mask ``[n]`` of candidate rows, or None for all.
+        exclude: Rows never to return.
+
+    Returns:
+        ``(rows, distances)``: int64 rows and float64 distances, at most ``k``.
+    """
+    q = np.asarray(query, dtype=np.float32)
+    scores = vectors @ q
+    scores *= np.float32(2.0)
+    scores -= sq_norms
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    for row in exclude:
+        scores[row] = -np.inf
+    rows, _ = top_scores(scores, k + _L2_MARGIN)
+    diff = vectors[rows].astype(np.float64) - q.astype(np.float64)
+    dist = np.sqrt((diff * diff).sum(axis=1))
+    order = np.lexsort((rows, dist))[:k]
+    return rows[order], dist[order]
 
 
 def build_index(kind: Literal["exact", "faiss"], unit: np.ndarray) -> ExactIndex | FaissIndex:

@@ -69,7 +69,11 @@ def test_health_and_info(app, model) -> None:
     assert info["embedding_dim"] == 8 and info["has_titles"] is True
     assert info["item_noun"] == "movie"  # titles and genres: MovieLens-like
     assert "Comedy" in info["genres"] and info["map_method"] == "pca"
-    assert info["limits"]["max_k"] == 100
+    assert info["limits"]["max_k"] == 100 and info["limits"]["max_history"] == 1000
+    assert info["has_model"] is True and info["has_counts"] is True
+    assert info["metrics"] == ["cosine", "euclidean"] and info["has_layout"] is False
+    assert {"pca", "tsne"} <= set(info["map_methods"])
+    assert info["searchable"] == ["label", "key", "title", "genres", "year"]
 
 
 def test_openapi_documents_every_endpoint_with_bounds(app) -> None:
@@ -84,7 +88,14 @@ def test_openapi_documents_every_endpoint_with_bounds(app) -> None:
         "/api/users/{user}/recommendations",
         "/api/recommendations",
         "/api/map",
+        "/api/map/points",
+        "/api/colours",
+        "/api/users",
+        "/api/users/{user}/history",
     } <= paths
+    binary = doc["paths"]["/api/map/points"]["get"]["responses"]["200"]["content"]
+    assert list(binary) == ["application/octet-stream"]
+    assert "202" in doc["paths"]["/api/map/points"]["get"]["responses"]
     params = {
         p["name"]: p for p in doc["paths"]["/api/items/{item}/neighbours"]["get"]["parameters"]
     }
@@ -344,18 +355,43 @@ def test_visitor_unknown_item_is_404_with_suggestions(app) -> None:
 # ------------------------------------------------------------------ map
 
 
+def map_points(app: Any, **params: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``/api/map/points`` decoded: ``(x, y, rows)``."""
+    res = get(app, "/api/map/points", params=params)
+    assert res.status_code == 200, res.text
+    assert res.headers["content-type"] == "application/octet-stream"
+    body = res.content
+    n = int(np.frombuffer(body[:4], dtype="<u4")[0])
+    assert len(body) == 4 + 12 * n
+    x = np.frombuffer(body[4 : 4 + 4 * n], dtype="<f4")
+    y = np.frombuffer(body[4 + 4 * n : 4 + 8 * n], dtype="<f4")
+    rows = np.frombuffer(body[4 + 8 * n :], dtype="<u4")
+    return x, y, rows
+
+
 def test_map_has_every_item_and_is_computed_once(web_bundle, model) -> None:
     app = create_app(web_bundle[0], map_method="pca")
     explorer = app.state.explorer
     assert explorer.wait_map(60)  # computed in the background from the start
     assert explorer.map_computations == 1
     doc = get(app, "/api/map").json()
-    assert doc["n"] == len(model.items_) == len(doc["points"]) and doc["method"] == "pca"
-    assert doc["n_total"] == doc["n"] and doc["min_count"] == 10
-    assert {p["key"] for p in doc["points"]} == set(model.items_.ids().tolist())
-    xy = np.array([[p["x"], p["y"]] for p in doc["points"]])
-    assert np.isfinite(xy).all() and np.abs(xy).max() <= 1.0 + 1e-9
-    assert all(p["genre"] and p["label"] for p in doc["points"])
+    assert doc["status"] == "ready" and doc["method"] == "pca"
+    assert doc["n"] == doc["n_total"] == len(model.items_) and doc["min_count"] == 10
+    assert doc["points_url"] == "/api/map/points?method=pca&min_count=10"
+    x, y, rows = map_points(app, method="pca", min_count=10)
+    assert sorted(rows.tolist()) == list(range(len(model.items_)))
+    xy = np.column_stack([x, y])
+    assert np.isfinite(xy).all() and np.abs(xy).max() <= 1.0 + 1e-6
+    assert np.isclose(np.abs(xy).max(), 1.0)  # scaled to the largest coordinate
+    # the labelled points: the most rated, with their titles, at their coordinates
+    counts = np.asarray(model.item_counts_)
+    labelled = doc["labelled"]
+    assert len(labelled) == 40
+    assert {p["row"] for p in labelled} == set(np.argsort(-counts, kind="stable")[:40].tolist())
+    where = {int(r): (float(a), float(b)) for r, a, b in zip(rows, x, y, strict=True)}
+    for point in labelled:
+        assert point["label"] == title(model, model.items_.id(point["row"]))
+        assert where[point["row"]] == pytest.approx((point["x"], point["y"]), abs=1e-5)
     assert get(app, "/api/map").json() == doc
     assert explorer.map_computations == 1
 
@@ -365,21 +401,25 @@ def test_map_min_count_default_filters_the_points(model) -> None:
     few = np.argsort(counts)[:5]
     app = sparse_app(model, few)
     assert app.state.explorer.wait_map(60)
-    ids = model.items_.ids()
-    rare = {ids[r].item() for r in few}
     doc = get(app, "/api/map").json()
     assert doc["min_count"] == 10 and doc["n_total"] == len(model.items_)
-    assert doc["n"] == len(doc["points"]) == len(model.items_) - len(rare)
-    assert not rare & {p["key"] for p in doc["points"]}
-    assert all(p["n_ratings"] >= 10 for p in doc["points"])
+    assert doc["n"] == len(model.items_) - len(few)
+    x, y, rows = map_points(app)  # the default min_count too
+    assert rows.size == doc["n"] and not set(few.tolist()) & set(rows.tolist())
+    assert not set(few.tolist()) & {p["row"] for p in doc["labelled"]}
     everything = get(app, "/api/map", params={"min_count": 0}).json()
     assert everything["n"] == len(model.items_) and everything["min_count"] == 0
+    ax, ay, arows = map_points(app, min_count=0)
+    assert arows.size == len(model.items_)
     # the filter hides points, it never moves them
-    where = {p["key"]: (p["x"], p["y"]) for p in everything["points"]}
-    assert all(where[p["key"]] == (p["x"], p["y"]) for p in doc["points"])
-    strict = get(app, "/api/map", params={"min_count": 80}).json()
-    assert all(p["n_ratings"] >= 80 for p in strict["points"]) and strict["n"] < doc["n"]
+    where = {int(r): (a, b) for r, a, b in zip(arows, ax, ay, strict=True)}
+    assert all(where[int(r)] == (a, b) for r, a, b in zip(rows, x, y, strict=True))
+    _, _, strict = map_points(app, min_count=80)
+    sparse_counts = app.state.explorer.counts
+    assert (sparse_counts[strict] >= 80).all() and strict.size < rows.size
     assert get(app, "/api/map", params={"min_count": -1}).status_code == 422
+    assert get(app, "/api/map/points", params={"min_count": -1}).status_code == 422
+    assert get(app, "/api/map", params={"method": "mds"}).status_code == 422
 
 
 def test_map_is_202_while_computing_then_200(model, monkeypatch) -> None:
@@ -401,6 +441,9 @@ def test_map_is_202_while_computing_then_200(model, monkeypatch) -> None:
             doc = res.json()
             assert doc["status"] == "computing" and doc["method"] == "pca"
             assert doc["n"] == len(model.items_) and doc["elapsed_s"] >= 0
+            assert doc["progress"] is None
+            points = get(app, "/api/map/points")
+            assert points.status_code == 202 and points.json()["status"] == "computing"
         assert get(app, "/api/health").status_code == 200
         assert get(app, "/api/items/1/neighbours").status_code == 200
     finally:
@@ -409,6 +452,7 @@ def test_map_is_202_while_computing_then_200(model, monkeypatch) -> None:
     res = get(app, "/api/map")
     assert res.status_code == 200 and res.json()["n"] == len(model.items_)
     assert app.state.explorer.map_computations == 1
+    assert map_points(app, min_count=0)[2].size == len(model.items_)
 
 
 def test_a_failed_map_is_a_json_500_with_the_reason(model, monkeypatch) -> None:
@@ -438,11 +482,11 @@ def test_map_tsne_uses_viz_project_on_the_most_rated(model, monkeypatch) -> None
     app = create_app(model, map_method="tsne", map_max_points=20)
     assert app.state.explorer.wait_map(60)
     doc = get(app, "/api/map").json()
-    assert doc["method"] == "tsne" and doc["n"] == 20 and len(calls) == 1
-    counts = dict(zip(model.items_.ids().tolist(), model.item_counts_.tolist(), strict=True))
-    shown = sorted(counts[p["key"]] for p in doc["points"])
-    assert shown[0] >= sorted(counts.values())[-20]
-    assert [p["key"] for p in doc["points"]] == calls[0][1]
+    assert doc["method"] == "tsne" and doc["n"] == doc["n_total"] == 20 and len(calls) == 1
+    _, _, rows = map_points(app, method="tsne")
+    counts = np.asarray(model.item_counts_)
+    assert counts[rows].min() >= np.sort(counts)[-20]
+    assert model.items_.ids()[rows].tolist() == calls[0][1]
 
 
 # ------------------------------------------------------------------ safety

@@ -1,10 +1,11 @@
 """Fuzzing the API from its own OpenAPI description (schemathesis): no input gets a 5xx.
 
 Every operation gets valid (positive) and invalid (negative) requests, generated
-deterministically (``derandomize``), on a model with integer IDs and one with string IDs,
-in-process (ASGI). The whole module is sized to run in about 30 s, fitting its two
-small models included, on a busy 2-core machine, and stops generating (skipping what is
-left) once it has used ``BUDGET_S``.
+deterministically (``derandomize``), on a model with integer IDs, one with string IDs and
+vectors without a model (whose user endpoints answer 404), in-process (ASGI). The whole
+module is sized to run in about 40 s, fitting its two small models included, on a busy
+2-core machine, and stops generating (skipping what is left) once it has used
+``BUDGET_S``. Binary answers (``/api/map/points``) are only checked for their status.
 
 Two hypothesis-only tests aim where schemathesis' random data rarely goes: numeric-looking
 text (superscripts, circled and other-script digits, signs, huge digit strings) as IDs to
@@ -21,6 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -30,7 +33,7 @@ from embedlab.web import create_app
 schemathesis = pytest.importorskip("schemathesis")
 
 #: Examples per operation and generation mode (positive, negative).
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 20
 #: The module stops generating this many seconds after its first fixture started
 #: (the limit is 60 s; a quiet machine needs about 20).
 BUDGET_S = 45.0
@@ -39,10 +42,15 @@ WITH_INPUTS = [
     "GET /api/search",
     "GET /api/items/{item}/neighbours",
     "POST /api/analogy",
+    "GET /api/users",
+    "GET /api/users/{user}/history",
     "GET /api/users/{user}/recommendations",
     "POST /api/recommendations",
+    "GET /api/map",
+    "GET /api/map/points",
+    "GET /api/colours",
 ]
-WITHOUT_INPUTS = ["GET /api/health", "GET /api/info", "GET /api/map"]
+WITHOUT_INPUTS = ["GET /api/health", "GET /api/info"]
 CASES = [(label, "positive") for label in WITH_INPUTS + WITHOUT_INPUTS] + [
     (label, "negative") for label in WITH_INPUTS
 ]
@@ -56,9 +64,28 @@ def _budget_left() -> float:
     return BUDGET_S - (time.monotonic() - _started[0])
 
 
-@pytest.fixture(scope="module", params=["int_ids", "str_ids"])
+def _vectors() -> Any:
+    """Vectors mode: 30 string keys with a label, a category and a number each."""
+    from embedlab import KeyedEmbeddings
+
+    rng = np.random.default_rng(1)
+    meta = pd.DataFrame(
+        {
+            "kind": [f"k{i % 3}" for i in range(30)],
+            "count": rng.integers(1, 50, 30),
+            "tags": ["a|b", "b", None] * 10,
+        }
+    )
+    labels = [f"Item {i}" for i in range(30)]
+    keys = [f"w{i}" for i in range(30)]
+    return KeyedEmbeddings(rng.standard_normal((30, 4)), keys, labels=labels, metadata=meta)
+
+
+@pytest.fixture(scope="module", params=["int_ids", "str_ids", "vectors"])
 def app(request: pytest.FixtureRequest) -> Any:
     _budget_left()  # starts the clock
+    if request.param == "vectors":
+        return create_app(_vectors(), map_method="pca")
     bundle = request.getfixturevalue(
         "web_bundle" if request.param == "int_ids" else "web_bundle_str"
     )
@@ -151,6 +178,7 @@ def test_numeric_looking_ids_never_crash(app: Any, id_: str) -> None:
     for method, url, kwargs in [
         ("GET", f"/api/items/{path}/neighbours", {}),
         ("GET", f"/api/users/{path}/recommendations", {}),
+        ("GET", f"/api/users/{path}/history", {}),
         ("POST", "/api/analogy", {"json": {"positive": [id_]}}),
         ("POST", "/api/recommendations", {"json": {"ratings": [{"item": id_, "rating": 4}]}}),
     ]:
@@ -170,6 +198,10 @@ _QUERY_FIELDS = [
     ("/api/users/{user}/recommendations", "n"),
     ("/api/users/{user}/recommendations", "min_count"),
     ("/api/search?q=a", "n"),
+    ("/api/users?q=1", "n"),
+    ("/api/users/{user}/history", "n"),
+    ("/api/map", "min_count"),
+    ("/api/map/points", "min_count"),
 ]
 _BODY_FIELDS = [
     ("/api/analogy", '{"positive": [{item}], "k": %s}'),
@@ -193,8 +225,9 @@ _BODY_FIELDS = [
 def test_huge_and_non_finite_numbers_never_crash(app: Any, number: str) -> None:
     if _budget_left() <= 0:
         return
-    model = app.state.explorer.model
-    first_item, first_user = model.items_.ids()[:1].tolist()[0], model.users_.ids()[:1].tolist()[0]
+    explorer = app.state.explorer
+    first_item = explorer.key(0)
+    first_user = "1" if explorer.model is None else explorer.model.users_.ids()[:1].tolist()[0]
     item, user = json.dumps(first_item), quote(str(first_user), safe="")
     for url, name in _QUERY_FIELDS:
         url = url.replace("{user}", user).replace("{item}", quote(str(first_item), safe=""))

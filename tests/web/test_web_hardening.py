@@ -78,11 +78,12 @@ def assert_json_error(res: httpx.Response, status: int | tuple[int, ...]) -> Non
 
 
 def id_requests(id_: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """The four endpoints that take an ID: (method, url, kwargs)."""
+    """The five endpoints that take an ID: (method, url, kwargs)."""
     path = quote(id_, safe="")
     return [
         ("GET", f"/api/items/{path}/neighbours", {}),
         ("GET", f"/api/users/{path}/recommendations", {}),
+        ("GET", f"/api/users/{path}/history", {}),
         ("POST", "/api/analogy", {"json": {"positive": [id_]}}),
         ("POST", "/api/recommendations", {"json": {"ratings": [{"item": id_, "rating": 4}]}}),
     ]
@@ -150,6 +151,10 @@ def test_json_item_ids_past_int64_are_422(app, errors, number: str) -> None:
         ("/api/users/5/recommendations", "n"),
         ("/api/users/5/recommendations", "min_count"),
         ("/api/search?q=movie", "n"),
+        ("/api/users?q=1", "n"),
+        ("/api/users/5/history", "n"),
+        ("/api/map", "min_count"),
+        ("/api/map/points", "min_count"),
     ],
 )
 def test_huge_numbers_in_the_query_are_422(app, errors, url: str, name: str, number: str) -> None:
@@ -197,10 +202,10 @@ def test_nan_and_infinity_literals_are_422(app, errors, body: str) -> None:
 def test_a_bug_is_a_logged_json_500_not_a_4xx(web_bundle, caplog, monkeypatch) -> None:
     buggy = create_app(web_bundle[1], map_method="pca")
 
-    def broken() -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(buggy.state.explorer, "map", broken)
+    monkeypatch.setattr(buggy.state.explorer, "layout", broken)
     with caplog.at_level(logging.ERROR, logger="embedlab.web"):
         res = call(buggy, "GET", "/api/map")
     assert res.status_code == 500 and res.json() == {"detail": "internal error"}

@@ -219,8 +219,6 @@ def _num(value: Any) -> str:
 
 
 METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA", "umap": "UMAP"}
-#: ``--layout auto`` stores a t-SNE map up to this many items (about 15 s here), PCA above.
-LAYOUT_TSNE_MAX = 20_000
 
 
 def _item_layout(estimator: Any, layout: str, say: Any) -> Any:
@@ -228,8 +226,9 @@ def _item_layout(estimator: Any, layout: str, say: Any) -> Any:
     n_items = len(estimator.items_)
     if layout == "none" or n_items < 3:  # a map needs three points
         return None
-    method = ("tsne" if n_items <= LAYOUT_TSNE_MAX else "pca") if layout == "auto" else layout
-    from embedlab.viz import project
+    from embedlab.viz import default_method, project
+
+    method = default_method(n_items) if layout == "auto" else layout
 
     started = time.perf_counter()
     try:
@@ -383,7 +382,7 @@ def train(
             metavar="METHOD",
             help="The 2-D map of the items stored in the bundle, so that embedlab serve shows "
             "it at once: tsne, pca, umap or none. Default auto: t-SNE up to "
-            f"{LAYOUT_TSNE_MAX:,} items, PCA above.",
+            "20,000 items, PCA above.",
         ),
     ] = "auto",
     quiet: QuietOpt = False,

@@ -9,6 +9,8 @@ any array with keys, whatever trained it.
 * Exports (``_export``): gensim, word2vec text and binary, TensorBoard Projector,
   Parquet and ``.npz``, as methods of :class:`KeyedEmbeddings` and as functions
   (also re-exported by :mod:`embedlab.io`).
+* Opening vectors from anywhere (``_open``): :func:`open_vectors` reads any of those
+  formats, whoever wrote them, and joins a metadata table on the keys.
 
 Importing this package imports neither torch, gensim nor faiss, nor any higher layer
 of embedlab (models, io): gensim is imported by :func:`to_gensim` only, faiss when a
@@ -26,12 +28,14 @@ from embedlab.embeddings._export import (
     write_projector,
 )
 from embedlab.embeddings._keyed import KeyedEmbeddings
+from embedlab.embeddings._open import open_vectors
 from embedlab.embeddings._search import normalize_label
 
 __all__ = [
     "KeyedEmbeddings",
     "load_word2vec_format",
     "normalize_label",
+    "open_vectors",
     "read_embeddings_npz",
     "read_embeddings_parquet",
     "save_word2vec_format",

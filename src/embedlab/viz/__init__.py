@@ -21,13 +21,15 @@ from embedlab.viz._plots import (
     size_sweep_plot,
     sweep_plot,
 )
-from embedlab.viz._project import METHODS, project
+from embedlab.viz._project import METHODS, TSNE_DEFAULT_MAX, default_method, project
 
 __all__ = [
     "METHODS",
+    "TSNE_DEFAULT_MAX",
     "EmbeddingMap",
     "Plot",
     "bias_plot",
+    "default_method",
     "embedding_map",
     "l2_sweep_plot",
     "learning_curves",

@@ -1,4 +1,8 @@
-"""Request and response models of the web API (pydantic), with their bounds."""
+"""Request and response models of the web API (pydantic), with their bounds.
+
+The shapes are those of the explorer's API v2 (``docs``: the contract between the
+server and the page): every endpoint that returns items uses :class:`Item`.
+"""
 
 from __future__ import annotations
 
@@ -9,33 +13,45 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "AnalogyRequest",
+    "CategoricalColours",
+    "ColumnInfo",
     "Health",
+    "HistoryItem",
+    "HistoryResponse",
     "Item",
     "ItemId",
+    "Level",
     "Limits",
     "MapComputing",
-    "MapPoint",
+    "MapLabel",
     "MapResponse",
     "MinCount",
     "ModelInfo",
     "NeighboursResponse",
     "NotFound",
+    "NumericColours",
     "Rating",
     "Recommendation",
     "RecommendationsResponse",
     "SearchHit",
     "SearchResponse",
+    "UserSummary",
+    "UsersResponse",
     "VisitorRequest",
 ]
 
 #: Longest search text or ID accepted, in characters.
 MAX_QUERY_CHARS = 200
-#: Most neighbours, search hits or recommendations per request.
+#: Most neighbours, search hits, users or recommendations per request.
 MAX_K = 100
+#: Most rated items of a user's history per request.
+MAX_HISTORY = 1000
 #: Most (item, rating) pairs a visitor can post.
 MAX_RATINGS = 100
 #: Most keys on each side of an analogy.
 MAX_ANALOGY_TERMS = 10
+#: Most points labelled on the map.
+MAX_MAP_LABELS = 40
 
 #: Largest ``min_count`` accepted: 2**53, the largest integer a float holds exactly
 #: (no item has that many ratings, so it already filters out every item).
@@ -54,6 +70,8 @@ MinCount = Annotated[
     int | None,
     Field(ge=0, le=MAX_MIN_COUNT, description="Only items with at least this many ratings."),
 ]
+#: A metadata value shown with an item.
+MetaValue = str | int | float | bool | None
 
 
 class _Strict(BaseModel):
@@ -61,29 +79,38 @@ class _Strict(BaseModel):
 
 
 class Item(BaseModel):
-    """An item: its raw ID, title and metadata (None where unknown)."""
+    """An item: its row, raw ID, label and metadata (None where unknown)."""
 
+    row: int = Field(ge=0, description="The item's row in the embeddings (the map's point id).")
     key: int | str
     label: str | None = None
     genres: list[str] = []
     year: int | None = None
     n_ratings: int | None = None
+    meta: dict[str, MetaValue] = Field(
+        default={}, description="The other metadata columns (may be empty)."
+    )
 
 
 class SearchHit(Item):
-    score: float = Field(description="Match quality in (0, 1]; 1 is an exact title with year.")
+    score: float = Field(description="Match quality in (0, 1]; 1 is an exact match.")
 
 
 class SearchResponse(BaseModel):
     query: str
+    mode: Literal["text", "regex"]
+    column: str = Field(description="The column searched.")
+    n_matches: int = Field(ge=0, description="How many items match in all.")
     items: list[SearchHit]
 
 
 class Neighbour(Item):
     similarity: float = Field(ge=-1.0, le=1.0, description="Cosine similarity.")
+    distance: float = Field(ge=0.0, description="Euclidean distance of the raw vectors.")
 
 
 class NeighboursResponse(BaseModel):
+    metric: Literal["cosine", "euclidean"]
     query: list[Item] = Field(description="The resolved query items (one for neighbours).")
     negative: list[Item] = []
     neighbours: list[Neighbour]
@@ -114,41 +141,98 @@ class VisitorRequest(_Strict):
 
 class Recommendation(Item):
     rank: int
-    score: float = Field(description="Predicted rating.")
+    score: float = Field(description="Predicted rating, within the rating scale.")
     because: list[str] | None = Field(
-        default=None, description="Up to 3 liked items closest to this one (explain=true)."
+        default=None,
+        description="Up to 2 rated items, rated above the user's mean, closest to this one "
+        "(explain=true); [] when none.",
     )
 
 
 class RecommendationsResponse(BaseModel):
     user: int | str | None = Field(description="The user's raw ID; None for a visitor.")
+    score_label: str
+    rating_scale: list[float] | None
     items: list[Recommendation]
 
 
-class MapPoint(BaseModel):
-    key: int | str
-    label: str | None
+class UserSummary(BaseModel):
+    id: int | str
+    n_ratings: int
+    mean_rating: float | None
+
+
+class UsersResponse(BaseModel):
+    users: list[UserSummary]
+
+
+class HistoryItem(Item):
+    rating: float
+
+
+class HistoryResponse(BaseModel):
+    user: int | str
+    n_ratings: int
+    mean_rating: float | None
+    items: list[HistoryItem] = Field(description="Best rated first (ties: more ratings first).")
+
+
+class MapLabel(BaseModel):
+    row: int
+    label: str
     x: float
     y: float
-    genre: str | None = Field(description="The item's first genre, for colour.")
-    n_ratings: int | None = None
 
 
 class MapResponse(BaseModel):
+    status: Literal["ready"]
     method: str
+    n_total: int = Field(description="Points in the layout (all items).")
     n: int = Field(description="Points shown (at least min_count ratings).")
-    n_total: int = Field(description="Points in the layout (the most rated items).")
     min_count: int = Field(description="The filter applied (the default when not given).")
-    points: list[MapPoint]
+    labelled: list[MapLabel] = Field(description="The most prominent points shown, with labels.")
+    points_url: str = Field(description="The points, as binary (see /api/map/points).")
 
 
 class MapComputing(BaseModel):
-    """The 202 answer of /api/map while the map is being computed."""
+    """The 202 answer of /api/map (and /api/map/points) while a layout is computed."""
 
     status: Literal["computing"]
     method: str
     n: int = Field(description="Points the layout will have.")
     elapsed_s: float = Field(description="Seconds since the computation started.")
+    progress: float | None = Field(description="Share done (0..1), or None when unknown.")
+
+
+class Level(BaseModel):
+    value: str
+    count: int
+
+
+class CategoricalColours(BaseModel):
+    column: str
+    kind: Literal["categorical"]
+    multi: bool
+    levels: list[Level] = Field(description="Most frequent first, at most 19; the rest: other.")
+    codes: str = Field(description="base64 of uint16 little-endian per item row; 65535: other.")
+    members: str | None = Field(
+        default=None, description="multi columns: base64 of a uint32 bitmask per item row."
+    )
+
+
+class NumericColours(BaseModel):
+    column: str
+    kind: Literal["numeric"]
+    min: float | None
+    max: float | None
+    values: str = Field(description="base64 of float32 little-endian per item row; NaN: none.")
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    kind: Literal["categorical", "numeric"]
+    multi: bool
+    n_levels: int | None
 
 
 class Limits(BaseModel):
@@ -157,19 +241,29 @@ class Limits(BaseModel):
     max_ratings: int
     max_analogy_terms: int
     max_body_bytes: int
+    max_history: int
 
 
 class ModelInfo(BaseModel):
     model_class: str
     embedlab_version: str
+    has_model: bool
+    source: str
     n_users: int
     n_items: int
     embedding_dim: int
     has_titles: bool
+    has_counts: bool
     item_noun: Literal["movie", "item"]
     rating_scale: list[float] | None
     genres: list[str]
+    metrics: list[str]
     map_method: str
+    map_methods: list[str]
+    has_layout: bool
+    columns: list[ColumnInfo]
+    searchable: list[str]
+    default_colour: str | None
     default_min_count: int = Field(
         description="min_count of the neighbours and the map when a request gives none."
     )
