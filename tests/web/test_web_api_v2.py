@@ -472,3 +472,24 @@ def test_neighbours_match_brute_force_on_both_paths(monkeypatch) -> None:
             for n in doc["neighbours"]:
                 v = vectors[n["row"]].astype(np.float64)
                 assert n["distance"] == pytest.approx(np.linalg.norm(v - vectors[7]), rel=1e-6)
+
+
+def test_item_by_row_is_what_a_map_point_refers_to(web_bundle):
+    """The binary map gives rows; /api/rows/{row} gives the item behind one (a tooltip
+    or a click), the same payload as everywhere else; past the last row: 404."""
+    app = create_app(web_bundle[0], map_method="pca")
+    explorer = app.state.explorer
+    n = len(explorer.kv)
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for row in (0, n // 2, n - 1):
+                got = (await client.get(f"/api/rows/{row}")).json()
+                assert got == explorer.item(row)
+                assert got["row"] == row and got["key"] == explorer.kv.keys.id(row)
+            missing = await client.get(f"/api/rows/{n}")
+            assert missing.status_code == 404 and f"rows 0 to {n - 1}" in missing.json()["detail"]
+            assert (await client.get("/api/rows/-1")).status_code == 422
+
+    asyncio.run(run())

@@ -63,6 +63,7 @@ from embedlab.web._schemas import (
     CategoricalColours,
     Health,
     HistoryResponse,
+    Item,
     MapComputing,
     MapResponse,
     ModelInfo,
@@ -1689,6 +1690,26 @@ def create_app(
         hits = [{**explorer.item(r), "score": s} for r, s in zip(rows, scores, strict=True)]
         doc = {"query": q, "mode": mode, "column": target, "n_matches": total, "items": hits}
         return _json(doc)
+
+    @app.get(
+        "/api/rows/{row}",
+        response_model=Item,
+        responses={404: {"model": NotFound, "description": "No item has this row."}},
+        tags=["items"],
+    )
+    async def item_by_row(
+        row: Annotated[
+            int,
+            PathParam(ge=0, le=2**31 - 1, description="A row of the embeddings (a map point)."),
+        ],
+    ) -> Response:
+        """The item of one row: what the map's binary points refer to (for a tooltip or a
+        click on a point)."""
+        if row >= len(explorer.kv):
+            raise _HTTPError(
+                404, f"row {row} is past the last item (rows 0 to {len(explorer.kv) - 1})"
+            )
+        return _json(explorer.item(row))
 
     @app.get(
         "/api/items/{item}/neighbours",
