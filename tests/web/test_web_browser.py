@@ -92,19 +92,17 @@ def test_map_renders_every_point_and_a_click_shows_neighbours(page, web_bundle, 
     model = web_bundle[1]
     page.wait_for_selector("#map[data-state=ready]")
     assert page.get_attribute("#map", "data-points") == str(len(model.items_))
-    doc = page.evaluate("fetch('/api/map').then(r => r.json())")
     box = page.locator("#map").bounding_box()
-    size, pad = box["width"], 12
-    scale = (size - 2 * pad) / 2
-    screen = [
-        (p["key"], pad + (p["x"] + 1) * scale, pad + (1 - p["y"]) * scale) for p in doc["points"]
-    ]
-    # a point with no other point within 12 px, so the click is unambiguous
-    key, x, y = next(
-        (k, x, y)
-        for k, x, y in screen
-        if all((x - x2) ** 2 + (y - y2) ** 2 > 144 for k2, x2, y2 in screen if k2 != k)
+    screen = page.evaluate(
+        "() => window.embedlabMap.rows().map(r => [r, ...window.embedlabMap.screenOf(r)])"
     )
+    # a point with no other point within 12 px, so the click is unambiguous
+    row, x, y = next(
+        (r, x, y)
+        for r, x, y in screen
+        if all((x - x2) ** 2 + (y - y2) ** 2 > 144 for r2, x2, y2 in screen if r2 != r)
+    )
+    key = model.items_.ids()[row].item()
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.wait_for_selector(f"#neighbours[data-query='{key}']")
     assert page.get_attribute("#neighbours", "data-count") == "10"
@@ -163,7 +161,8 @@ def test_the_page_says_the_map_is_computing_then_shows_it(
             page.goto(live.url + "/")
             page.wait_for_selector("body[data-ready=true]")
             page.wait_for_selector("#map[data-state=computing]")
-            assert "computing the map" in page.inner_text("#map-hint").lower()
+            hint = page.inner_text("#map-hint").lower()
+            assert "computing the pca map" in hint, hint
             assert page.get_attribute("#map", "data-points") == "0"
             # the rest of the page works meanwhile
             page.fill("#search", "1")

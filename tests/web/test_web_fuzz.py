@@ -41,6 +41,7 @@ BUDGET_S = 45.0
 WITH_INPUTS = [
     "GET /api/search",
     "GET /api/items/{item}/neighbours",
+    "GET /api/rows/{row}",
     "POST /api/analogy",
     "GET /api/users",
     "GET /api/users/{user}/history",
