@@ -160,3 +160,61 @@ def test_negative_zero_ties_with_zero() -> None:
     assert lengths.tolist() == [3, 3] and cols.tolist() == [0, 1, 2, 0, 1, 2]
     _, cols, _ = _ann._top_block(scores[:1], 3)
     assert cols.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("n", [7, 300, 5_000])
+def test_exact_index_with_its_transposed_copy_matches_brute_force(n) -> None:
+    """``ExactIndex`` scores against a cached contiguous ``unit.T``: same answers, ties too.
+
+    Integer rows again (exact products in any summation order), one query and several,
+    with and without filters; the function form answers the same.
+    """
+    rng = np.random.default_rng(100 + n)
+    unit = rng.integers(-1, 2, size=(n, 3)).astype(np.float32)
+    unit[rng.integers(0, n, size=n // 5)] = 0.0
+    index = _ann.ExactIndex(unit)
+    for trial in range(12):
+        queries = unit[rng.integers(0, n, size=1 if trial < 4 else int(rng.integers(2, 12)))]
+        k = int(rng.integers(1, min(n, 40) + 3))
+        allowed = None if trial % 2 else rng.random(n) < 0.6
+        exclude = [rng.integers(0, n, size=int(rng.integers(0, 4))) for _ in queries]
+        want = _brute_force(unit, queries, k, allowed, exclude)
+        flat = index.search_flat(queries, k, allowed=allowed, exclude=exclude)
+        assert [
+            np.array_equal(a, b)
+            for a, b in zip(
+                flat,
+                _ann.exact_search_flat(unit, queries, k, allowed=allowed, exclude=exclude),
+                strict=True,
+            )
+        ] == [True] * 3
+        got = index.search(queries, k, allowed=allowed, exclude=exclude)
+        for (rows, scores), (want_rows, want_scores) in zip(got, want, strict=True):
+            np.testing.assert_array_equal(rows, want_rows)
+            np.testing.assert_array_equal(scores, want_scores)
+    transposed = index._unit_t
+    assert transposed is not None and transposed.flags.c_contiguous
+    assert not transposed.flags.writeable
+    np.testing.assert_array_equal(transposed, unit.T)
+    index.search_flat(unit[:2], 3)
+    assert index._unit_t is transposed  # built once
+
+
+@pytest.mark.parametrize("n", [5, 60, 400, 5_000, 40_000])
+def test_top_block_leaves_the_scores_alone(n) -> None:
+    """The sampled threshold works on a copy (whatever the sample's shape); exact answers."""
+    rng = np.random.default_rng(n)
+    scores = rng.integers(-3, 4, size=(4, n)).astype(np.float32)  # many ties
+    scores[1, ::3] = -np.inf
+    before = scores.copy()
+    for k in (1, 3, 10):
+        lengths, cols, values = _ann._top_block(scores, k)
+        np.testing.assert_array_equal(scores, before)
+        start = 0
+        for row in range(4):
+            finite = np.flatnonzero(np.isfinite(scores[row]))
+            want = finite[np.lexsort((finite, -scores[row, finite]))][:k]
+            got = cols[start : start + lengths[row]]
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(values[start : start + lengths[row]], scores[row, want])
+            start += lengths[row]

@@ -230,6 +230,66 @@ def test_batch_equals_single_calls(clusters) -> None:
         np.testing.assert_allclose(batch["similarity"], single["similarity"], atol=1e-6)
 
 
+def _planted_ties() -> tuple[KeyedEmbeddings, dict[int, list[int]]]:
+    """Unit vectors with four entries of +-0.5: every cosine is a multiple of 0.25, exact
+    in float32 in any summation order, so single and batch answers must agree bit for bit.
+
+    Rows come in groups of three copies of one vector (keys 1000 + 3g, +1, +2, stored
+    far apart); each query's answer is known: its two copies (cosine 1), then the copies
+    of the vectors nearest to it, equal scores in key-row order.
+    """
+    rng = np.random.default_rng(7)
+    base = np.zeros((40, 16), dtype=np.float32)
+    for g in range(40):
+        base[g, rng.choice(16, 4, replace=False)] = rng.choice([-0.5, 0.5], 4)
+    vectors = np.concatenate([base, base, base])  # copy c of group g at row g + 40 c
+    keys = [1000 + 3 * g + c for c in range(3) for g in range(40)]
+    copies = {
+        1000 + 3 * g + c: [1000 + 3 * g + o for o in range(3) if o != c]
+        for g in range(40)
+        for c in range(3)
+    }
+    return KeyedEmbeddings(vectors, keys, index="exact"), copies
+
+
+def test_batch_equals_single_calls_exactly_on_planted_ties() -> None:
+    kv, copies = _planted_ties()
+    queries = [1000, 1041, 1119, np.int64(1062), 1000]
+    for kwargs in ({}, {"restrict": list(range(1000, 1120, 2))}):
+        batch = kv.most_similar_batch(queries, topn=9, **kwargs)
+        single = pd.concat(
+            [kv.most_similar(q, topn=9, **kwargs).assign(query=int(q)) for q in queries],
+            ignore_index=True,
+        )[["query", "key", "similarity"]]
+        pd.testing.assert_frame_equal(batch, single, check_exact=True)
+    for q in (1000, 1041, 1119):
+        got = kv.most_similar(q, topn=9)
+        assert got["key"].tolist()[:2] == copies[q]  # the copies first, lower row first
+        assert got["similarity"].tolist()[:2] == [1.0, 1.0]
+        # equal scores go to the lower row (copy 0 of every group before copy 1, 2)
+        rows = kv.keys.indices(got["key"].tolist())
+        scores = got["similarity"].to_numpy()
+        for i in range(len(rows) - 1):
+            assert scores[i] > scores[i + 1] or rows[i] < rows[i + 1]
+        # the brute force over every other row, by (score descending, row)
+        unit = kv.get_vector(q, norm=True)
+        others = np.array([r for r in range(len(kv)) if r != kv.index(q)])
+        sims = kv._unit[others] @ unit
+        want = others[np.lexsort((others, -sims))[:9]]
+        assert rows.tolist() == want.tolist()
+
+
+def test_batch_key_lookup_matches_single_lookups() -> None:
+    kv, _ = _planted_ties()
+    assert kv._rows([1000, np.int32(1003), 1119]).tolist() == [0, 1, 119]
+    assert kv._rows(["1000", 1003]).tolist() == [0, 1]  # text of an int key, as _row
+    for bad in ([1000, 5], [1000, True], [1000, 1.0], [1000, 2**70]):
+        with pytest.raises(UnknownIDError):
+            kv.most_similar_batch(bad)
+        with pytest.raises(UnknownIDError):
+            kv._row(bad[1])
+
+
 # ---------------------------------------------------------------- restriction
 def test_restrict_and_min_count(movies: KeyedEmbeddings) -> None:
     got = movies.most_similar(1, topn=10, restrict=[50, 172, 1])
