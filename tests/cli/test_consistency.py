@@ -274,7 +274,9 @@ def test_verbose_prints_the_traceback_of_a_bug(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ZeroDivisionError("planted bug")
 
-    monkeypatch.setattr(el, "load", broken)
+    import embedlab.io
+
+    monkeypatch.setattr(embedlab.io, "load_lookup", broken)  # what similar loads with
     args = ["similar", str(tiny["bundle"]), "1"]
     plain = runner.invoke(app, args)
     assert plain.exit_code == 1 and "Traceback" not in plain.stderr

@@ -1,11 +1,16 @@
-"""``embedlab similar``, ``embedlab recommend`` and ``embedlab export``: use a saved model."""
+"""``embedlab similar``, ``embedlab recommend`` and ``embedlab export``: use a saved model.
+
+The commands read the bundle with :func:`embedlab.io.load_lookup` (NumPy only, the same
+answers as :func:`embedlab.load`'s estimator): they never import torch or numba, whose
+import alone takes longer than the lookup.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -16,14 +21,18 @@ from embedlab.cli._paths import check_output, write_error, write_staged
 from embedlab.data import parse_id
 from embedlab.exceptions import DataError, UnknownIDError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from embedlab.io import LookupModel
+
 FORMATS = ("gensim", "word2vec", "projector", "parquet", "npy")
 
 
-def _load(model_dir: Path, say: Output) -> Any:
-    import embedlab
+def _lookup(model_dir: Path, say: Output) -> LookupModel:
+    """The bundle's tables for a lookup (no torch), checked as :func:`embedlab.load` does."""
+    from embedlab.io import load_lookup
 
-    model = embedlab.load(str(model_dir))
-    say.detail(f"loaded {type(model).__name__} from {model_dir}")
+    model = load_lookup(str(model_dir))
+    say.detail(f"loaded {model.model_class} from {model_dir}")
     return model
 
 
@@ -78,7 +87,7 @@ def similar(
     say.settings(model_dir=model_dir, query=query, topn=topn, min_count=min_count)
     if topn < 1:
         raise DataError(f"--topn {topn}: expected an integer >= 1")
-    vectors = _load(model_dir, say).item_embeddings()
+    vectors = _lookup(model_dir, say).item_embeddings()
     key = vectors.resolve(query)
     say.detail(f"query {query!r} is item {key}")
     try:
@@ -99,7 +108,7 @@ def similar(
     _echo_table(found, "similarity")
 
 
-def _visitor_ratings(model: Any, rates: list[str]) -> dict[Any, float]:
+def _visitor_ratings(model: LookupModel, rates: list[str]) -> dict[Any, float]:
     """``--rate ITEM=RATING`` values as ``{item ID: rating}``, items resolved like ``similar``."""
     vectors = model.item_embeddings()
     ratings: dict[Any, float] = {}
@@ -173,7 +182,7 @@ def recommend(
         )
     if n < 1:
         raise DataError(f"--n {n}: expected an integer >= 1")
-    model = _load(model_dir, say)
+    model = _lookup(model_dir, say)
     try:
         if rate:
             ratings = _visitor_ratings(model, rate)
@@ -250,7 +259,7 @@ def export(
         )
     else:
         check_output(out, "file", "--out")
-    model = _load(model_dir, say)
+    model = _lookup(model_dir, say)
     vectors = model.user_embeddings() if users else model.item_embeddings()
     writers = {
         "gensim": lambda path: vectors.to_gensim().save(str(path)),
