@@ -2,12 +2,16 @@
 (real ML-100K with a stored t-SNE map, a bundle with string IDs and no metadata, a
 word2vec text file opened as ``embedlab serve`` opens it) at desktop and phone sizes.
 
-Each run: the page loads and restores, the map draws every point, a search leads to
-neighbours with the measure named beside each number, the Euclidean ranking swaps in,
-a click on the map selects a point and the search box names it, recommendations (with a
-model) are labelled as predicted ratings, axe finds no serious or critical violation, a
+Each run: the page loads, the map draws every point, Enter on the map selects the point
+nearest its middle and the search box names it, a search leads to neighbours with the
+measure named beside each number, the Euclidean ranking swaps in, the selection and its
+neighbours are ringed and can be isolated, zoom works, a legend entry filters the map and
+a numeric column shows a colour bar (where the source has them), a regular expression
+lists its matches, a reload restores the view from the address, and with a model the
+visitor's recommendations are labelled as predicted ratings and a training user's
+history sits beside their recommendations. axe finds no serious or critical violation, a
 screenshot is saved, and no console error or request to another host happened (the
-:class:`Tab` of ``test_explorer_page`` records both). The detailed flows are tested in
+:class:`Tab` of ``test_explorer_page`` records both). The flows in detail are tested in
 ``test_explorer_page.py``; this file shows they hold on every kind of source.
 """
 
@@ -38,7 +42,9 @@ class Source:
     query: str  # typed in the search box
     key: str  # the item that query finds first
     has_model: bool
+    regex: str  # a pattern that matches some items
     rate: str | None = None  # typed in the rating box (with a model)
+    user: str | None = None  # the start of a training user's ID (with a model)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +60,9 @@ def ml100k(ml100k_dir, tmp_path_factory) -> Iterator[Source]:
     counts = np.asarray(model.item_counts_)
     shown = int((counts >= app.state.explorer.default_min_count).sum())
     with LiveServer(app) as live:
-        yield Source(live, shown, "star wars", "50", True, rate="fargo")
+        yield Source(
+            live, shown, "star wars", "50", True, r"^star (wars|trek)", rate="fargo", user="19"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +82,9 @@ def string_ids(tmp_path_factory) -> Iterator[Source]:
     counts = np.asarray(model.item_counts_)
     shown = int((counts >= app.state.explorer.default_min_count).sum())
     with LiveServer(app) as live:
-        yield Source(live, shown, "sku-0042", "SKU-0042", True, rate="SKU-0007")
+        yield Source(
+            live, shown, "sku-0042", "SKU-0042", True, r"^sku-00[1-3]", rate="SKU-0007", user="c01"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +100,7 @@ def word2vec(tmp_path_factory) -> Iterator[Source]:
     el.KeyedEmbeddings(vectors, words).save_word2vec_format(path)
     app = create_app(el.open_vectors(path), map_method="pca", source_name=path.name)
     with LiveServer(app) as live:
-        yield Source(live, 300, "green_07", "green_07", False)
+        yield Source(live, 300, "green_07", "green_07", False, r"^(cat|dog)_0")
 
 
 SOURCES = ["ml100k", "string_ids", "word2vec"]
@@ -153,12 +163,55 @@ def test_main_flows(tabs, source, size, request, screenshot) -> None:
     page.select_option("#metric", "euclidean")
     page.wait_for_selector(f"#neighbours[data-metric='euclidean'][data-query='{source.key}'] li")
     assert "distance" in page.inner_text("#neighbours").lower()
+    # the selection and its neighbours ringed; isolate draws only them
+    page.wait_for_function("() => Number(document.querySelector('#map').dataset.highlighted) > 1")
+    page.check("#isolate")
+    page.wait_for_function(
+        "() => { const m = document.querySelector('#map').dataset;"
+        " return m.drawn === m.highlighted; }"
+    )
+    page.uncheck("#isolate")
+    # zoom in and back
+    page.click("#zoom-in")
+    page.wait_for_selector("#map[data-zoom='1.250']")
+    page.click("#zoom-reset")
+    page.wait_for_selector("#map[data-zoom='1.000']")
+    # colour: a legend entry filters the map, a numeric column shows a colour bar
+    colours = [o for o in page.eval_on_selector_all("#colour option", "os => os.map(o => o.value)")]
+    if "genres" in colours:
+        page.select_option("#colour", "genres")
+        page.locator("#legend button").first.click()
+        page.wait_for_selector("#legend button[aria-pressed=true]")
+        shown = int(page.get_attribute("#map", "data-shown"))
+        assert 0 < shown < source.n_points
+        page.click("#legend-all")
+    if "n_ratings" in colours:
+        page.select_option("#colour", "n_ratings")
+        page.wait_for_selector("#colourbar", state="visible")
+    # a regular expression lists its matches
+    page.check("#search-regex")
+    page.fill("#search", source.regex)
+    page.press("#search", "Enter")
+    page.wait_for_selector("#search-results li")
+    page.uncheck("#search-regex")
+    # the address holds the view: a reload restores the selection and the measure
+    page.wait_for_function("() => /[?&]metric=euclidean/.test(location.search)")
+    page.reload()
+    page.wait_for_selector("body[data-restored=true]")
+    page.wait_for_selector("#neighbours[data-metric='euclidean'] li")
+    assert page.input_value("#metric") == "euclidean"
     if source.has_model:
         page.fill("#rate-search", source.rate)
         page.wait_for_selector("#rate-suggestions li")
         page.press("#rate-search", "Enter")
         page.wait_for_selector("#recommendations li")
         assert "predicted rating" in page.inner_text("#recommendations").lower()
+        # a training user: their history beside their recommendations
+        page.fill("#user-search", source.user)
+        page.wait_for_selector("#user-suggestions li")
+        page.locator("#user-suggestions li").first.click()
+        page.wait_for_selector("#user-recs li")
+        assert int(page.get_attribute("#user-history", "data-count")) > 0
     else:
         assert page.locator("#rate-panel").is_hidden()
         assert page.locator("#user-panel").is_hidden()
