@@ -139,7 +139,13 @@ def test_default_models_are_the_product_defaults() -> None:
     assert OBSCURITY_MODELS["default"]["params"] == {"holdout": 0.0}
     sgd = {**UNREG, "holdout": 0.0}
     assert OBSCURITY_MODELS["unregularized"]["params"] == sgd
-    adam = {**UNREG, "engine": "torch", "learning_rate": 0.03, "embedding_dim": 512}
+    adam = {
+        **UNREG,
+        "engine": "torch",
+        "learning_rate": 0.05,
+        "batch_size": 5000,  # the course's batches: a fifth of the steps of 1,024
+        "embedding_dim": 512,
+    }
     assert OBSCURITY_MODELS["unregularized-adam"]["params"] == adam
     assert OBSCURITY_MODELS["unregularized+filter"] == {"params": sgd, "filter": True}
 
@@ -202,3 +208,19 @@ def test_unknown_sample_user_raises(planted) -> None:
         obscurity_experiment(
             train, models={"mf": {"params": {"embedding_dim": 2, "epochs": 1}}}, sample_users=[-5]
         )
+
+
+def test_each_fit_is_announced_with_its_time(planted) -> None:
+    """``log`` hears one line before each fit (shared fits counted once) and one after."""
+    train, _ = planted
+    lines: list[str] = []
+    obscurity_experiment(
+        train, model_kwargs={"embedding_dim": 4, "epochs": 2}, sample_users=1, log=lines.append
+    )
+    starts = [line for line in lines if line.startswith("fitting ")]
+    assert starts == [
+        "fitting unregularized (1 of 3 fits)",
+        "fitting unregularized-adam (2 of 3 fits)",
+        "fitting default (3 of 3 fits)",
+    ]
+    assert len([line for line in lines if line.startswith("fitted ")]) == 3
