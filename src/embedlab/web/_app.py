@@ -509,6 +509,12 @@ class _Layout:
         self.started: float | None = None
         self.n_planned = 0
 
+    def computed(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, xy)`` of a computed layout (callers check ``ready`` first)."""
+        if self.rows is None or self.xy is None:
+            raise RuntimeError(f"the {self.method} layout is used before it was computed")
+        return self.rows, self.xy
+
 
 def _scaled(xy: np.ndarray) -> np.ndarray:
     """Centred and divided by the largest absolute coordinate: into [-1, 1]."""
@@ -1184,41 +1190,41 @@ class _Explorer:
 
     def shown(self, layout: _Layout, min_count: int | None) -> np.ndarray:
         """Positions in ``layout`` of the points passing ``min_count``."""
-        assert layout.rows is not None
+        rows, _ = layout.computed()
         allowed = self.allowed(min_count)
         if allowed is None:
-            return np.arange(layout.rows.size)
-        return np.flatnonzero(allowed[layout.rows])
+            return np.arange(rows.size)
+        return np.flatnonzero(allowed[rows])
 
     def map_doc(self, layout: _Layout, min_count: int | None) -> dict[str, Any]:
-        assert layout.rows is not None and layout.xy is not None
+        rows, xy = layout.computed()
         limit = self.default_min_count if min_count is None else min_count
         if self.counts is None:
             limit = 0
         shown = self.shown(layout, limit)
-        prominent = self.prominence()[layout.rows[shown]]
+        prominent = self.prominence()[rows[shown]]
         k = min(MAX_MAP_LABELS, shown.size)
         if 0 < k < shown.size:
             top = np.argpartition(-prominent, k - 1)[:k]
         else:
             top = np.arange(shown.size)
-        top = top[np.lexsort((layout.rows[shown][top], -prominent[top]))]
+        top = top[np.lexsort((rows[shown][top], -prominent[top]))]
         labelled = []
         for pos in shown[top].tolist():
-            row = int(layout.rows[pos])
+            row = int(rows[pos])
             name = self.label(row)
             labelled.append(
                 {
                     "row": row,
                     "label": str(self.key(row)) if name is None else name,
-                    "x": round(float(layout.xy[pos, 0]), 5),
-                    "y": round(float(layout.xy[pos, 1]), 5),
+                    "x": round(float(xy[pos, 0]), 5),
+                    "y": round(float(xy[pos, 1]), 5),
                 }
             )
         return {
             "status": "ready",
             "method": layout.method,
-            "n_total": int(layout.rows.size),
+            "n_total": int(rows.size),
             "n": int(shown.size),
             "min_count": int(limit),
             "labelled": labelled,
@@ -1227,15 +1233,15 @@ class _Explorer:
 
     def map_points(self, layout: _Layout, min_count: int | None) -> bytes:
         """uint32 n, float32 x[n], float32 y[n], uint32 row[n], little-endian."""
-        assert layout.rows is not None and layout.xy is not None
+        rows, layout_xy = layout.computed()
         shown = self.shown(layout, min_count)
-        xy = layout.xy[shown]
+        xy = layout_xy[shown]
         return b"".join(
             (
                 np.array([shown.size], dtype="<u4").tobytes(),
                 np.ascontiguousarray(xy[:, 0], dtype="<f4").tobytes(),
                 np.ascontiguousarray(xy[:, 1], dtype="<f4").tobytes(),
-                np.ascontiguousarray(layout.rows[shown], dtype="<u4").tobytes(),
+                np.ascontiguousarray(rows[shown], dtype="<u4").tobytes(),
             )
         )
 
