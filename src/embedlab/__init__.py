@@ -11,6 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# First: importing it sets OpenMP's wait default, read once when torch or numba load
+# the OpenMP runtime (embedlab._threads.configure_runtime).
+from embedlab import _threads  # noqa: F401  # isort: skip
+
 from embedlab import datasets, exceptions
 from embedlab._version import __version__
 from embedlab.data import (

@@ -229,7 +229,8 @@ class MFSettings(Settings):
     n_threads: int | None = setting(
         None,
         Int(1, 4096, none=True),
-        "CPU threads (None: all cores; SGD: one per 250,000 ratings).",
+        "CPU threads (None: $EMBEDLAB_NUM_THREADS, else the CPUs available; "
+        "SGD: at most one per 250,000 ratings).",
         engines=("sgd", "als", "torch"),
     )
     random_state: int | None = setting(
@@ -318,7 +319,9 @@ class NeuralSettings(Settings):
         "auto", Choice(NEURAL_ENGINES), "auto, compiled (fused CPU kernel) or torch."
     )
     n_threads: int | None = setting(
-        None, Int(1, 4096, none=True), "CPU threads torch may use (None: torch's setting)."
+        None,
+        Int(1, 4096, none=True),
+        "CPU threads (None: $EMBEDLAB_NUM_THREADS, else the CPUs available).",
     )
     distributed: bool | str = setting(
         "auto",
@@ -429,10 +432,11 @@ def mf_engine(settings: MFSettings, *, cuda: bool, checkpoint: bool = False) -> 
 
 
 def _cpus() -> int:
-    import os
+    """Threads when none is set: ``$EMBEDLAB_NUM_THREADS``, else the CPUs this process
+    may use (affinity and cgroup quota): :func:`embedlab._threads.default_threads`."""
+    from embedlab._threads import default_threads
 
-    env = os.environ.get("NUMBA_NUM_THREADS")
-    return int(env) if env and env.isdigit() and int(env) > 0 else max(1, os.cpu_count() or 1)
+    return default_threads()
 
 
 #: With ``n_threads=None``, SGD uses one thread per this many ratings (at most all
@@ -463,8 +467,9 @@ def resolve_mf(
 
     The engine is chosen (:func:`mf_engine`), every ``None`` the engine uses becomes
     the engine's default (:data:`ENGINE_DEFAULTS`), the thread count the one that
-    runs, the seed the one drawn. Fields the engine does not use stay ``None`` and are
-    left out of :meth:`used`.
+    runs (unset: the policy's, :func:`embedlab._threads.default_threads`; the
+    ``n_threads`` argument is no longer used), the seed the one drawn. Fields the
+    engine does not use stay ``None`` and are left out of :meth:`used`.
 
     Raises:
         SettingsError: As :func:`mf_engine`.
@@ -480,7 +485,7 @@ def resolve_mf(
     if engine == "torch":
         gpu = settings.device == "cuda" or (settings.device == "auto" and cuda)
         changes["device"] = "cuda" if gpu else "cpu"
-        changes["n_threads"] = settings.n_threads or n_threads or _cpus()
+        changes["n_threads"] = settings.n_threads or _cpus()
     else:
         changes["device"] = "cpu"
     if engine in ("sgd", "als"):
@@ -527,9 +532,13 @@ def resolve_neural(
     random_state: int,
     cuda: bool = False,
     distributed: bool = False,
-    n_threads: int,
+    n_threads: int | None = None,
 ) -> NeuralSettings:
-    """The concrete settings that train ``settings``: device, engine, seed and threads."""
+    """The concrete settings that train ``settings``: device, engine, seed and threads.
+
+    Threads left unset become the policy's (:func:`embedlab._threads.default_threads`);
+    the ``n_threads`` argument is no longer used (kept for callers until they drop it).
+    """
     gpu = settings.device == "cuda" or (settings.device == "auto" and cuda)
     device = "cuda" if gpu else "cpu"
     return dataclasses.replace(
@@ -537,6 +546,6 @@ def resolve_neural(
         device=device,
         engine=neural_engine(settings, device=device, distributed=distributed),
         random_state=int(random_state),
-        n_threads=settings.n_threads if settings.n_threads is not None else int(n_threads),
+        n_threads=settings.n_threads if settings.n_threads is not None else _cpus(),
         distributed=bool(distributed),
     )

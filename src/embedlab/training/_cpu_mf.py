@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from embedlab._threads import parallel_section
 from embedlab.exceptions import DataError, TrainingDivergedError
 from embedlab.settings import Int, Real
 from embedlab.training._callbacks import as_callbacks
@@ -125,27 +126,10 @@ def _chunksize(n_threads: int):
         yield
 
 
-@contextmanager
 def _threads(n_threads: int | None):
-    import numba
-
-    before = numba.get_num_threads()
-    # numba's OpenMP layer shares the runtime with torch, so setting numba's thread
-    # count also sets torch's (e.g. 1 under torchrun becomes 2): put torch's back.
-    torch = sys.modules.get("torch")
-    torch_before = torch.get_num_threads() if torch is not None else None
-    n = (
-        numba.config.NUMBA_NUM_THREADS
-        if n_threads is None
-        else min(n_threads, numba.config.NUMBA_NUM_THREADS)
-    )
-    numba.set_num_threads(n)
-    try:
-        yield n
-    finally:
-        numba.set_num_threads(before)
-        if torch_before is not None:
-            torch.set_num_threads(torch_before)
+    """numba's threads for a compiled fit (``None``: the policy's default), torch and
+    BLAS at one thread inside: :func:`embedlab._threads.parallel_section`."""
+    return parallel_section(n_threads)
 
 
 # ---------------------------------------------------------------------- shared

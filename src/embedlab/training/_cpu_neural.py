@@ -64,7 +64,9 @@ class CompiledNeuralEpochs:
         l2_item: Per-occurrence L2 on item rows.
         l2_bias: Per-occurrence L2 on both bias tables.
         batch_size: Ratings per step.
-        num_threads: numba threads for the kernel (``None``: all cores).
+        num_threads: numba threads for the kernel (``None``: the threading policy's,
+            :func:`embedlab._threads.default_threads`), fewer while other programs
+            keep CPUs busy.
     """
 
     def __init__(
@@ -171,7 +173,7 @@ class CompiledNeuralEpochs:
         self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, lr: float, seed: int
     ) -> float:
         """Train one epoch on the rows in this order; returns the sum of squared errors."""
-        from embedlab.training._cpu_mf import _threads
+        from embedlab._threads import parallel_section
         from embedlab.training._cpu_neural_kernels import neural_epoch
 
         m = self.module
@@ -223,7 +225,10 @@ class CompiledNeuralEpochs:
             *self.l2,
             np.uint64(seed),
         )
-        with _threads(self.num_threads):
+        # Many short parallel regions (several per batch): leave out the CPUs other
+        # programs keep busy, or each region waits for a descheduled thread. The
+        # result does not depend on the thread count.
+        with parallel_section(self.num_threads, adapt=True):
             sse = neural_epoch(*args)
         self._unpack(theta, None)
         self._unpack(m_theta, "exp_avg")

@@ -10,7 +10,6 @@ use for their titles.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -129,11 +128,14 @@ def _as_list(value: Any) -> list[Any]:
 
 def _default_jobs(n: int) -> int:
     """Threads for t-SNE: one below 5,000 points (measured on a busy 2-core machine with
-    the FFT gradient: 1,682 points took 22 s on one thread, 33 s on two), else the CPUs
-    available, at most 8."""
+    the FFT gradient: 1,682 points took 22 s on one thread, 33 s on two), else the
+    threading policy's count (``$EMBEDLAB_NUM_THREADS``, else the CPUs available:
+    :func:`embedlab._threads.default_threads`), at most 8."""
     if n < 5_000:
         return 1
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+    from embedlab._threads import default_threads
+
+    return max(1, min(8, default_threads()))
 
 
 @renamed(n_jobs="n_threads")
