@@ -387,8 +387,8 @@ def _dim_kwargs(embedding_dim: int | None) -> dict[str, int]:
 
 
 #: Seconds of ``experiment obscurity`` per 100,000 training ratings, measured on 2 idle
-#: cores (ML-100K's 90 %: see the CHANGELOG of issue 20); for the up-front estimate.
-OBSCURITY_SECONDS_PER_100K = 20.0
+#: cores (ML-100K's 90 %: 13.4 s in all on 2026-12-07); for the up-front estimate.
+OBSCURITY_SECONDS_PER_100K = 15.0
 
 
 def _duration(minutes: float) -> str:
