@@ -31,6 +31,7 @@ __all__ = [
     "SeenItems",
     "allowed_items",
     "explain_items",
+    "filtered_items",
     "mask_items",
     "recommendation_frame",
     "top_n",
@@ -133,6 +134,44 @@ class SeenItems:
             return None
         indptr, indices, ratings = (np.asarray(tensors[name]) for name in SEEN_TENSORS)
         return cls(indptr=indptr, indices=indices, ratings=ratings, n_items=int(n_items))
+
+
+def filtered_items(
+    items: Any,
+    item_counts: Any,
+    item_metadata: Any,
+    candidates: Any,
+    min_count: Any,
+    genres: Any,
+) -> np.ndarray | None:
+    """A model's ``candidates=`` (raw IDs) or ``min_count=``/``genres=`` filters as the
+    mask of :func:`allowed_items` (None: every item), for the estimators and the
+    torch-free lookup alike.
+
+    Raises:
+        ValueError: If ``candidates`` comes with ``min_count`` or ``genres``.
+        UnknownIDError: For a candidate that is not an item of the model.
+    """
+    if candidates is not None and (min_count is not None or genres is not None):
+        raise ValueError(
+            "pass candidates= or the min_count=/genres= filters, not both; "
+            "filter the candidate list before passing it"
+        )
+    cand = None
+    if candidates is not None:
+        ids = [candidates] if isinstance(candidates, (str, int, np.integer)) else candidates
+        cand = items.indices(ids)
+    item_genres = None
+    if genres is not None and item_metadata is not None and "genres" in item_metadata.columns:
+        item_genres = item_metadata["genres"].tolist()
+    return allowed_items(
+        len(items),
+        candidates=cand,
+        item_counts=item_counts,
+        min_count=min_count,
+        item_genres=item_genres,
+        genres=genres,
+    )
 
 
 def allowed_items(

@@ -45,8 +45,8 @@ from embedlab.io._schema import LAYOUT_TENSOR, MODEL_SETTINGS, check_model_bundl
 from embedlab.recommend import (
     SEEN_TENSORS,
     SeenItems,
-    allowed_items,
     explain_items,
+    filtered_items,
     mask_items,
     recommendation_frame,
     top_n,
@@ -288,26 +288,8 @@ class LookupModel:
         return self.seen_
 
     def _allowed_items(self, candidates: Any, min_count: Any, genres: Any) -> np.ndarray | None:
-        if candidates is not None and (min_count is not None or genres is not None):
-            raise ValueError(
-                "pass candidates= or the min_count=/genres= filters, not both; "
-                "filter the candidate list before passing it"
-            )
-        cand = None
-        if candidates is not None:
-            ids = [candidates] if isinstance(candidates, (str, int, np.integer)) else candidates
-            cand = self.items_.indices(ids)
-        meta = self.item_metadata_
-        item_genres = None
-        if genres is not None and meta is not None and "genres" in meta.columns:
-            item_genres = meta["genres"].tolist()
-        return allowed_items(
-            len(self.items_),
-            candidates=cand,
-            item_counts=self.item_counts_,
-            min_count=min_count,
-            item_genres=item_genres,
-            genres=genres,
+        return filtered_items(
+            self.items_, self.item_counts_, self.item_metadata_, candidates, min_count, genres
         )
 
     def recommend(

@@ -91,28 +91,10 @@ class RecommenderMixin:
         return seen
 
     def _allowed_items(self, candidates: Any, min_count: Any, genres: Any) -> np.ndarray | None:
-        from embedlab.recommend import allowed_items
+        from embedlab.recommend import filtered_items
 
-        if candidates is not None and (min_count is not None or genres is not None):
-            raise ValueError(
-                "pass candidates= or the min_count=/genres= filters, not both; "
-                "filter the candidate list before passing it"
-            )
-        cand = None
-        if candidates is not None:
-            ids = [candidates] if isinstance(candidates, (str, int, np.integer)) else candidates
-            cand = self.items_.indices(ids)
-        meta = self.item_metadata_
-        item_genres = None
-        if genres is not None and meta is not None and "genres" in meta.columns:
-            item_genres = meta["genres"].tolist()
-        return allowed_items(
-            len(self.items_),
-            candidates=cand,
-            item_counts=self.item_counts_,
-            min_count=min_count,
-            item_genres=item_genres,
-            genres=genres,
+        return filtered_items(
+            self.items_, self.item_counts_, self.item_metadata_, candidates, min_count, genres
         )
 
     def _top_frame(
