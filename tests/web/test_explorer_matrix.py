@@ -153,7 +153,7 @@ def test_main_flows(tabs, source, size, request, screenshot) -> None:
     )
     picked = doc["query"][0]
     assert page.input_value("#search") == (picked["label"] or str(picked["key"]))
-    assert page.get_attribute("#map", "data-selected") == str(picked["row"])
+    page.wait_for_selector(f"#map[data-selected='{picked['row']}']")  # drawn on the next frame
     # search, then pick the first suggestion: its neighbours, each number named
     page.fill("#search", source.query)
     page.wait_for_selector(f"#suggestions li[data-key='{source.key}']")

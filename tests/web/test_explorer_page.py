@@ -294,7 +294,7 @@ def test_map_draws_every_point_coloured_with_a_legend(tab, server, web_bundle, s
     page.click("#legend button:has-text('Sci-Fi')")
     page.wait_for_selector("#legend button[aria-pressed=true]")
     assert page.get_attribute("#map", "data-shown") == str(sci_fi)
-    assert page.get_attribute("#map", "data-drawn") == str(sci_fi)
+    page.wait_for_selector(f"#map[data-drawn='{sci_fi}']")  # drawn on the next frame
     in_url(page, "only=Sci-Fi")
     screenshot(page, f"map-legend-sci-fi-{page.viewport_size['width']}")
     page.reload()  # the filter comes back with the address
@@ -364,7 +364,7 @@ def test_map_click_selects_and_highlights(tab, server, web_bundle, screenshot) -
     assert page.evaluate("document.activeElement.id") == "map"  # focus did not jump
     name = page.inner_text("#neighbours-title")[len("Neighbours of ") :]
     assert page.input_value("#search") == name  # the box and the list agree
-    assert page.get_attribute("#map", "data-highlighted") == "11"
+    page.wait_for_selector("#map[data-highlighted='11']")  # drawn on the next frame
     if page.viewport_size["width"] < 500:  # on a phone, the list scrolls into view
         page.wait_for_function(
             "() => { const r = document.querySelector('#neighbours-title')"
@@ -397,7 +397,7 @@ def test_selection_is_ringed_and_isolated(tab, server, web_bundle) -> None:
     page.wait_for_selector("#neighbours[data-query='5']")
     page.wait_for_selector("#map[data-highlighted='11']")
     assert page.get_attribute("#map", "data-selected") == str(web_bundle[1].items_.index(5))
-    assert page.get_attribute("#map", "data-drawn") == "11"
+    page.wait_for_selector("#map[data-drawn='11']")
     assert page.is_checked("#isolate")
 
 
@@ -652,7 +652,7 @@ def test_word2vec_file_with_metadata(tab, word2vec_server, screenshot) -> None:
     page.click("#legend button:has-text('tool')")
     page.wait_for_selector("#legend button[aria-pressed=true]")
     tools = sum(c >= info["default_min_count"] for c in range(2, 121, 3))
-    assert page.get_attribute("#map", "data-drawn") == str(tools)
+    page.wait_for_selector(f"#map[data-drawn='{tools}']")  # drawn on the next frame
     # search the metadata column, then the neighbours
     page.select_option("#search-column", "category")
     page.fill("#search", "animal")
