@@ -133,12 +133,16 @@ class Interactions:
         user_metadata: One row per user index (``id``, ``age``, ``gender``, ...), or None.
         rating_scale: ``(low, high)`` of the rating scale, or None if unknown.
         name: A short name used in summaries and messages.
+        feedback: ``"explicit"`` (ratings) or ``"implicit"`` (interactions such as
+            clicks, plays or purchases: ``rating`` then holds each pair's non-negative
+            weight, 1.0 for a plain interaction, and ``rating_scale`` is None).
 
     The constructor checks shapes and index ranges. It copies the arrays it is given
     unless ``copy=False``, in which case it takes them over (and makes them read-only).
     """
 
     __slots__ = (
+        "feedback",
         "item_index",
         "item_metadata",
         "items",
@@ -165,7 +169,10 @@ class Interactions:
         rating_scale: tuple[float, float] | None = None,
         name: str = "ratings",
         copy: bool = True,
+        feedback: str = "explicit",
     ) -> None:
+        if feedback not in ("explicit", "implicit"):
+            raise ValueError(f"feedback must be 'explicit' or 'implicit', got {feedback!r}")
         n = len(rating)
         for label, arr in (("user_index", user_index), ("item_index", item_index)):
             if len(arr) != n:
@@ -213,6 +220,7 @@ class Interactions:
             None if rating_scale is None else (float(rating_scale[0]), float(rating_scale[1]))
         )
         self.name = name
+        self.feedback = feedback
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -386,6 +394,7 @@ class Interactions:
             rating_scale=self.rating_scale,
             name=name or self.name,
             copy=False,
+            feedback=self.feedback,
         )
 
     def with_item_metadata(self, frame: pd.DataFrame) -> Interactions:
@@ -507,7 +516,8 @@ class Interactions:
     def __repr__(self) -> str:
         return (
             f"Interactions(name={self.name!r}, {len(self):,} ratings, {self.n_users:,} users, "
-            f"{self.n_items:,} items{', timestamps' if self.timestamp is not None else ''})"
+            f"{self.n_items:,} items{', timestamps' if self.timestamp is not None else ''}"
+            f"{', implicit' if self.feedback == 'implicit' else ''})"
         )
 
     # ------------------------------------------------------------------ views
