@@ -71,8 +71,14 @@ VARIANTS = [
 
 @pytest.mark.parametrize("options", VARIANTS, ids=lambda o: json.dumps(o) if o else "course")
 def test_without_dropout_the_compiled_epoch_equals_the_torch_loop(options, tmp_path) -> None:
-    """Same data order, same loss, L2, lazy Adam and Adam: the weights agree to float rounding."""
-    data = _data()
+    """Same data order, same loss, L2, lazy Adam and Adam: the weights agree to float rounding.
+
+    Two float32 implementations sum each pre-activation in their own order, so one that
+    lies within rounding of 0 can fall on either side of a ReLU, and the runs part from
+    there (seed 0's data has one, -1e-8, in the course network's third step). Seed 1's
+    data has none in these epochs; a real error moves every parameter (a wrong
+    gradient buffer showed 0.13 here)."""
+    data = _data(seed=1)
     start = _module(**options)
     ref, fast = copy.deepcopy(start), copy.deepcopy(start)
     t_ref = _fit(ref, "torch", data)

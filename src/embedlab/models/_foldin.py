@@ -139,16 +139,25 @@ class FoldInMixin:
         p = torch.zeros(1, dim, requires_grad=True)
         has_bias = getattr(module, "user_bias", None) is not None
         b = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.Adam([p, b] if has_bias else [p], lr=0.05)
+        params = [p, b] if has_bias else [p]
+        moments = [torch.zeros_like(x) for x in params]
+        squares = [torch.zeros_like(x) for x in params]
+        lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
         idx = torch.as_tensor(items, dtype=torch.long)
-        for _ in range(int(steps)):
-            opt.zero_grad()
+        for step in range(1, int(steps) + 1):
             pred = self._score_with_user(p.expand(len(idx), dim), b if has_bias else None, idx)
             loss = ((pred - r) ** 2).mean() + l2 * (
                 p.square().sum() + (b.square().sum() if has_bias else 0)
             )
-            loss.backward()
-            opt.step()
+            grads = torch.autograd.grad(loss, params)
+            # torch.optim.Adam's single-tensor rule (no weight decay), written out: its
+            # step() imports torch._dynamo at the first call (about 1 s).
+            with torch.no_grad():
+                for x, g, m, v in zip(params, grads, moments, squares, strict=True):
+                    m.lerp_(g, 1 - beta1)
+                    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                    denom = (v.sqrt() / ((1 - beta2**step) ** 0.5)).add_(eps)
+                    x.addcdiv_(m, denom, value=-lr / (1 - beta1**step))
         vec = p.detach().numpy()[0].copy()
         vec.flags.writeable = False
         return FoldedUser(

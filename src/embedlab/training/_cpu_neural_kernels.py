@@ -22,11 +22,16 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls it: loaded before the BLAS limit)
 
 __all__ = ["neural_epoch"]
 
 _FAST = {"reassoc", "contract", "nsz"}
 _CHUNKS = 16
+#: Layer parameters per task of a step's second region.
+_DENSE_BLOCK = 2048
+#: Ranges of rows per table in a step's second region.
+_ROW_TASKS = 16
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -43,9 +48,9 @@ def _keep(seed: np.uint64, counter: np.uint64, threshold: np.uint64) -> bool:
 
 
 @nb.njit(inline="always")
-def _adam_row(W, M, V, G, row, size, b1, b2, c1, c2, eps) -> None:
-    # SparseAdam's rule on one row of a table; the row's summed gradient is then cleared.
-    for k in range(W.shape[1]):
+def _adam_cols(W, M, V, G, row, k0, k1, size, b1, b2, c1, c2, eps) -> None:
+    # SparseAdam's rule on columns k0..k1 of one row of a table; the gradient is cleared.
+    for k in range(k0, k1):
         g = G[row, k]
         m = b1 * M[row, k] + c1 * g
         v = b2 * V[row, k] + c2 * g * g
@@ -98,6 +103,14 @@ def neural_epoch(
     their moments (``mP``/``vP``... as LazyAdam keeps them) and ``theta`` with its
     moments (as ``torch.optim.Adam`` keeps them) are updated in place; ``step0`` is the
     number of steps taken before this epoch.
+
+    Each step is two parallel regions: (1) over ``_CHUNKS`` fixed parts of the batch,
+    each part's rows go forward and backward through every layer (BLAS for the matrix
+    products, one thread each) and leave their share of the layer gradients; (2) over
+    blocks of parameters: the layers' gradients summed over the parts in order with
+    their Adam step, and ranges of table rows, each row's gradient summed in batch order
+    with lazy Adam on the touched rows. Few regions per step keep the kernel fast when other
+    programs hold CPUs (each region waits for its slowest thread).
     """
     n = r.shape[0]
     du = P.shape[1]
@@ -126,7 +139,9 @@ def neural_epoch(
     for layer in range(1, n_layers + 1):
         max_w = max(max_w, sizes[layer])
     dbuf = np.empty((2, bmax * max_w), dtype=np.float32)
-    dW_part = np.empty((_CHUNKS, max_w * max_w + max_w), dtype=np.float32)
+    dX_all = np.empty(bmax * w0, dtype=np.float32)
+    # each part's share of the hidden layers' gradients, laid out as theta
+    dW_part = np.zeros((_CHUNKS, max(o_out, 1)), dtype=np.float32)
     draw = np.empty(bmax, dtype=np.float32)
     grad = np.zeros(n_theta, dtype=np.float32)
     part = np.zeros((_CHUNKS, last + 2), dtype=np.float64)
@@ -144,13 +159,17 @@ def neural_epoch(
     threshold = np.uint64(dropout * 16777216.0)
     f_low = np.float32(low)
     f_span = np.float32(high - low)
-    one_b1 = 1.0 - beta1
-    one_b2 = 1.0 - beta2
     f_b1 = np.float32(beta1)
     f_b2 = np.float32(beta2)
-    f_1b1 = np.float32(one_b1)
-    f_1b2 = np.float32(one_b2)
+    f_1b1 = np.float32(1.0 - beta1)
+    f_1b2 = np.float32(1.0 - beta2)
     f_eps = np.float32(eps)
+    # Region 2's tasks: blocks of ~_DENSE_BLOCK layer parameters, then _ROW_TASKS ranges
+    # of user rows (P and b_u) and as many of item rows (Q and b_i).
+    n_dense_tasks = max(1, -(-n_theta // _DENSE_BLOCK))
+    n_tasks = n_dense_tasks + 2 * _ROW_TASKS
+    n_users = P.shape[0]
+    n_items = Q.shape[0]
     sse = 0.0
 
     step = step0
@@ -162,39 +181,43 @@ def neural_epoch(
         two_li = np.float32(2.0 * l2_item / B)
         two_lb = np.float32(2.0 * l2_bias / B)
         X0 = acts[: B * w0].reshape(B, w0)
+        dX = dX_all[: B * w0].reshape(B, w0)
+        w_out = theta[o_out : o_out + last]
+        b_out = theta[o_out_b]
+        mu = theta[o_mu] if use_mu else np.float32(0.0)
+
+        # ---- region 1: each part of the batch forward and backward through the network
         for c in nb.prange(_CHUNKS):
-            for b in range(c * B // _CHUNKS, (c + 1) * B // _CHUNKS):
+            lo = c * B // _CHUNKS
+            hi = (c + 1) * B // _CHUNKS
+            m = hi - lo
+            for b in range(lo, hi):
                 u = ui[start + b]
                 i = ii[start + b]
                 for k in range(du):
                     X0[b, k] = P[u, k]
                 for k in range(di):
                     X0[b, du + k] = Q[i, k]
-
-        # ---- forward through the hidden layers
-        in_off = 0
-        g_off = 0
-        unit0 = 0
-        for layer in range(1, n_layers + 1):
-            w_in = sizes[layer - 1]
-            h = sizes[layer]
-            a_off = in_off + B * w_in
-            X = acts[in_off:a_off].reshape(B, w_in)
-            Wt = theta[offs[2 * layer - 2] : offs[2 * layer - 2] + w_in * h].reshape(w_in, h)
-            bias = theta[offs[2 * layer - 1] : offs[2 * layer - 1] + h]
-            A = acts[a_off : a_off + B * h].reshape(B, h)
-            G = gates[g_off : g_off + B * h].reshape(B, h)
-            for c in nb.prange(_CHUNKS):
-                for b in range(c * B // _CHUNKS, (c + 1) * B // _CHUNKS):
-                    for j in range(h):
-                        A[b, j] = bias[j]
-                    for k in range(w_in):
-                        xk = X[b, k]
-                        for j in range(h):
-                            A[b, j] += xk * Wt[k, j]
+            # forward through the hidden layers
+            in_off = 0
+            g_off = 0
+            unit0 = 0
+            for layer in range(1, n_layers + 1):
+                w_in = sizes[layer - 1]
+                h = sizes[layer]
+                a_off = in_off + B * w_in
+                Wt = theta[offs[2 * layer - 2] : offs[2 * layer - 2] + w_in * h].reshape(w_in, h)
+                bias = theta[offs[2 * layer - 1] : offs[2 * layer - 1] + h]
+                A = acts[a_off : a_off + B * h].reshape(B, h)
+                G = gates[g_off : g_off + B * h].reshape(B, h)
+                if m > 0:
+                    Xc = acts[in_off + lo * w_in : in_off + hi * w_in].reshape(m, w_in)
+                    Ac = acts[a_off + lo * h : a_off + hi * h].reshape(m, h)
+                    np.dot(Xc, Wt, Ac)
+                for b in range(lo, hi):
                     base = np.uint64((step * bmax + b) * total_h + unit0)
                     for j in range(h):
-                        z = A[b, j]
+                        z = A[b, j] + bias[j]
                         g = np.float32(1.0) if z > 0 else np.float32(0.0)
                         if p_drop > 0 and g > 0:
                             if _keep(seed, base + np.uint64(j), threshold):
@@ -203,18 +226,15 @@ def neural_epoch(
                                 g = np.float32(0.0)
                         G[b, j] = g
                         A[b, j] = z * g
-            in_off = a_off
-            g_off += B * h
-            unit0 += h
-        X_top = acts[in_off : in_off + B * last].reshape(B, last)
-
-        # ---- output, biases, loss and d loss / d raw
-        w_out = theta[o_out : o_out + last]
-        b_out = theta[o_out_b]
-        mu = theta[o_mu] if use_mu else np.float32(0.0)
-        for c in nb.prange(_CHUNKS):
-            acc = 0.0
-            for b in range(c * B // _CHUNKS, (c + 1) * B // _CHUNKS):
+                in_off = a_off
+                g_off += B * h
+                unit0 += h
+            X_top = acts[in_off : in_off + B * last].reshape(B, last)
+            # output, biases, loss and d loss / d raw
+            acc_c = 0.0
+            for j in range(last + 2):
+                part[c, j] = 0.0
+            for b in range(lo, hi):
                 u = ui[start + b]
                 i = ii[start + b]
                 s = b_out
@@ -234,22 +254,61 @@ def neural_epoch(
                     sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
                     pred = f_low + f_span * sig
                     err = pred - r[start + b]
-                    draw[b] = np.float32(2.0) * err * inv_b * f_span * sig * (np.float32(1.0) - sig)
+                    db = np.float32(2.0) * err * inv_b * f_span * sig * (np.float32(1.0) - sig)
                 else:
                     err = s - r[start + b]
-                    draw[b] = np.float32(2.0) * err * inv_b
-                acc += np.float64(err) * np.float64(err)
-            sse_part[c] = acc
-
-        # ---- backward: output layer, then the hidden layers from the top
-        for c in nb.prange(_CHUNKS):
-            for j in range(last + 2):
-                part[c, j] = 0.0
-            for b in range(c * B // _CHUNKS, (c + 1) * B // _CHUNKS):
-                g = np.float64(draw[b])
+                    db = np.float32(2.0) * err * inv_b
+                draw[b] = db
+                acc_c += np.float64(err) * np.float64(err)
+                g64 = np.float64(db)
                 for j in range(last):
-                    part[c, j] += X_top[b, j] * g
-                part[c, last] += g
+                    part[c, j] += X_top[b, j] * g64
+                part[c, last] += g64
+            sse_part[c] = acc_c
+            # backward through the hidden layers, from the top; the part's rows of each
+            # layer's d loss / d output sit at lo * max_w in dbuf (its own span at any
+            # width), the first layer's d loss / d input in dX (batch layout)
+            base = lo * max_w
+            par = n_layers % 2
+            if n_layers == 0:  # the output reads [p_u; q_i] directly
+                d_top = dX_all[lo * w0 : hi * w0].reshape(m, w0)
+            else:
+                d_top = dbuf[par, base : base + m * last].reshape(m, last)
+            for b in range(m):
+                for j in range(last):
+                    d_top[b, j] = draw[lo + b] * w_out[j]
+            for layer in range(n_layers, 0, -1):
+                w_in = sizes[layer - 1]
+                h = sizes[layer]
+                g_off -= B * h
+                in_off -= B * w_in
+                par = layer % 2
+                dAc = dbuf[par, base : base + m * h].reshape(m, h)
+                G = gates[g_off : g_off + B * h].reshape(B, h)
+                o_w = offs[2 * layer - 2]
+                o_b = offs[2 * layer - 1]
+                n_w = w_in * h
+                Wt = theta[o_w : o_w + n_w].reshape(w_in, h)
+                part_b = dW_part[c, o_b : o_b + h]
+                for j in range(h):
+                    part_b[j] = 0.0
+                for b in range(m):
+                    for j in range(h):
+                        dAc[b, j] *= G[lo + b, j]
+                        part_b[j] += dAc[b, j]
+                part_w = dW_part[c, o_w : o_w + n_w].reshape(w_in, h)
+                if m > 0:
+                    Xc = acts[in_off + lo * w_in : in_off + hi * w_in].reshape(m, w_in)
+                    np.dot(Xc.T, dAc, part_w)
+                    if layer > 1:
+                        np.dot(dAc, Wt.T, dbuf[1 - par, base : base + m * w_in].reshape(m, w_in))
+                    else:
+                        np.dot(dAc, Wt.T, dX_all[lo * w0 : hi * w0].reshape(m, w0))
+                else:
+                    for x in range(n_w):
+                        dW_part[c, o_w + x] = 0.0
+
+        # ---- between the regions: the output layer's gradient, the touched rows
         for c in range(_CHUNKS):
             sse += sse_part[c]
         for j in range(last + 1):
@@ -259,58 +318,6 @@ def neural_epoch(
             grad[o_out + j] = np.float32(acc)
         if use_mu:
             grad[o_mu] = grad[o_out_b]
-        par = n_layers % 2
-        d_top = dbuf[par, : B * last].reshape(B, last)
-        for c in nb.prange(_CHUNKS):
-            for b in range(c * B // _CHUNKS, (c + 1) * B // _CHUNKS):
-                for j in range(last):
-                    d_top[b, j] = draw[b] * w_out[j]
-        for layer in range(n_layers, 0, -1):
-            w_in = sizes[layer - 1]
-            h = sizes[layer]
-            g_off -= B * h
-            in_off -= B * w_in
-            par = layer % 2
-            dA = dbuf[par, : B * h].reshape(B, h)
-            d_in = dbuf[1 - par, : B * w_in].reshape(B, w_in)
-            G = gates[g_off : g_off + B * h].reshape(B, h)
-            X_in = acts[in_off : in_off + B * w_in].reshape(B, w_in)
-            o_w = offs[2 * layer - 2]
-            o_b = offs[2 * layer - 1]
-            Wt = theta[o_w : o_w + w_in * h].reshape(w_in, h)
-            n_w = w_in * h
-            # dA ⊙ gate; then per chunk: Σ x dAᵀ (weight), Σ dA (bias); d_in = dA Wtᵀ
-            for c in nb.prange(_CHUNKS):
-                part_w = dW_part[c]
-                for x in range(n_w + h):
-                    part_w[x] = 0.0
-                for b in range(c * B // _CHUNKS, (c + 1) * B // _CHUNKS):
-                    for j in range(h):
-                        dA[b, j] *= G[b, j]
-                        part_w[n_w + j] += dA[b, j]
-                    for k in range(w_in):
-                        xk = X_in[b, k]
-                        for j in range(h):
-                            part_w[k * h + j] += xk * dA[b, j]
-                    for k in range(w_in):
-                        acc32 = np.float32(0.0)
-                        for j in range(h):
-                            acc32 += dA[b, j] * Wt[k, j]
-                        d_in[b, k] = acc32
-            for x in range(n_w):
-                acc32 = np.float32(0.0)
-                for c in range(_CHUNKS):
-                    acc32 += dW_part[c, x]
-                grad[o_w + x] = acc32
-            for j in range(h):
-                acc32 = np.float32(0.0)
-                for c in range(_CHUNKS):
-                    acc32 += dW_part[c, n_w + j]
-                grad[o_b + j] = acc32
-        # d loss / d [p_u; q_i]
-        dX = dbuf[0, : B * w0].reshape(B, w0)
-
-        # ---- table gradients, accumulated in batch order
         n_tu = 0
         n_ti = 0
         for b in range(B):
@@ -324,46 +331,84 @@ def neural_epoch(
                 seen_i[i] = True
                 touched_i[n_ti] = i
                 n_ti += 1
-            g = draw[b]
-            for k in range(du):
-                gk = dX[b, k] + two_lu * X0[b, k]
-                if dot:
-                    gk += g * X0[b, du + k]
-                gP[u, k] += gk
-            for k in range(di):
-                gk = dX[b, du + k] + two_li * X0[b, du + k]
-                if dot:
-                    gk += g * X0[b, k]
-                gQ[i, k] += gk
-            if use_bu:
-                gbu[u, 0] += g + two_lb * bu[u, 0]
-            if use_bi:
-                gbi[i, 0] += g + two_lb * bi[i, 0]
 
-        # ---- lazy Adam on the touched rows (SparseAdam's rule)
+        # ---- region 2: Adam on the layers, table gradients and lazy Adam by columns
         t = float(step)
         size_rows = np.float32(lr * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
-        for x in nb.prange(n_tu):
-            u = touched_u[x]
-            _adam_row(P, mP, vP, gP, u, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
-            if use_bu:
-                _adam_row(bu, mbu, vbu, gbu, u, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
-            seen_u[u] = False
-        for x in nb.prange(n_ti):
-            i = touched_i[x]
-            _adam_row(Q, mQ, vQ, gQ, i, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
-            if use_bi:
-                _adam_row(bi, mbi, vbi, gbi, i, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
-            seen_i[i] = False
-
-        # ---- Adam on the dense parameters (torch.optim.Adam's rule)
         step_size = np.float32(lr / (1.0 - beta1**t))
         bc2_sqrt = np.float32(np.sqrt(1.0 - beta2**t))
-        for x in range(n_theta):
-            g = grad[x]
-            m = m_theta[x] + f_1b1 * (g - m_theta[x])
-            v = f_b2 * v_theta[x] + f_1b2 * g * g
-            m_theta[x] = m
-            v_theta[x] = v
-            theta[x] -= step_size * m / (np.sqrt(v) / bc2_sqrt + f_eps)
+        for task in nb.prange(n_tasks):
+            if task < n_dense_tasks:
+                x0 = task * n_theta // n_dense_tasks
+                x1 = (task + 1) * n_theta // n_dense_tasks
+                for x in range(x0, x1):
+                    if x < o_out:  # hidden layers: sum the parts in order
+                        acc32 = np.float32(0.0)
+                        for c in range(_CHUNKS):
+                            acc32 += dW_part[c, x]
+                        grad[x] = acc32
+                    g = grad[x]
+                    mx = m_theta[x] + f_1b1 * (g - m_theta[x])
+                    vx = f_b2 * v_theta[x] + f_1b2 * g * g
+                    m_theta[x] = mx
+                    v_theta[x] = vx
+                    theta[x] -= step_size * mx / (np.sqrt(vx) / bc2_sqrt + f_eps)
+            elif task < n_dense_tasks + _ROW_TASKS:
+                # users lo..hi: their rows' gradients in batch order, then lazy Adam
+                t_row = task - n_dense_tasks
+                lo_r = t_row * n_users // _ROW_TASKS
+                hi_r = (t_row + 1) * n_users // _ROW_TASKS
+                for b in range(B):
+                    u = ui[start + b]
+                    if u < lo_r or u >= hi_r:
+                        continue
+                    g = draw[b]
+                    for k in range(du):
+                        gk = dX[b, k] + two_lu * X0[b, k]
+                        if dot:
+                            gk += g * X0[b, du + k]
+                        gP[u, k] += gk
+                    if use_bu:
+                        gbu[u, 0] += g + two_lb * bu[u, 0]
+                for x in range(n_tu):
+                    u = touched_u[x]
+                    if u < lo_r or u >= hi_r:
+                        continue
+                    _adam_cols(P, mP, vP, gP, u, 0, du, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
+                    if use_bu:
+                        _adam_cols(
+                            bu, mbu, vbu, gbu, u, 0, 1,
+                            size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps,
+                        )  # fmt: skip
+            else:
+                # items lo..hi, the same
+                t_row = task - n_dense_tasks - _ROW_TASKS
+                lo_r = t_row * n_items // _ROW_TASKS
+                hi_r = (t_row + 1) * n_items // _ROW_TASKS
+                for b in range(B):
+                    i = ii[start + b]
+                    if i < lo_r or i >= hi_r:
+                        continue
+                    g = draw[b]
+                    for k in range(di):
+                        gk = dX[b, du + k] + two_li * X0[b, du + k]
+                        if dot:
+                            gk += g * X0[b, k]
+                        gQ[i, k] += gk
+                    if use_bi:
+                        gbi[i, 0] += g + two_lb * bi[i, 0]
+                for x in range(n_ti):
+                    i = touched_i[x]
+                    if i < lo_r or i >= hi_r:
+                        continue
+                    _adam_cols(Q, mQ, vQ, gQ, i, 0, di, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
+                    if use_bi:
+                        _adam_cols(
+                            bi, mbi, vbi, gbi, i, 0, 1,
+                            size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps,
+                        )  # fmt: skip
+        for x in range(n_tu):
+            seen_u[touched_u[x]] = False
+        for x in range(n_ti):
+            seen_i[touched_i[x]] = False
     return sse

@@ -41,7 +41,28 @@ def sparse_parameters(module: nn.Module) -> set[int]:
     return {id(m.weight) for m in module.modules() if isinstance(m, nn.Embedding) and m.sparse}
 
 
-class LazyAdam(torch.optim.Optimizer):
+def _undecorated(name: str) -> Callable[..., Any]:
+    method = getattr(torch.optim.Optimizer, name)
+    return getattr(method, "__wrapped__", method)
+
+
+class _WithoutDynamo:
+    """torch wraps these ``Optimizer`` methods in ``torch._disable_dynamo``, which imports
+    ``torch._dynamo`` at the first call (about 1 s, once per process: a tenth of a default
+    neural fit on ML-1M). embedlab never compiles its optimizers, so its own call the
+    methods underneath directly; the arithmetic is the same."""
+
+    add_param_group = _undecorated("add_param_group")
+    state_dict = _undecorated("state_dict")
+    load_state_dict = _undecorated("load_state_dict")
+    zero_grad = _undecorated("zero_grad")
+
+
+class DenseAdam(_WithoutDynamo, torch.optim.Adam):
+    """``torch.optim.Adam`` without the ``torch._dynamo`` import of :class:`_WithoutDynamo`."""
+
+
+class LazyAdam(_WithoutDynamo, torch.optim.Optimizer):
     """Adam that updates only the rows a sparse gradient touches (``SparseAdam``'s rule).
 
     For a parameter with a sparse gradient, with ``t`` its step count, ``R`` the
@@ -170,7 +191,7 @@ def build_optimizer(
         if dense:
             # fused: one kernel for all dense parameters instead of ~12 small ops each
             # (same arithmetic; measured ~20 % off an epoch of the course's network).
-            opts.append(torch.optim.Adam(dense, lr=learning_rate, fused=True))
+            opts.append(DenseAdam(dense, lr=learning_rate, fused=True))
         return MultiOptimizer(opts)
     if name == "adagrad":
         return MultiOptimizer([torch.optim.Adagrad(params, lr=learning_rate)])
