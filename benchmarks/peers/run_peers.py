@@ -196,6 +196,8 @@ def _keras(peer: str, train: pd.DataFrame, test: pd.DataFrame, scale) -> dict:
     mean = float(train["rating"].mean())
     y = (train["rating"].to_numpy(np.float32) - mean).astype(np.float32)
     lr, epochs = KERAS_SETTINGS[peer]
+    # per-epoch timing needs only a few epochs (bench_neural_epochs.py at the ML-20M shape)
+    epochs = int(os.environ.get("EMBEDLAB_KERAS_EPOCHS", epochs))
     model = keras_models(peer, len(users) + 1, len(items) + 1)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse", metrics=["mae"])
 
