@@ -13,6 +13,11 @@ from embedlab.data._download import (
 )
 from embedlab.data._export import write_movielens_csv
 from embedlab.data._ids import parse_id
+from embedlab.data._implicit import (
+    IMPLICIT_DUPLICATES,
+    ImplicitDuplicatePolicy,
+    load_interactions,
+)
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
 from embedlab.data._load import load
 from embedlab.data._movielens import detect_movielens, load_movielens, movielens_folds
@@ -25,10 +30,12 @@ from embedlab.data._validate import DuplicatePolicy
 from embedlab.data._vocab import Vocabulary
 
 __all__ = [
+    "IMPLICIT_DUPLICATES",
     "MARKER",
     "SHAPES",
     "DatasetSummary",
     "DuplicatePolicy",
+    "ImplicitDuplicatePolicy",
     "Interactions",
     "MovieLensRelease",
     "Split",
@@ -40,6 +47,7 @@ __all__ = [
     "folds",
     "get_release",
     "load",
+    "load_interactions",
     "load_movielens",
     "load_ratings",
     "movielens_folds",

@@ -22,10 +22,28 @@ from embedlab.exceptions import DataError
 if TYPE_CHECKING:
     from embedlab.data._fastcsv import FastColumns
 
-__all__ = ["ColumnRef", "RatingColumns", "resolve_columns"]
+__all__ = ["NO_WEIGHT", "ColumnRef", "RatingColumns", "resolve_columns"]
 
 ColumnRef = str | int
 """A column name, or a 0-based column position."""
+
+
+class _NoWeight:
+    """The ``rating`` reference of implicit data read without a weight column.
+
+    The role then has no column (as ``False`` says), and a column whose name reads
+    like explicit ratings (``rating``, ``score``, ``stars``...) raises instead of being
+    silently ignored: :func:`~embedlab.data.load_interactions` with ``weight=None``.
+    """
+
+    def __repr__(self) -> str:
+        return "NO_WEIGHT"
+
+
+NO_WEIGHT = _NoWeight()
+
+#: Normalised column names that hold explicit ratings (a subset of the rating aliases).
+_RATING_LIKE = ("rating", "ratings", "score", "stars", "rate", "userrating", "bookrating")
 
 _ROLES = ("user", "item", "rating", "timestamp")
 
@@ -86,7 +104,9 @@ class RatingColumns:
 
 
 def _check_ref(role: str, ref: Any) -> None:
-    if role == "timestamp" and ref is False:
+    if role in ("timestamp", "rating") and ref is False:
+        return
+    if role == "rating" and ref is NO_WEIGHT:
         return
     if ref is None:
         return
@@ -132,7 +152,9 @@ def resolve_columns(
 
     Args:
         names: Column names (header fields), or placeholders when ``named`` is False.
-        refs: ``user``/``item``/``rating``/``timestamp`` as given by the caller.
+        refs: ``user``/``item``/``rating``/``timestamp`` as given by the caller;
+            ``False`` leaves the timestamp (or the rating, for implicit data) out, and
+            ``rating=NO_WEIGHT`` also refuses a column named like explicit ratings.
         named: Whether the columns have real names (a header, a DataFrame).
         source: For messages.
         default_timestamp: Timestamp position for an unnamed table (None: no timestamp).
@@ -152,7 +174,7 @@ def resolve_columns(
     for role in _ROLES:
         ref = refs.get(role)
         _check_ref(role, ref)
-        if ref is None or ref is False:
+        if ref is None or ref is False or ref is NO_WEIGHT:
             continue
         if isinstance(ref, (int, np.integer)):
             pos = int(ref)
@@ -185,7 +207,7 @@ def resolve_columns(
         ref = refs.get(role)
         if role in chosen:
             continue
-        if ref is False:
+        if ref is False or ref is NO_WEIGHT:
             chosen[role] = None
             continue
         if named:
@@ -215,6 +237,16 @@ def resolve_columns(
         raise DataError(
             f"{source}: column {shown[dup]!r} is used for both {roles[0]} and {roles[1]}"
         )
+    if refs.get("rating") is NO_WEIGHT and named:
+        used = set(positions)
+        rated = [n for i, n in enumerate(names) if i not in used and _norm(n) in _RATING_LIKE]
+        if rated:
+            raise DataError(
+                f"{source}: column {rated[0]!r} looks like explicit ratings, but interactions "
+                f"are read without a weight column (each row weighs 1); pass weight={rated[0]!r} "
+                "to use it as weights, weight=False to ignore it, or load_ratings(...)"
+                ".to_implicit(threshold=...) to keep only the positive ratings"
+            )
     return chosen
 
 

@@ -177,6 +177,8 @@ def _read_fast(
     outside its simple form (quotes, string IDs, missing or unparsable values, ragged
     lines...), and pyarrow then reads the file and names the problem.
     """
+    if positions.get("rating") is None:  # implicit data without a weight column
+        return None
     if any(types[col] != pa.int64() for role, col in wanted.items() if role != "rating"):
         return None
     if src.data is None and src.path is not None and _compression(src.path) is not None:

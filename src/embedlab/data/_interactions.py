@@ -35,7 +35,13 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """What :meth:`Interactions.describe` reports; ``str()`` renders it as text."""
+    """What :meth:`Interactions.describe` reports; ``str()`` renders it as text.
+
+    For implicit data (``feedback="implicit"``) ``n_ratings`` counts interactions
+    ((user, item) pairs), ``rating_histogram`` is empty and ``weights`` holds the
+    distribution of the weights (min, quartiles, p90, max, mean); ``rating_mean`` and
+    ``rating_std`` are those of the weights.
+    """
 
     name: str
     n_ratings: int
@@ -52,6 +58,8 @@ class DatasetSummary:
     n_genres: int | None = None
     item_metadata: list[str] = field(default_factory=list)
     user_metadata: list[str] = field(default_factory=list)
+    feedback: str = "explicit"
+    weights: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -66,14 +74,23 @@ class DatasetSummary:
             if self.rating_scale
             else "unknown"
         )
-        lines = [
-            f"{self.name}: {self.n_ratings:,} ratings, {self.n_users:,} users, {self.n_items:,} items "
-            f"(density {self.density:.4%})",
-            f"ratings: scale {scale}, mean {self.rating_mean:.3f}, std {self.rating_std:.3f}",
-            "histogram: " + ", ".join(f"{k}: {v:,}" for k, v in self.rating_histogram.items()),
-            f"ratings per user: {dist(self.ratings_per_user)}",
-            f"ratings per item: {dist(self.ratings_per_item)}",
-        ]
+        if self.feedback == "implicit":
+            lines = [
+                f"{self.name}: {self.n_ratings:,} interactions (implicit), {self.n_users:,} users, "
+                f"{self.n_items:,} items (density {self.density:.4%})",
+                f"weights: {dist(self.weights)}",
+                f"interactions per user: {dist(self.ratings_per_user)}",
+                f"interactions per item: {dist(self.ratings_per_item)}",
+            ]
+        else:
+            lines = [
+                f"{self.name}: {self.n_ratings:,} ratings, {self.n_users:,} users, "
+                f"{self.n_items:,} items (density {self.density:.4%})",
+                f"ratings: scale {scale}, mean {self.rating_mean:.3f}, std {self.rating_std:.3f}",
+                "histogram: " + ", ".join(f"{k}: {v:,}" for k, v in self.rating_histogram.items()),
+                f"ratings per user: {dist(self.ratings_per_user)}",
+                f"ratings per item: {dist(self.ratings_per_item)}",
+            ]
         if self.time_range:
             lines.append(f"time: {self.time_range[0]} to {self.time_range[1]}")
         if self.item_metadata:
@@ -470,6 +487,70 @@ class Interactions:
         out.rating_scale = (float(rating_scale[0]), float(rating_scale[1]))
         return out
 
+    def to_implicit(self, threshold: float) -> Interactions:
+        """Implicit positives from explicit ratings: the rows rated ``>= threshold``, weight 1.
+
+        For top-N evaluation on rating data ("positive = rating >= 4"). The kept rows
+        keep their order and timestamps; the vocabularies and metadata are shared, so
+        an index means the same user or item as in this dataset (users or items left
+        with no positive stay in the vocabularies, with no rows). On implicit data
+        the same rule applies to the weights.
+
+        Args:
+            threshold: The lowest rating (or weight) that counts as a positive.
+
+        Returns:
+            A new :class:`Interactions` with ``feedback="implicit"``, every weight 1.0
+            and ``rating_scale`` None; this one is unchanged.
+
+        Raises:
+            TypeError: If ``threshold`` is not a number.
+            ValueError: If ``threshold`` is NaN or infinite.
+            DataError: If no row reaches ``threshold``.
+
+        Example:
+            >>> ds = Interactions.from_ids([1, 1, 2], ["a", "b", "a"], [5.0, 2.0, 4.0])
+            >>> pos = ds.to_implicit(threshold=4)
+            >>> pos.feedback, len(pos), pos.rating.tolist(), pos.n_items
+            ('implicit', 2, [1.0, 1.0], 2)
+        """
+        if isinstance(threshold, (bool, np.bool_)) or not isinstance(
+            threshold, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(
+                f"threshold={threshold!r}: expected a number (the lowest rating that counts "
+                "as a positive, e.g. 4)"
+            )
+        if not np.isfinite(float(threshold)):
+            raise ValueError(f"threshold={threshold!r}: expected a finite rating, e.g. 4")
+        keep = self.rating >= float(threshold)
+        if not keep.any():
+            what = "weight" if self.feedback == "implicit" else "rating"
+            span = (
+                f"{float(self.rating.min()):g}..{float(self.rating.max()):g}"
+                if len(self)
+                else "none: the dataset is empty"
+            )
+            raise DataError(
+                f"to_implicit(threshold={threshold!r}): no {what} of {self.name!r} reaches "
+                f"the threshold ({what}s span {span}); pass a lower threshold"
+            )
+        rows = np.flatnonzero(keep)
+        return Interactions(
+            self.user_index[rows],
+            self.item_index[rows],
+            np.ones(rows.size, dtype=np.float32),
+            self.users,
+            self.items,
+            timestamp=None if self.timestamp is None else self.timestamp[rows],
+            item_metadata=self.item_metadata,
+            user_metadata=self.user_metadata,
+            rating_scale=None,
+            name=self.name,
+            copy=False,
+            feedback="implicit",
+        )
+
     # ------------------------------------------------------------------ sizes
     def __len__(self) -> int:
         return int(self.rating.size)
@@ -515,7 +596,8 @@ class Interactions:
 
     def __repr__(self) -> str:
         return (
-            f"Interactions(name={self.name!r}, {len(self):,} ratings, {self.n_users:,} users, "
+            f"Interactions(name={self.name!r}, {len(self):,} "
+            f"{'interactions' if self.feedback == 'implicit' else 'ratings'}, {self.n_users:,} users, "
             f"{self.n_items:,} items{', timestamps' if self.timestamp is not None else ''}"
             f"{', implicit' if self.feedback == 'implicit' else ''})"
         )
@@ -551,7 +633,11 @@ class Interactions:
         return h.hexdigest()
 
     def describe(self) -> DatasetSummary:
-        """Counts, density, rating histogram and the distribution of ratings per user and item."""
+        """Counts, density, rating histogram and the distribution of ratings per user and item.
+
+        For implicit data: the distribution of the weights instead of a histogram.
+        """
+        implicit = self.feedback == "implicit"
         time_range = None
         if self.timestamp is not None and len(self):
             lo, hi = (
@@ -567,7 +653,7 @@ class Interactions:
             rating_scale=self.rating_scale,
             rating_mean=self.global_mean,
             rating_std=float(self.rating.std(dtype=np.float64)) if len(self) else float("nan"),
-            rating_histogram=_histogram(self.rating) if len(self) else {},
+            rating_histogram=_histogram(self.rating) if len(self) and not implicit else {},
             ratings_per_user=_distribution(self.user_counts()),
             ratings_per_item=_distribution(self.item_counts()),
             time_range=time_range,
@@ -578,6 +664,8 @@ class Interactions:
             user_metadata=[c for c in self.user_metadata.columns if c != "id"]
             if self.user_metadata is not None
             else [],
+            feedback=self.feedback,
+            weights=_distribution(self.rating) if implicit else {},
         )
 
     # ------------------------------------------------------------------ splits

@@ -17,6 +17,14 @@ Methods of :func:`split`:
     A global time cutoff: ratings at or after ``cutoff`` go to test (``cutoff``
     or ``test_size``).
 
+Implicit data (``feedback="implicit"``: every row a positive interaction) splits the
+same way: ``"user"`` with ``test_size`` holds out that fraction of each user's
+positives (``by="random"``, seeded) or each user's latest positives (``by="time"``,
+the temporal per-user variant); users with too few positives to hold one out (a
+fraction that rounds to 0, or no more than ``min_train`` positives) stay wholly in
+train. For rating data, make the positives first with
+:meth:`Interactions.to_implicit` (``ds.to_implicit(threshold=4).split("user", ...)``).
+
 Methods of :func:`folds`: ``"kfold"`` (``k``, ``random_state``) and the predefined
 MovieLens 100K folds ``"ml-100k-u"`` (u1..u5), ``"ml-100k-a"`` and ``"ml-100k-b"``
 (ua, ub), which need ``path`` (the ML-100K folder holding ``u1.base``...).
@@ -359,7 +367,10 @@ def split(ds: Interactions, method: str = "random", **options: Any) -> Split:
       ``by="time"`` each user's newest ratings are held out (ties in time: the later
       row counts as newer). A user with ``c`` ratings gives
       ``min(wanted, c - min_train)`` ratings to test, never fewer than 0: users with
-      ``min_train`` ratings or fewer stay entirely in train.
+      ``min_train`` ratings or fewer stay entirely in train. On implicit data the
+      rows are positives: ``test_size=0.2`` holds out 20 % of each user's positives
+      (at random with ``by="random"``, the latest with ``by="time"``), and users
+      with too few positives to hold one out stay wholly in train.
     - ``"temporal"``: a global cutoff, exactly one of ``cutoff`` (Unix seconds, a
       date string such as ``"2015-01-01"``, a date or datetime; naive values are
       UTC) and ``test_size`` (the newest fraction, or a count). Ratings at or after

@@ -35,7 +35,7 @@ from embedlab.data._sniff import _normalise_sep
 from embedlab.data._validate import DuplicatePolicy
 from embedlab.exceptions import DataError
 
-__all__ = ["ColumnRef", "load_ratings"]
+__all__ = ["ColumnRef", "load_ratings", "read_columns"]
 
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
@@ -178,7 +178,8 @@ def load_ratings(
             unknown columns; unparsable text (ragged rows, binary data); text that
             does not decode with ``encoding``; missing IDs; non-numeric, NaN or
             infinite ratings; ratings outside ``rating_scale``; duplicate pairs
-            under ``duplicates="error"``.
+            under ``duplicates="error"``; ``rating=False`` (data without ratings
+            goes to :func:`~embedlab.data.load_interactions`).
         TypeError: A column reference that is neither a name nor a position, or a
             source of an unsupported type.
 
@@ -189,7 +190,47 @@ def load_ratings(
         >>> len(ds), ds.n_users, ds.n_items
         (3, 2, 2)
     """
+    if rating is False:
+        raise DataError(
+            "rating=False: load_ratings reads explicit ratings and needs a rating column; "
+            "for clicks, plays or purchases without ratings use load_interactions"
+        )
     refs = {"user": user, "item": item, "rating": rating, "timestamp": timestamp}
+    cols, default_name = read_columns(source, refs, sep=sep, header=header, encoding=encoding)
+    return build_interactions(
+        cols, rating_scale=rating_scale, duplicates=duplicates, name=name or default_name
+    )
+
+
+def read_columns(
+    source: str | os.PathLike[str] | pd.DataFrame | pa.Table,
+    refs: Mapping[str, Any],
+    *,
+    sep: str | None = None,
+    header: bool | None = None,
+    encoding: str = "utf-8",
+) -> tuple[RatingColumns, str]:
+    """Read the referenced columns of any table source, not yet validated.
+
+    The reading half of :func:`load_ratings`, shared with
+    :func:`~embedlab.data.load_interactions`.
+
+    Args:
+        source: A text or Parquet file (path), a DataFrame or an Arrow table.
+        refs: Column reference per role (``user``, ``item``, ``rating``,
+            ``timestamp``), as :func:`~embedlab.data.resolve_columns` takes them.
+        sep: Field separator of a text file (None sniffs it).
+        header: Whether a text file has a header line (None detects it).
+        encoding: Text encoding of a text file.
+
+    Returns:
+        The columns read, and the dataset's default name (the file's stem, or
+        ``"ratings"``).
+
+    Raises:
+        DataError: As :func:`load_ratings`, for everything about reading.
+        TypeError: A bad column reference or an unsupported source type.
+    """
     for role, ref in refs.items():
         _check_ref(role, ref)
     if isinstance(source, pd.DataFrame):
@@ -233,6 +274,4 @@ def load_ratings(
         raise TypeError(
             f"source must be a path, a pandas DataFrame or a pyarrow Table, got {type(source).__name__}"
         )
-    return build_interactions(
-        cols, rating_scale=rating_scale, duplicates=duplicates, name=name or default_name
-    )
+    return cols, default_name

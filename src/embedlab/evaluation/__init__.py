@@ -23,6 +23,12 @@ Their inputs:
 
 Keys are matched by equality: recommendations and test data must use the same key
 space (both raw IDs or both indices), never a mix.
+
+Implicit data (``feedback="implicit"``): the test "ratings" are weights, and every
+held-out interaction is relevant. :func:`cross_validate` and :func:`compare` handle
+that themselves (see :mod:`embedlab.evaluation._protocols`); calling the metric
+functions directly, pass ``threshold`` at or below the smallest weight (e.g. the
+default weight 1.0 of a plain interaction: ``threshold=1``).
 """
 
 from embedlab.evaluation._beyond import (
@@ -30,6 +36,7 @@ from embedlab.evaluation._beyond import (
     novelty,
     obscure_share,
     personalization,
+    popularity_percentile,
     recommended_popularity,
 )
 from embedlab.evaluation._experiments import (
@@ -45,6 +52,9 @@ from embedlab.evaluation._obscurity import (
     obscurity_experiment,
 )
 from embedlab.evaluation._protocols import (
+    EXPLICIT_METRICS,
+    IMPLICIT_METRICS,
+    LIST_METRICS,
     PROTOCOLS,
     Fold,
     compare,
@@ -65,6 +75,9 @@ from embedlab.evaluation._rating import mae, rmse
 
 __all__ = [
     "BIAS_VARIANTS",
+    "EXPLICIT_METRICS",
+    "IMPLICIT_METRICS",
+    "LIST_METRICS",
     "OBSCURITY_MODELS",
     "PROTOCOLS",
     "Fold",
@@ -85,6 +98,7 @@ __all__ = [
     "obscure_share",
     "obscurity_experiment",
     "personalization",
+    "popularity_percentile",
     "precision_at_k",
     "ranking_metrics",
     "recall_at_k",

@@ -22,6 +22,7 @@ __all__ = [
     "novelty",
     "obscure_share",
     "personalization",
+    "popularity_percentile",
     "recommended_popularity",
 ]
 
@@ -148,6 +149,67 @@ def recommended_popularity(
         "mean": _mean(counts),
         "median": float(np.median(counts)) if counts.size else float("nan"),
     }
+
+
+def _catalogue_counts(item_counts: Any) -> np.ndarray:
+    """Training counts of every catalogue item, as a 1-D float array."""
+    if isinstance(item_counts, Interactions):
+        values = item_counts.item_counts().astype(np.float64)
+    elif isinstance(item_counts, Mapping):
+        values = np.asarray(list(item_counts.values()), dtype=np.float64)
+    elif isinstance(item_counts, pd.Series):
+        values = item_counts.to_numpy(dtype=np.float64)
+    else:
+        values = np.asarray(item_counts, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        raise DataError("item_counts is empty; expected the training count of every catalogue item")
+    if (values < 0).any() or not np.isfinite(values).all():
+        raise DataError("item_counts: expected non-negative finite counts of training ratings")
+    return np.sort(values)
+
+
+def popularity_percentile(
+    recs: Any, item_counts: Any, *, k: int | None = None, pad: Any = -1
+) -> float:
+    """Popularity bias of the lists: the mean popularity percentile of the recommended items.
+
+    An item's popularity ``count_i`` is its number of training ratings (for implicit
+    data, of users who interacted with it: one row per (user, item) pair). Its
+    percentile is the share of the catalogue ``C`` (every item that ``item_counts``
+    lists) at most as popular: ``pct(i) = |{j ∈ C : count_j <= count_i}| / |C|``. The
+    result is the mean of ``pct`` over all recommended entries (every list position
+    of every user). The most popular item scores 1; a most-popular recommender
+    scores near 1; an item outside ``item_counts`` counts as never rated.
+
+    Unlike the mean training count (:func:`recommended_popularity`), the percentile
+    does not depend on the dataset's size, so it compares across datasets.
+
+    Args:
+        recs: Recommendation lists (2-D array or DataFrame; see :mod:`embedlab.evaluation`).
+        item_counts: Training ratings per catalogue item (as for :func:`novelty`):
+            a 1-D array indexed by item index, a Series or dict keyed by item, or the
+            training :class:`~embedlab.data.Interactions`.
+        k: Cut each list at ``k`` first (default: whole lists).
+        pad: The padding value of a 2-D ``recs``.
+
+    Returns:
+        A share in (0, 1] (NaN when ``recs`` holds no item).
+
+    Raises:
+        DataError: For an empty catalogue, negative or non-finite counts, or
+            malformed ``recs``.
+
+    Example:
+        >>> counts = {"a": 5, "b": 3, "c": 3, "d": 0}
+        >>> recs = pd.DataFrame({"user": [1, 1], "item": ["a", "b"]})
+        >>> popularity_percentile(recs, counts)  # a: 4/4 items, b: 3/4 (b, c, d)
+        0.875
+    """
+    catalogue = _catalogue_counts(item_counts)
+    _, items, valid = _flat_items(recs, k, pad)
+    counts = _counts_of(items[valid], item_counts)
+    pct = np.searchsorted(catalogue, counts, side="right") / float(catalogue.size)
+    return _mean(pct)
 
 
 def obscure_share(

@@ -20,6 +20,21 @@ Protocols:
 ``"ml-100k-u"``
     The predefined MovieLens 100K folds u1..u5, read from ``path`` (the ML-100K
     folder or zip); ``dataset`` may itself be that path.
+``"user"``
+    One per-user holdout: ``test_size`` (a fraction) of each user's ratings or
+    interactions, drawn with seed ``seeds[0]`` (``split("user", by="random")``);
+    users with too few to hold one out stay wholly in train.
+``"repeated-user"``
+    ``"user"`` once per seed in ``seeds``.
+``"user-temporal"``
+    Each user's latest ``test_size`` (``split("user", by="time")``; needs
+    timestamps; no seed).
+
+The top-N protocol for implicit data (``feedback="implicit"``, e.g. from
+:func:`~embedlab.data.load_interactions` or
+:meth:`~embedlab.data.Interactions.to_implicit`) is a ``"user"`` protocol with the
+ranking metrics: every held-out interaction is a relevant item, and the default
+metrics are :data:`IMPLICIT_METRICS`.
 
 Models are duck-typed: ``make_model()`` returns an unfitted estimator with
 ``fit(train, **fit_kwargs)`` and ``evaluate(test, unknown=...)`` returning a dict of
@@ -27,12 +42,29 @@ metrics (``{"rmse": ..., "mae": ...}`` for embedlab's estimators).
 
 Ranking metrics are named ``"<metric>@<k>"`` (:data:`RANKING_METRICS`: ``ndcg``,
 ``precision``, ``recall``, ``map``, ``mrr``, ``hit`` or ``hit_rate``), e.g.
-``"ndcg@10"``. They need ``model.recommend_batch(users, n=k)`` (items the user rated in
-training excluded) and are computed by :func:`~embedlab.evaluation.ranking_metrics`
-against the fold's test ratings, a test rating ``>= threshold`` making an item
-relevant. Test users the model does not know (no training rating in the fold) are
-skipped: they get no list and do not count; test items the model never saw stay
-relevant (they count in recall's denominator but can never be hit).
+``"ndcg@10"``. They need ``model.recommend_batch(users, n=k)`` and are computed by
+:func:`~embedlab.evaluation.ranking_metrics` against the fold's test ratings, a test
+rating ``>= threshold`` making an item relevant (on implicit data, by default, every
+test interaction). Each user's training items are excluded from the ranking: the
+protocol removes any that a list holds (the items after them move up; a model that
+recommends training items loses those places), so they never count as hits nor in
+the list metrics. Test users the model does not know (no training rating in the
+fold) are skipped: they get no list and do not count; test items the model never
+saw stay relevant (they count in recall's denominator but can never be hit).
+
+List metrics (:data:`LIST_METRICS`) describe the top-``k`` lists of the test users
+the model knows (all of them, relevant test items or not), with training items
+removed as above:
+
+- ``"coverage@k"``: catalogue coverage, the share of the dataset's items (its item
+  vocabulary) recommended to at least one of them
+  (:func:`~embedlab.evaluation.catalog_coverage`);
+- ``"popularity@k"``: popularity bias, the mean popularity percentile of the
+  recommended items in the training fold
+  (:func:`~embedlab.evaluation.popularity_percentile`: 1 is the most popular item);
+- ``"arp@k"``: average recommendation popularity, the mean number of training
+  ratings (interactions) of the recommended items
+  (:func:`~embedlab.evaluation.recommended_popularity`'s mean).
 """
 
 from __future__ import annotations
@@ -50,9 +82,17 @@ import numpy as np
 import pandas as pd
 
 from embedlab.data import Interactions, Split, load_movielens
+from embedlab.evaluation._beyond import (
+    catalog_coverage,
+    popularity_percentile,
+    recommended_popularity,
+)
 from embedlab.evaluation._ranking import ranking_metrics
 
 __all__ = [
+    "EXPLICIT_METRICS",
+    "IMPLICIT_METRICS",
+    "LIST_METRICS",
     "PROTOCOLS",
     "RANKING_METRICS",
     "Fold",
@@ -62,7 +102,24 @@ __all__ = [
     "summarize",
 ]
 
-PROTOCOLS = ("kfold", "repeated-kfold", "holdout", "repeated", "ml-100k-u")
+PROTOCOLS = (
+    "kfold",
+    "repeated-kfold",
+    "holdout",
+    "repeated",
+    "ml-100k-u",
+    "user",
+    "repeated-user",
+    "user-temporal",
+)
+
+#: Default metrics of explicit (rating) data.
+EXPLICIT_METRICS = ("rmse", "mae")
+#: Default metrics of implicit data: top-N accuracy, coverage and popularity bias.
+IMPLICIT_METRICS = ("ndcg@10", "recall@10", "recall@20", "map@10", "coverage@10", "popularity@10")
+
+#: List metrics accepted as ``"<name>@<k>"``; see the module docstring.
+LIST_METRICS = ("coverage", "popularity", "arp")
 
 #: Ranking metric names accepted as ``"<name>@<k>"`` -> key of
 #: :func:`~embedlab.evaluation.ranking_metrics`'s result.
@@ -125,12 +182,14 @@ def make_folds(
 
     Args:
         dataset: The ratings; for ``"ml-100k-u"`` also the ML-100K folder or zip.
-        protocol: ``"kfold"``, ``"repeated-kfold"``, ``"holdout"``, ``"repeated"`` or
-            ``"ml-100k-u"`` (see the module docstring).
+        protocol: ``"kfold"``, ``"repeated-kfold"``, ``"holdout"``, ``"repeated"``,
+            ``"ml-100k-u"``, ``"user"``, ``"repeated-user"`` or ``"user-temporal"``
+            (see the module docstring).
         k: Number of folds (``"kfold"``, ``"repeated-kfold"``).
-        test_size: Test fraction (or count) of ``"holdout"`` and ``"repeated"``.
-        seeds: Split seeds: the first is used by ``"kfold"`` and ``"holdout"``,
-            all of them by the repeated protocols.
+        test_size: Test fraction (or count) of ``"holdout"`` and ``"repeated"``;
+            the fraction of each user's ratings of the ``"user"`` protocols.
+        seeds: Split seeds: the first is used by ``"kfold"``, ``"holdout"`` and
+            ``"user"``, all of them by the repeated protocols.
         path: The ML-100K folder for ``"ml-100k-u"`` when ``dataset`` is loaded
             already.
 
@@ -172,6 +231,18 @@ def make_folds(
             Fold(i + 1, seed, s)
             for seed in use
             for i, s in enumerate(dataset.folds("kfold", k=k, random_state=seed))
+        ]
+    if protocol == "user-temporal":
+        return [Fold(1, None, dataset.split("user", test_size=test_size, by="time"))]
+    if protocol in ("user", "repeated-user"):
+        use = seeds[:1] if protocol == "user" else seeds
+        return [
+            Fold(
+                1,
+                seed,
+                dataset.split("user", test_size=test_size, by="random", random_state=seed),
+            )
+            for seed in use
         ]
     use = seeds[:1] if protocol == "holdout" else seeds
     return [
@@ -215,24 +286,46 @@ def _ranking_spec(name: str) -> tuple[str, int] | None:
     if match is None:
         return None
     metric, k = match.group(1), int(match.group(2))
-    if metric not in RANKING_METRICS or k < 1:
+    if (metric not in RANKING_METRICS and metric not in LIST_METRICS) or k < 1:
+        names = sorted({*RANKING_METRICS, *LIST_METRICS})
         raise ValueError(
             f"metrics: {name!r} is not a ranking metric; expected '<name>@<k>' with k >= 1 "
-            f"and name one of {', '.join(sorted(RANKING_METRICS))}, e.g. 'ndcg@10'"
+            f"and name one of {', '.join(names)}, e.g. 'ndcg@10'"
         )
-    return RANKING_METRICS[metric], k
+    return RANKING_METRICS.get(metric, metric), k
+
+
+def _drop_training_items(recs: pd.DataFrame, train: Interactions) -> pd.DataFrame:
+    """``recs`` without the rows whose (user, item) pair is in ``train``, order kept."""
+    if len(recs) == 0 or len(train) == 0:
+        return recs
+    users = pd.Index(train.users.ids()).get_indexer(recs["user"].to_numpy())
+    items = pd.Index(train.items.ids()).get_indexer(recs["item"].to_numpy())
+    known = (users >= 0) & (items >= 0)
+    n_items = max(train.n_items, 1)
+    keys = np.where(known, users, 0).astype(np.int64) * n_items + np.where(known, items, 0)
+    seen = np.sort(train.user_index.astype(np.int64) * n_items + train.item_index)
+    pos = np.minimum(np.searchsorted(seen, keys), seen.size - 1)
+    trained = known & (seen[pos] == keys)
+    return recs[~trained] if trained.any() else recs
 
 
 def _ranking_scores(
-    model: Any, train: Interactions, test: Interactions, k: int, threshold: float
+    model: Any, train: Interactions, test: Interactions, k: int, threshold: float | None
 ) -> dict[str, float]:
-    """:func:`ranking_metrics` at ``k`` of the model's lists for the test users it knows."""
+    """Ranking and list metrics at ``k`` of the model's lists for the test users it knows."""
     if not callable(getattr(model, "recommend_batch", None)):
         raise TypeError(
             f"{type(model).__name__} has no recommend_batch(); ranking metrics such as "
             "'ndcg@10' need one (users, n=k) -> DataFrame(user, rank, item)"
         )
     frame = test.to_pandas()[["user", "item", "rating"]]
+    if threshold is None:
+        if test.feedback == "implicit":  # every interaction with a weight is relevant
+            frame = frame.assign(rating=(frame["rating"] > 0).astype(np.float64))
+            threshold = 1.0
+        else:
+            threshold = 4.0
     trained = train.users.ids()[train.user_counts() > 0]
     known = frame["user"].isin(pd.Index(trained)).to_numpy()
     frame = frame[known]
@@ -240,8 +333,12 @@ def _ranking_scores(
     if users.size == 0:
         recs = pd.DataFrame({"user": [], "rank": [], "item": []})
     else:
-        recs = model.recommend_batch(users, n=k)
-    return ranking_metrics(recs, frame, k=k, threshold=threshold)
+        recs = _drop_training_items(model.recommend_batch(users, n=k), train)
+    out = ranking_metrics(recs, frame, k=k, threshold=threshold)
+    out[f"coverage@{k}"] = catalog_coverage(recs, max(train.n_items, 1), k=k)
+    out[f"popularity@{k}"] = popularity_percentile(recs, train, k=k)
+    out[f"arp@{k}"] = recommended_popularity(recs, train, k=k)["mean"]
+    return out
 
 
 def _check_factory(make_model: Any, name: str) -> None:
@@ -261,14 +358,24 @@ def _run(
     metrics: Any,
     fit_kwargs: Mapping[str, Any] | None,
     unknown: str,
-    threshold: float = 4.0,
+    threshold: float | None = None,
 ) -> pd.DataFrame:
+    if metrics is None:
+        implicit = bool(folds) and folds[0].split.train.feedback == "implicit"
+        metrics = IMPLICIT_METRICS if implicit else EXPLICIT_METRICS
     specs = _metric_list(metrics)
     ranking = {m: _ranking_spec(spec) for m, spec in specs if isinstance(spec, str)}
-    if any(ranking.values()) and not (
-        isinstance(threshold, numbers.Real) and math.isfinite(threshold)
+    if (
+        any(ranking.values())
+        and threshold is not None
+        and not (
+            isinstance(threshold, numbers.Real)
+            and not isinstance(threshold, bool)
+            and math.isfinite(threshold)
+        )
     ):
         raise ValueError(f"threshold={threshold!r}: expected a finite rating")
+    needs_evaluate = any(isinstance(spec, str) and ranking.get(m) is None for m, spec in specs)
     fit_kwargs = dict(fit_kwargs or {})
     rows: list[dict[str, Any]] = []
     for name, make_model in factories.items():
@@ -277,7 +384,7 @@ def _run(
         for fold in folds:
             train, test = fold.split
             model = make_model()
-            for method in ("fit", "evaluate"):
+            for method in ("fit", "evaluate") if needs_evaluate else ("fit",):
                 if not callable(getattr(model, method, None)):
                     raise TypeError(
                         f"{label}() returned {type(model).__name__}, which has no {method}(); "
@@ -331,11 +438,11 @@ def cross_validate(
     k: int = 5,
     test_size: float = 0.1,
     seeds: Iterable[int] | int = (0, 1, 2),
-    metrics: Sequence[MetricSpec] | Mapping[str, MetricSpec] = ("rmse", "mae"),
+    metrics: Sequence[MetricSpec] | Mapping[str, MetricSpec] | None = None,
     fit_kwargs: Mapping[str, Any] | None = None,
     path: str | os.PathLike[str] | None = None,
     unknown: str = "fallback",
-    threshold: float = 4.0,
+    threshold: float | None = None,
 ) -> pd.DataFrame:
     """Fit a fresh model on every fold of a protocol and score it on the fold's test set.
 
@@ -347,24 +454,32 @@ def cross_validate(
         make_model: Zero-argument callable returning an unfitted estimator, e.g.
             ``lambda: MatrixFactorization(embedding_dim=8, random_state=0)``.
         dataset: The ratings (or, for ``"ml-100k-u"``, the ML-100K folder).
-        protocol: ``"kfold"``, ``"repeated-kfold"``, ``"holdout"``, ``"repeated"`` or
-            ``"ml-100k-u"``; see :func:`make_folds`.
+        protocol: ``"kfold"``, ``"repeated-kfold"``, ``"holdout"``, ``"repeated"``,
+            ``"ml-100k-u"``, ``"user"``, ``"repeated-user"`` or ``"user-temporal"``;
+            see :func:`make_folds`. Implicit data is evaluated with a ``"user"``
+            protocol (a fraction of each user's interactions held out).
         k: Number of folds of the k-fold protocols.
-        test_size: Test fraction of the holdout protocols.
+        test_size: Test fraction of the holdout protocols; of each user's ratings
+            (interactions) for the ``"user"`` protocols.
         seeds: Split seeds (the model's own seed is ``make_model``'s business).
         metrics: Names that ``model.evaluate`` returns (``"rmse"``, ``"mae"``),
             ranking metrics ``"<name>@<k>"`` (``"ndcg@10"``, ``"precision@10"``,
             ``"recall@10"``, ``"map@10"``, ``"mrr@10"``, ``"hit@10"``; see the module
             docstring: computed from ``model.recommend_batch`` for the test users the
-            model knows, unknown test users skipped), callables
+            model knows, unknown test users skipped, training items excluded), list
+            metrics (``"coverage@10"``, ``"popularity@10"``, ``"arp@10"``), callables
             ``f(model, train, test) -> float`` (column named after the function), or
-            a dict of column name to any of these.
+            a dict of column name to any of these. None (default):
+            :data:`EXPLICIT_METRICS` (``rmse``, ``mae``) for rating data,
+            :data:`IMPLICIT_METRICS` (NDCG@10, Recall@10 and @20, MAP@10,
+            coverage@10, popularity@10) for implicit data.
         fit_kwargs: Keyword arguments for ``fit`` (e.g. ``{"progress": False}``).
         path: The ML-100K folder for ``"ml-100k-u"``.
         unknown: Passed to ``evaluate``: ``"fallback"`` (default) scores test IDs
             that the training fold lacks with the model's fallback.
         threshold: For ranking metrics, a test rating ``>= threshold`` makes the
-            item relevant.
+            item relevant. None (default): 4.0 for rating data; every test
+            interaction (weight > 0) for implicit data.
 
     Returns:
         A tidy DataFrame, one row per fold: ``fold`` (1-based within its seed),
@@ -375,7 +490,8 @@ def cross_validate(
 
     Raises:
         TypeError: If ``make_model`` is not a factory or makes something without
-            ``fit``/``evaluate`` (or without ``recommend_batch`` for ranking metrics).
+            ``fit`` (``evaluate`` for metrics it returns; ``recommend_batch`` for
+            ranking and list metrics).
         ValueError: For an unknown protocol or metric, bad seeds; and whatever
             :func:`make_folds` or the model raises.
     """
@@ -393,11 +509,11 @@ def compare(
     k: int = 5,
     test_size: float = 0.1,
     seeds: Iterable[int] | int = (0, 1, 2),
-    metrics: Sequence[MetricSpec] | Mapping[str, MetricSpec] = ("rmse", "mae"),
+    metrics: Sequence[MetricSpec] | Mapping[str, MetricSpec] | None = None,
     fit_kwargs: Mapping[str, Any] | None = None,
     path: str | os.PathLike[str] | None = None,
     unknown: str = "fallback",
-    threshold: float = 4.0,
+    threshold: float | None = None,
 ) -> pd.DataFrame:
     """:func:`cross_validate` for several models on the very same folds.
 
@@ -412,11 +528,12 @@ def compare(
         k: Number of folds of the k-fold protocols.
         test_size: Test fraction of the holdout protocols.
         seeds: Split seeds.
-        metrics: As for :func:`cross_validate`.
+        metrics: As for :func:`cross_validate` (default: by the data's feedback).
         fit_kwargs: Keyword arguments for every model's ``fit``.
         path: The ML-100K folder for ``"ml-100k-u"``.
         unknown: Passed to ``evaluate``.
-        threshold: Relevance threshold of the ranking metrics.
+        threshold: Relevance threshold of the ranking metrics (None: 4.0 for
+            ratings, every test interaction for implicit data).
 
     Returns:
         The frame of :func:`cross_validate` with a leading ``model`` column, models
@@ -446,11 +563,13 @@ def _describe(protocol: str, k: int, test_size: float, seeds: Any, folds: list[F
     out: dict[str, Any] = {"protocol": protocol, "n_folds": len(folds)}
     if protocol in ("kfold", "repeated-kfold"):
         out["k"] = k
-    if protocol in ("holdout", "repeated"):
+    if protocol in ("holdout", "repeated", "user", "repeated-user", "user-temporal"):
         out["test_size"] = test_size
-    if protocol != "ml-100k-u":
+    if protocol not in ("ml-100k-u", "user-temporal"):
         seeds = _check_seeds(seeds)
-        out["seeds"] = list(seeds[:1] if protocol in ("kfold", "holdout") else seeds)
+        out["seeds"] = list(seeds[:1] if protocol in ("kfold", "holdout", "user") else seeds)
+    if folds and folds[0].split.train.feedback == "implicit":
+        out["feedback"] = "implicit"
     return out
 
 
