@@ -22,6 +22,7 @@ from embedlab.data import (
     Interactions,
     Split,
     Vocabulary,
+    load_interactions,
     load_movielens,
     load_ratings,
     synthetic_ratings,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Public names loaded on first access: name -> (module, attribute or None for the module).
 _LAZY: dict[str, tuple[str, str | None]] = {
     "MatrixFactorization": ("embedlab.models", "MatrixFactorization"),
+    "ImplicitMatrixFactorization": ("embedlab.models", "ImplicitMatrixFactorization"),
     "NeuralEmbeddingModel": ("embedlab.models", "NeuralEmbeddingModel"),
     "load": ("embedlab.models", "load"),
     "evaluation": ("embedlab.evaluation", None),
@@ -82,6 +84,7 @@ __all__ = [
     "DownloadError",
     "EmbeddingEncoder",
     "EmbedlabError",
+    "ImplicitMatrixFactorization",
     "Interactions",
     "KeyedEmbeddings",
     "MatrixFactorization",
@@ -98,6 +101,7 @@ __all__ = [
     "evaluation",
     "exceptions",
     "load",
+    "load_interactions",
     "load_movielens",
     "load_ratings",
     "open_vectors",

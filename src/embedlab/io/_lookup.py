@@ -106,7 +106,7 @@ def _module_names(model_class: str, settings: Settings) -> set[str]:
     ``nn.NeuralModule``: a ``Linear`` then a ``ReLU`` (then a dropout) per hidden layer)."""
     names = {"user_embedding.weight", "item_embedding.weight"}
     for side in ("user", "item"):
-        if getattr(settings, f"{side}_bias"):
+        if getattr(settings, f"{side}_bias", False):  # (the implicit model has none)
             names.add(f"{side}_bias.weight")
     if getattr(settings, "global_bias", False):
         names.add("global_bias")
@@ -222,7 +222,7 @@ class LookupModel:
         p = t["user_embedding.weight"][u : u + 1]
         q = t["item_embedding.weight"]
         bu, bi, mu = self._bias("user_bias"), self._bias("item_bias"), t.get("global_bias")
-        if self.model_class == "MatrixFactorization":
+        if self.model_class in ("MatrixFactorization", "ImplicitMatrixFactorization"):
             raw = p @ q.T
             if not self.use_factors:
                 raw = np.zeros_like(raw)

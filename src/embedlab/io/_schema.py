@@ -35,6 +35,7 @@ from embedlab.io._bundle import ITEMS_VOCAB, MODEL_JSON, USERS_VOCAB, WEIGHTS, B
 from embedlab.recommend import SEEN_TENSORS
 from embedlab.settings import (
     EncoderSettings,
+    ImplicitMFSettings,
     MFSettings,
     NeuralSettings,
     Pair,
@@ -59,6 +60,7 @@ LAYOUT_METHODS = ("tsne", "pca", "umap")
 MODEL_SETTINGS: dict[str, type[Settings]] = {
     "MatrixFactorization": MFSettings,
     "NeuralEmbeddingModel": NeuralSettings,
+    "ImplicitMatrixFactorization": ImplicitMFSettings,
 }
 #: The model class of :class:`~embedlab.EmbeddingEncoder` bundles (``config.params`` is
 #: checked here; the rest of its config by the encoder's loader).
@@ -304,11 +306,11 @@ def _check_tables(t: _Tensors, settings: Settings, where: str) -> None:
     )
     for side, n, vocab in (("user", t.n_users, users), ("item", t.n_items, items)):
         name = f"{side}_bias.weight"
-        if getattr(settings, f"{side}_bias"):
+        if getattr(settings, f"{side}_bias", False):  # (the implicit model has none)
             t.expect(name, "float32", [n, 1], f"{vocab}, {side}_bias=True in {where}")
         else:
             t.absent(name, f"{side}_bias=False in {where}")
-    if settings.global_bias:  # type: ignore[attr-defined]
+    if getattr(settings, "global_bias", False):
         t.expect("global_bias", "float32", [], f"global_bias=True in {where}")
     else:
         t.absent("global_bias", f"global_bias=False in {where}")

@@ -1,6 +1,7 @@
 """Estimators: the objects users hold (config + vocabularies + module + history)."""
 
 from embedlab.models._base import EmbeddingModel, FoldedUser
+from embedlab.models._implicit import ImplicitMatrixFactorization
 from embedlab.models._mf import MatrixFactorization
 from embedlab.models._neural import NeuralEmbeddingModel
 from embedlab.models._spark import fit_spark_als
@@ -10,6 +11,7 @@ from embedlab.settings import ENGINE_DEFAULTS
 MODEL_CLASSES: dict[str, type[EmbeddingModel]] = {
     "MatrixFactorization": MatrixFactorization,
     "NeuralEmbeddingModel": NeuralEmbeddingModel,
+    "ImplicitMatrixFactorization": ImplicitMatrixFactorization,
 }
 
 
@@ -27,6 +29,7 @@ __all__ = [
     "MODEL_CLASSES",
     "EmbeddingModel",
     "FoldedUser",
+    "ImplicitMatrixFactorization",
     "MatrixFactorization",
     "NeuralEmbeddingModel",
     "fit_spark_als",

@@ -22,6 +22,13 @@ from embedlab.settings._fields import (
     renamed,
     setting,
 )
+from embedlab.settings._implicit import (
+    IMPLICIT_ENGINE_DEFAULTS,
+    IMPLICIT_ENGINES,
+    ImplicitMFSettings,
+    implicit_engine,
+    resolve_implicit,
+)
 from embedlab.settings._models import (
     ENGINE_DEFAULTS,
     HOLDOUT_PROBE_ONLY,
@@ -41,6 +48,8 @@ from embedlab.settings._models import (
 __all__ = [
     "ENGINE_DEFAULTS",
     "HOLDOUT_PROBE_ONLY",
+    "IMPLICIT_ENGINES",
+    "IMPLICIT_ENGINE_DEFAULTS",
     "MF_ENGINES",
     "NEURAL_ENGINES",
     "PRETRAIN_MF",
@@ -51,6 +60,7 @@ __all__ = [
     "Dims",
     "EncoderSettings",
     "Flag",
+    "ImplicitMFSettings",
     "Int",
     "Ints",
     "MFSettings",
@@ -59,9 +69,11 @@ __all__ = [
     "Real",
     "Settings",
     "deprecated",
+    "implicit_engine",
     "mf_engine",
     "neural_engine",
     "renamed",
+    "resolve_implicit",
     "resolve_mf",
     "resolve_neural",
     "setting",

@@ -51,6 +51,7 @@ from embedlab.exceptions import EmbedlabError, TrainingDivergedError
 
 __all__ = [
     "SPARK_MASTER_ENV",
+    "fit_implicit_spark",
     "fit_mf_spark",
     "spark_session",
 ]
@@ -516,3 +517,126 @@ def fit_mf_spark(
     if global_mean is not None:
         params["global_bias"] = np.array(mu, dtype=np.float32)
     return params, [record]
+
+
+def fit_implicit_spark(
+    frame: Any,
+    n_users: int,
+    n_items: int,
+    *,
+    embedding_dim: int = 64,
+    epochs: int = 15,
+    l2_user: float = 0.1,
+    l2_item: float = 0.1,
+    alpha: float = 10.0,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    random_state: int | None = 0,
+    spark: Any = None,
+    callbacks: Any = None,
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """Fit implicit-feedback matrix factorization with Spark's ALS (``implicitPrefs=True``).
+
+    Spark solves Hu, Koren & Volinsky's objective with the confidence ``c = 1 + α w`` as
+    :func:`~embedlab.training._cpu_implicit.fit_implicit_als` does, each row exactly,
+    but with the L2 strength scaled by the row's number of interactions (weighted-λ):
+    ``λ_user · n_u ‖x_u‖²``, so its ``l2_*`` are not the compiled engine's. Unequal
+    ``l2_user`` and ``l2_item`` are trained at their geometric mean and the tables
+    rescaled (as :func:`fit_mf_spark`).
+
+    Args:
+        frame: A Spark DataFrame with int columns ``user_index``, ``item_index`` and a
+            numeric ``rating`` holding the weights (>= 0).
+        n_users, n_items: Rows of the tables.
+        embedding_dim: ALS ``rank``.
+        epochs: ALS ``maxIter``.
+        l2_user, l2_item: The weighted-λ strengths (``regParam``).
+        alpha: ALS ``alpha``.
+        train: The training arrays, for the loss of the history (None: read from Spark).
+        random_state: ALS ``seed`` (None: 0).
+        spark: The session (default :func:`spark_session`).
+        callbacks: Called once, after training, with the history record.
+        progress: Print one line to stderr.
+
+    Returns:
+        ``(params, history)``: ``user_embedding.weight`` and ``item_embedding.weight``,
+        and one record (``train_loss``: the weighted-λ objective per unit of confidence).
+
+    Raises:
+        SettingsError: For out-of-range hyperparameters (a ValueError).
+        TrainingDivergedError: If the tables are not finite.
+    """
+    from embedlab.training._callbacks import as_callbacks
+    from embedlab.training._cpu_mf import _int_opt, _real_opt
+
+    embedding_dim = _int_opt("embedding_dim", embedding_dim, 1)
+    epochs = _int_opt("epochs", epochs, 1)
+    l2u = _real_opt("l2_user", l2_user)
+    l2i = _real_opt("l2_item", l2_item)
+    alpha = _real_opt("alpha", alpha)
+    cbs = as_callbacks(callbacks)
+    spark = spark_session(spark)
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import functions as F
+
+    t0 = time.perf_counter()
+    frame = frame.select(
+        F.col("user_index").cast("int").alias("user_index"),
+        F.col("item_index").cast("int").alias("item_index"),
+        F.col("rating").cast("double").alias("rating"),
+    ).where(F.col("rating") > 0)
+    blocks = max(1, spark.sparkContext.defaultParallelism)
+    reg = math.sqrt(l2u * l2i)
+    model = ALS(
+        rank=embedding_dim,
+        maxIter=epochs,
+        regParam=reg,
+        alpha=alpha,
+        implicitPrefs=True,
+        userCol="user_index",
+        itemCol="item_index",
+        ratingCol="rating",
+        nonnegative=False,
+        seed=0 if random_state is None else int(random_state) % (2**31),
+        numUserBlocks=blocks,
+        numItemBlocks=blocks,
+    ).fit(frame)
+    P = _factors(model.userFactors, n_users, embedding_dim)
+    Q = _factors(model.itemFactors, n_items, embedding_dim)
+    if reg > 0 and l2u != l2i:
+        a = np.float32((l2u / l2i) ** 0.25)
+        P /= a
+        Q *= a
+    if train is None:
+        pairs = _to_arrow(frame)
+        train = tuple(pairs.column(c).to_numpy() for c in ("user_index", "item_index", "rating"))  # type: ignore[assignment]
+    ui, ii, w = (np.asarray(a) for a in train)  # type: ignore[misc]
+    keep = w > 0
+    ui, ii, w = ui[keep], ii[keep], w[keep].astype(np.float64)
+    if not (np.isfinite(P).all() and np.isfinite(Q).all()):
+        raise TrainingDivergedError(
+            f"spark: the tables are NaN or infinite after {epochs} implicit ALS iterations; "
+            "lower alpha or raise l2_user / l2_item"
+        )
+    P64, Q64 = P.astype(np.float64), Q.astype(np.float64)
+    s = np.einsum("ij,ij->i", P64[ui], Q64[ii])
+    c = 1.0 + alpha * w
+    data = float(np.einsum("ij,ij->", P64 @ (Q64.T @ Q64), P64))  # every pair unobserved
+    data += float(np.sum(c * (1.0 - s) ** 2 - s * s))
+    n_u, n_i = np.bincount(ui, minlength=n_users), np.bincount(ii, minlength=n_items)
+    penalty = l2u * float(n_u @ (P64 * P64).sum(1)) + l2i * float(n_i @ (Q64 * Q64).sum(1))
+    weight = n_users * n_items + alpha * float(w.sum())
+    record: dict[str, Any] = {
+        "epoch": epochs,
+        "train_loss": (data + penalty) / weight,
+        "seconds": time.perf_counter() - t0,
+    }
+    if progress:
+        print(
+            f"spark implicit ALS, {epochs} iterations: train_loss {record['train_loss']:.6f}  "
+            f"{record['seconds']:.2f}s",
+            file=sys.stderr,
+        )
+    for cb in cbs:
+        cb.on_epoch_end(epochs, dict(record))
+    return {"user_embedding.weight": P, "item_embedding.weight": Q}, [record]

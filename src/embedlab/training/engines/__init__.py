@@ -1,8 +1,14 @@
 """Engines behind one interface, chosen by name: ``sgd`` and ``als`` (compiled CPU
 matrix factorization), ``torch`` and ``compiled`` (the mini-batch trainer and its fused
-neural epoch), ``spark`` (pyspark ALS). See :mod:`embedlab.training.engines._base`."""
+neural epoch), ``spark`` (pyspark ALS), ``implicit_als`` and ``implicit_bpr`` (implicit
+feedback). See :mod:`embedlab.training.engines._base`."""
 
-from embedlab.training.engines import _compiled_mf, _spark, _torch  # noqa: F401  (registration)
+from embedlab.training.engines import (  # noqa: F401  (registration)
+    _compiled_mf,
+    _implicit,
+    _spark,
+    _torch,
+)
 from embedlab.training.engines._base import (
     Engine,
     EngineResult,

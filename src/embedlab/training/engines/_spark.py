@@ -1,5 +1,6 @@
-"""The Spark engine: ``pyspark.ml`` ALS on the residual of damped biases
-(:func:`~embedlab.training.fit_mf_spark`); pyspark is imported only when it runs."""
+"""The Spark engines: ``pyspark.ml`` ALS on the residual of damped biases
+(:func:`~embedlab.training.fit_mf_spark`), and its implicit ALS for implicit feedback
+(``"implicit_spark"``); pyspark is imported only when they run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from embedlab.training._history import History
 from embedlab.training._spark import fit_mf_spark, frame_from_arrays, spark_session
 from embedlab.training.engines._base import EngineResult, TrainData, register_engine
 
-__all__ = ["SparkEngine"]
+__all__ = ["ImplicitSparkEngine", "SparkEngine"]
 
 
 class SparkEngine:
@@ -71,3 +72,59 @@ class SparkEngine:
 
 
 register_engine("spark", SparkEngine)
+
+
+class ImplicitSparkEngine:
+    """Spark's implicit ALS (``implicitPrefs=True``) for
+    :class:`~embedlab.ImplicitMatrixFactorization` (:func:`fit_implicit_spark`); the
+    session options as :class:`SparkEngine`'s."""
+
+    name = "implicit_spark"
+
+    def fit(
+        self,
+        data: TrainData,
+        settings: Any,
+        *,
+        module: Any = None,
+        callbacks: Any = None,
+        progress: bool = False,
+        spark: Any = None,
+        spark_master: str | None = None,
+        spark_conf: Any = None,
+        frame: Any = None,
+        **options: Any,
+    ) -> EngineResult:
+        from embedlab.training._spark import fit_implicit_spark
+
+        s = settings
+        session = spark_session(spark, master=spark_master, conf=spark_conf)
+        folder = None
+        if frame is None:
+            u, i, w = data.train
+            frame, folder = frame_from_arrays(
+                session, {"user_index": u, "item_index": i, "rating": w}
+            )
+        try:
+            params, records = fit_implicit_spark(
+                frame,
+                data.n_users,
+                data.n_items,
+                embedding_dim=s.embedding_dim,
+                epochs=s.epochs,
+                l2_user=s.l2_user,
+                l2_item=s.l2_item,
+                alpha=s.alpha,
+                train=data.train,
+                random_state=s.random_state,
+                spark=session,
+                callbacks=callbacks,
+                progress=progress,
+            )
+        finally:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        return EngineResult(params, History(records))
+
+
+register_engine("implicit_spark", ImplicitSparkEngine)
