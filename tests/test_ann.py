@@ -218,3 +218,52 @@ def test_top_block_leaves_the_scores_alone(n) -> None:
             np.testing.assert_array_equal(got, want)
             np.testing.assert_array_equal(values[start : start + lengths[row]], scores[row, want])
             start += lengths[row]
+
+
+@pytest.mark.parametrize("n", [7, 300, 5_000])
+def test_compiled_batch_search_matches_brute_force(n, monkeypatch) -> None:
+    """Many queries go through the compiled kernel (:mod:`embedlab._ann_kernels`): same
+    answers as brute force, ties to the lower row, filters and exclusions included, over
+    several query blocks and row tiles (5,000 rows > ``ROW_TILE``)."""
+    from embedlab import _ann_kernels
+
+    rng = np.random.default_rng(200 + n)
+    unit = rng.integers(-1, 2, size=(n, 3)).astype(np.float32)  # exact products, many ties
+    unit[rng.integers(0, n, size=n // 5)] = 0.0
+    m = _ann.COMPILED_MIN_QUERIES + _ann_kernels.QUERY_BLOCK + 5  # a partial last block
+    calls = []
+    real = _ann._search_compiled
+    monkeypatch.setattr(_ann, "_search_compiled", lambda *a: calls.append(1) or real(*a))
+    for trial in range(6):
+        queries = unit[rng.integers(0, n, size=m)]
+        k = int(rng.integers(1, min(n, 40) + 3))
+        allowed = None if trial % 2 else rng.random(n) < 0.6
+        exclude = (
+            rng.integers(0, n, size=(m, 2))  # the 2-D form (a query's own row)
+            if trial % 3 == 0
+            else [rng.integers(0, n, size=int(rng.integers(0, 5))) for _ in range(m)]
+        )
+        got = _ann.exact_search(unit, queries, k, allowed=allowed, exclude=exclude)
+        want = _brute_force(unit, queries, k, allowed, exclude)
+        for (rows, scores), (want_rows, want_scores) in zip(got, want, strict=True):
+            assert rows.dtype == np.int64 and scores.dtype == np.float64
+            np.testing.assert_array_equal(rows, want_rows)
+            np.testing.assert_array_equal(scores, want_scores)
+    assert len(calls) == 6
+
+
+def test_compiled_batch_search_agrees_with_the_numpy_path(monkeypatch) -> None:
+    """Float vectors: the compiled kernel and the NumPy blocks find the same rows (the
+    scores may differ in the last bit: another summation order)."""
+    rng = np.random.default_rng(3)
+    unit = rng.normal(size=(6_000, 32)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1)[:, None]
+    queries = unit[:200]
+    exclude = np.arange(200)[:, None]
+    compiled = _ann.exact_search_flat(unit, queries, 10, exclude=exclude)
+    monkeypatch.setattr(_ann, "COMPILED_MIN_QUERIES", 10**9)
+    numpy_path = _ann.exact_search_flat(unit, queries, 10, exclude=exclude)
+    np.testing.assert_array_equal(compiled[0], numpy_path[0])
+    np.testing.assert_array_equal(compiled[1], numpy_path[1])
+    np.testing.assert_allclose(compiled[2], numpy_path[2], atol=1e-6)
+    assert (compiled[1].reshape(200, 10) != np.arange(200)[:, None]).all()  # own row excluded

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "src" / "embedlab"
 PYPROJECT = ROOT / "pyproject.toml"
 
 #: Shared by every layer by design: their names may be imported from anywhere.
-FOUNDATION = {"_version", "_config", "_io", "_ann", "_threads"}
+FOUNDATION = {"_version", "_config", "_io", "_ann", "_ann_kernels", "_threads"}
 
 _LINT = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 

@@ -67,6 +67,9 @@ MAX_CANDIDATE_SHARE = 0.25
 #: between the product and the top-``k``; 2**22 was 10-15 % slower for 1,000 queries on
 #: 26,744 x 32 (``benchmarks/bench_embeddings.py``).
 _BLOCK_FLOATS = 1 << 21
+#: From this many queries in one call, the compiled kernel (:mod:`embedlab._ann_kernels`)
+#: scores them: it pays for importing numba (~0.45 s once) from about this many on.
+COMPILED_MIN_QUERIES = 64
 
 SearchResult = list[tuple[np.ndarray, np.ndarray]]
 _LOWEST = float(np.finfo(np.float32).min)
@@ -309,6 +312,8 @@ def _search_flat(
             cols if cand is None else cand[cols],
             vals.astype(np.float64),
         )
+    if m >= COMPILED_MIN_QUERIES:
+        return _search_compiled(mat, queries, k, cand, exclude)
     block = max(1, min(m, _BLOCK_FLOATS // n))
     # one buffer for the scores of every block (fresh memory costs a page fault per page)
     buffer = np.empty((block, n), dtype=np.float32)
@@ -328,6 +333,72 @@ def _search_flat(
         np.concatenate(lengths).astype(np.int64, copy=False),
         found if cand is None else cand[found].astype(np.int64, copy=False),
         np.concatenate(scores).astype(np.float64),
+    )
+
+
+def _exclusions(
+    exclude: Sequence[Sequence[int]] | None, m: int, cand: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``exclude`` as CSR arrays (``indptr``, positions among the scored rows)."""
+    if exclude is None:
+        return np.zeros(m + 1, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if isinstance(exclude, np.ndarray) and exclude.ndim == 2:
+        lengths = np.full(m, exclude.shape[1], dtype=np.int64)
+        rows = exclude.astype(np.int64, copy=False).ravel()
+    else:
+        lengths = np.array([len(e) for e in exclude], dtype=np.int64)
+        rows = (
+            np.concatenate([np.asarray(e, dtype=np.int64).ravel() for e in exclude if len(e)])
+            if lengths.any()
+            else np.empty(0, dtype=np.int64)
+        )
+    if cand is not None:  # rows -> positions among the candidates; others cannot come up
+        pos = np.searchsorted(cand, rows)
+        inside = pos < cand.size
+        hit = np.zeros(rows.size, dtype=bool)
+        hit[inside] = cand[pos[inside]] == rows[inside]
+        which = np.repeat(np.arange(m), lengths)[hit]
+        rows = pos[hit]
+        lengths = np.bincount(which, minlength=m).astype(np.int64)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return indptr, rows
+
+
+def _search_compiled(
+    mat: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    cand: np.ndarray | None,
+    exclude: Sequence[Sequence[int]] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_search_flat` of many queries with the compiled kernel (both CPUs, no
+    ``[queries, rows]`` score matrix in memory): the same answers."""
+    from embedlab._ann_kernels import search_top_k
+    from embedlab._threads import parallel_section
+
+    m = queries.shape[0]
+    indptr, positions = _exclusions(exclude, m, cand)
+    cols = np.empty((m, k), dtype=np.int64)
+    vals = np.empty((m, k), dtype=np.float32)
+    lengths = np.empty(m, dtype=np.int64)
+    with parallel_section(None):
+        search_top_k(
+            np.ascontiguousarray(queries, dtype=np.float32),
+            np.ascontiguousarray(mat, dtype=np.float32),
+            k,
+            indptr,
+            positions,
+            cols,
+            vals,
+            lengths,
+        )
+    keep = np.arange(k)[None, :] < lengths[:, None]
+    found = cols[keep]
+    return (
+        lengths,
+        found if cand is None else cand[found].astype(np.int64, copy=False),
+        vals[keep].astype(np.float64),
     )
 
 
