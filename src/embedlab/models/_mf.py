@@ -127,7 +127,6 @@ class MatrixFactorization(EmbeddingModel):
             random_state=seed,
             cuda=torch.cuda.is_available(),
             checkpoint=checkpoint,
-            n_threads=torch.get_num_threads(),
             holdout=holdout,
         )
 

@@ -85,7 +85,6 @@ class NeuralEmbeddingModel(EmbeddingModel):
             random_state=seed,
             cuda=torch.cuda.is_available(),
             distributed=ctx is not None,
-            n_threads=torch.get_num_threads(),
         )
 
     def _build_module(

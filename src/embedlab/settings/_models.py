@@ -455,7 +455,6 @@ def resolve_mf(
     random_state: int,
     cuda: bool = False,
     checkpoint: bool = False,
-    n_threads: int | None = None,
     holdout: bool = False,
 ) -> MFSettings:
     """The concrete settings that train ``settings`` on ``n_ratings`` ratings.
@@ -467,8 +466,8 @@ def resolve_mf(
 
     The engine is chosen (:func:`mf_engine`), every ``None`` the engine uses becomes
     the engine's default (:data:`ENGINE_DEFAULTS`), the thread count the one that
-    runs (unset: the policy's, :func:`embedlab._threads.default_threads`; the
-    ``n_threads`` argument is no longer used), the seed the one drawn. Fields the
+    runs (unset: the policy's, :func:`embedlab._threads.default_threads`), the seed
+    the one drawn. Fields the
     engine does not use stay ``None`` and are left out of :meth:`used`.
 
     Raises:
@@ -532,12 +531,10 @@ def resolve_neural(
     random_state: int,
     cuda: bool = False,
     distributed: bool = False,
-    n_threads: int | None = None,
 ) -> NeuralSettings:
     """The concrete settings that train ``settings``: device, engine, seed and threads.
 
-    Threads left unset become the policy's (:func:`embedlab._threads.default_threads`);
-    the ``n_threads`` argument is no longer used (kept for callers until they drop it).
+    Threads left unset become the policy's (:func:`embedlab._threads.default_threads`).
     """
     gpu = settings.device == "cuda" or (settings.device == "auto" and cuda)
     device = "cuda" if gpu else "cpu"
