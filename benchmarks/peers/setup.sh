@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates benchmarks/peers/.venv: the peers' own virtual environment (Surprise, LensKit,
-# TensorFlow + Keras 3), kept apart from embedlab's pinned torch.
+# TensorFlow + Keras 3, implicit), kept apart from embedlab's pinned torch.
 # Usage: bash benchmarks/peers/setup.sh            (re-running is safe; a failed peer is
 #        reported and skipped, the others still install)
 set -u
@@ -29,9 +29,12 @@ if ! $PIP install scikit-surprise; then
   $PIP install --no-build-isolation scikit-surprise || { echo "!! scikit-surprise failed"; status=1; }
 fi
 
+echo "== implicit (ALS, BPR; CPU wheel)"
+$PIP install implicit threadpoolctl || { echo "!! implicit failed"; status=1; }
+
 $VENV/bin/python - <<'PY'
 import importlib
-for name in ["surprise", "lenskit", "tensorflow", "keras", "torch", "numpy", "pandas"]:
+for name in ["surprise", "lenskit", "tensorflow", "keras", "implicit", "torch", "numpy", "pandas"]:
     try:
         m = importlib.import_module(name)
         print(f"{name:12s} {getattr(m, '__version__', '?')}")
