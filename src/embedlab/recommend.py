@@ -32,6 +32,7 @@ __all__ = [
     "allowed_items",
     "explain_items",
     "filtered_items",
+    "implicit_fold_in",
     "mask_items",
     "recommendation_frame",
     "top_n",
@@ -334,6 +335,7 @@ def explain_items(
     names: np.ndarray,
     *,
     max_reasons: int = 2,
+    implicit: bool = False,
 ) -> list[list[Any]]:
     """For each recommended item, the rated items that pull its score up the most.
 
@@ -344,13 +346,18 @@ def explain_items(
     a 1-star film among better ones) is never named, nor is a liked item pointing away
     from the recommendation. When nothing contributes positively the list is empty.
 
+    With ``implicit=True`` the values are interaction weights (1 for a click, a count,
+    play time), not ratings: item ``j`` contributes ``cos(v_i, v_j) * w_j``, and an
+    interaction of weight 0 is none.
+
     Args:
         item_vectors: ``[n_items, dim]`` item embeddings.
         recommended: Item indices to explain.
         rated: Item indices the user rated.
-        ratings: The user's ratings, aligned with ``rated``.
+        ratings: The user's ratings (weights with ``implicit``), aligned with ``rated``.
         names: Label (or ID) of every item, used in the output.
         max_reasons: At most this many reasons per item.
+        implicit: The values are weights of implicit feedback.
 
     Returns:
         One list per recommended item of up to ``max_reasons`` names, largest
@@ -361,9 +368,13 @@ def explain_items(
     recommended = np.asarray(recommended, dtype=np.int64)
     if len(recommended) == 0:
         return []
-    weights = ratings - ratings.mean() if rated.size else ratings
-    # rounding in the mean must not turn a rating equal to it into a reason
-    above = weights > 1e-9 * max(1.0, float(np.abs(ratings).max(initial=0.0)))
+    if implicit:
+        weights = ratings
+        above = weights > 0
+    else:
+        weights = ratings - ratings.mean() if rated.size else ratings
+        # rounding in the mean must not turn a rating equal to it into a reason
+        above = weights > 1e-9 * max(1.0, float(np.abs(ratings).max(initial=0.0)))
     liked, weights = rated[above], weights[above]
     if liked.size == 0:
         return [[] for _ in recommended]
@@ -374,6 +385,49 @@ def explain_items(
     take = min(int(max_reasons), liked.size)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :take]
     return [[names[liked[j]] for j in row if contrib[r, j] > 0] for r, row in enumerate(order)]
+
+
+def implicit_fold_in(
+    item_vectors: np.ndarray,
+    items: np.ndarray,
+    weights: np.ndarray,
+    settings: Any,
+    *,
+    l2: float | None = None,
+) -> np.ndarray:
+    """A new user's vector for a model of implicit feedback, from the items they interacted
+    with, the items fixed: the exact solve of the confidence-weighted ALS user step,
+    ``x = (YᵀY + Σ_j α w_j y_j y_jᵀ + λ I)⁻¹ Σ_{j: w_j > 0} (1 + α w_j) y_j``, in float64,
+    with the model's ``α`` (``settings.alpha``; 9, ALS's default, for a BPR model) and
+    ``λ`` (``l2``, else ``settings.l2_user``; for a Spark model times the number of
+    interactions, as Spark's weighted λ).
+
+    Shared by :meth:`embedlab.ImplicitMatrixFactorization.fold_in` and the torch-free
+    lookup (:func:`embedlab.io.load_lookup`), so both place a visitor alike.
+
+    Args:
+        item_vectors: ``[n_items, dim]`` item embeddings ``Y``.
+        items: Item indices of the user's interactions.
+        weights: Their weights (>= 0; 0 is no interaction).
+        settings: The model's resolved settings (an ``ImplicitMFSettings``).
+        l2: ``λ`` (None: the model's ``l2_user``).
+
+    Returns:
+        The float32 vector, read-only.
+    """
+    alpha = 9.0 if settings.alpha is None else float(settings.alpha)
+    lam = float(l2) if l2 is not None else float(settings.l2_user or 0.0)
+    w = np.asarray(weights, dtype=np.float64)
+    if settings.engine == "spark":
+        lam *= int((w > 0).sum())
+    Y = np.asarray(item_vectors, dtype=np.float64)
+    y = Y[np.asarray(items, dtype=np.int64)]
+    c1 = alpha * w
+    A = Y.T @ Y + (y.T * c1) @ y + lam * np.eye(Y.shape[1])
+    b = y.T @ ((1.0 + c1) * (w > 0))
+    vec = np.linalg.lstsq(A, b, rcond=None)[0].astype(np.float32)
+    vec.flags.writeable = False
+    return vec
 
 
 def recommendation_frame(

@@ -47,6 +47,7 @@ from embedlab.recommend import (
     SeenItems,
     explain_items,
     filtered_items,
+    implicit_fold_in,
     mask_items,
     recommendation_frame,
     top_n,
@@ -147,8 +148,11 @@ class LookupModel:
 
     Attributes:
         path: The bundle directory.
-        model_class: ``"MatrixFactorization"`` or ``"NeuralEmbeddingModel"``.
+        model_class: ``"MatrixFactorization"``, ``"NeuralEmbeddingModel"`` or
+            ``"ImplicitMatrixFactorization"``.
         settings: The settings the model's module is built from (its parameters).
+        settings_: The resolved settings it trained with (``settings`` for a bundle of
+            embedlab 0.1, which recorded only the parameters).
         users_, items_: The vocabularies (raw ID <-> row index), as the estimator's.
         item_metadata_, user_metadata_: Metadata tables, or None.
         item_counts_, user_counts_: Training ratings per item and per user.
@@ -160,6 +164,15 @@ class LookupModel:
         self.path = bundle.path
         self.model_class = bundle.model_class
         self.settings = settings
+        recorded = bundle.config.get("settings")
+        #: The resolved settings the model trained with (as the estimator's ``settings_``).
+        self.settings_ = (
+            settings.replace(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()}
+            )
+            if isinstance(recorded, dict)
+            else settings
+        )
         self._tensors = bundle.tensors
         self.users_: Vocabulary = bundle.users
         self.items_: Vocabulary = bundle.items
@@ -355,7 +368,7 @@ class LookupModel:
             ids = self.items_.ids().astype(object)
             names = ids if labels is None else np.where(pd.isna(labels), ids, labels)
             vectors = self._tensors["item_embedding.weight"]
-            reasons = explain_items(vectors, items, *explain_with, names)
+            reasons = explain_items(vectors, items, *explain_with, names, implicit=self.implicit)
             frame["because"] = pd.Series(reasons, index=frame.index, dtype=object)
         return frame
 
@@ -403,15 +416,22 @@ class LookupModel:
             dp = dz @ q if self.use_factors else np.zeros_like(p)
         return pred, (dp.astype(np.float32), db)
 
+    @property
+    def implicit(self) -> bool:
+        """Whether the model learnt from implicit feedback (weights, preference scores)."""
+        return self.model_class == "ImplicitMatrixFactorization"
+
     def fold_in(
-        self, ratings: Mapping[Any, float], *, l2: float = 0.1, steps: int = 200
+        self, ratings: Mapping[Any, float], *, l2: float | None = None, steps: int = 200
     ) -> tuple[np.ndarray, float]:
         """Place a new user in the model from ``{item ID: rating}``, as ``model.fold_in``
         does: the user's vector (and bias, when the model has user biases) from zero by
         ``steps`` steps of Adam (learning rate 0.05) on the mean squared error of the
-        model's own predictions plus ``l2 · (‖p‖² + b²)``, in float32 with the gradient
-        written out (torch's autograd in the estimator): the same vector to float
-        rounding.
+        model's own predictions plus ``l2 · (‖p‖² + b²)`` (``l2`` None: 0.1), in float32
+        with the gradient written out (torch's autograd in the estimator): the same vector
+        to float rounding. For a model of implicit feedback the values are weights and
+        the vector is the exact ALS solve (:func:`embedlab.recommend.implicit_fold_in`;
+        ``l2`` None: the model's ``l2_user``; no bias).
 
         Returns:
             ``(vector, bias)`` (bias 0 without user biases).
@@ -424,6 +444,10 @@ class LookupModel:
             raise ValueError("fold_in needs at least one (item ID, rating) pair")
         items = self.items_.indices(list(ratings)).astype(np.int64)
         r = np.array([float(v) for v in ratings.values()], dtype=np.float32)
+        if self.implicit:
+            vectors = self._tensors["item_embedding.weight"]
+            return implicit_fold_in(vectors, items, r, self.settings_, l2=l2), 0.0
+        l2 = 0.1 if l2 is None else l2
         dim = self._tensors["user_embedding.weight"].shape[1]
         has_bias = "user_bias.weight" in self._tensors
         params = [np.zeros(dim, dtype=np.float32), np.zeros(1, dtype=np.float32)]
@@ -457,10 +481,11 @@ class LookupModel:
         genres: str | Iterable[str] | None = None,
         exclude_seen: bool = True,
         explain: bool = False,
-        l2: float = 0.1,
+        l2: float | None = None,
         steps: int = 200,
     ) -> pd.DataFrame:
-        """Recommendations for a new visitor from ``{item ID: rating}`` (finite numbers),
+        """Recommendations for a new visitor from ``{item ID: rating}`` (finite numbers;
+        weights for a model of implicit feedback),
         as ``model.recommend_for_ratings`` gives them: :meth:`fold_in`, every item scored,
         the rated items left out (``exclude_seen``), the top ``n``.
 

@@ -14,6 +14,7 @@ from embedlab.models._base import EmbeddingModel, FoldedUser
 from embedlab.models._foldin import rating_pairs
 from embedlab.models._mf import _load_params
 from embedlab.nn import MFModule
+from embedlab.recommend import explain_items, implicit_fold_in
 from embedlab.settings import ImplicitMFSettings, resolve_implicit
 from embedlab.training import History
 from embedlab.training.engines import get_engine
@@ -21,34 +22,6 @@ from embedlab.training.engines import get_engine
 __all__ = ["ImplicitMatrixFactorization"]
 
 _SPARK_OPTIONS = ("spark", "spark_master", "spark_conf")
-
-
-def _explain_weighted(
-    vectors: np.ndarray,
-    recommended: np.ndarray,
-    rated: np.ndarray,
-    weights: np.ndarray,
-    names: np.ndarray,
-    max_reasons: int = 2,
-) -> list[list[Any]]:
-    """For each recommended item, up to ``max_reasons`` names of the user's items with the
-    largest positive ``cos(v_i, v_j) · w_j`` (ties: the earlier item first)."""
-    rated = np.asarray(rated, dtype=np.int64)
-    keep = np.asarray(weights, dtype=np.float64) > 0
-    rated, w = rated[keep], np.asarray(weights, dtype=np.float64)[keep]
-    if rated.size == 0:
-        return [[] for _ in recommended]
-    v = vectors.astype(np.float64)
-    norms = np.linalg.norm(v, axis=1)
-    norms[norms == 0] = 1.0
-    a = v[np.asarray(recommended, dtype=np.int64)] / norms[recommended, None]
-    b = v[rated] / norms[rated, None]
-    contrib = (a @ b.T) * w[None, :]
-    out = []
-    for row in contrib:
-        order = np.argsort(-row, kind="stable")[:max_reasons]
-        out.append([names[rated[k]] for k in order if row[k] > 0])
-    return out
 
 
 class ImplicitMatrixFactorization(EmbeddingModel):
@@ -283,20 +256,11 @@ class ImplicitMatrixFactorization(EmbeddingModel):
                 f"fold_in: the weight of item {bad[0]!r} is {bad[1]:g}; expected a weight >= 0 "
                 "(1.0 for a plain interaction)"
             )
-        settings = getattr(self, "settings_", None) or self.get_settings()
-        alpha = 9.0 if settings.alpha is None else float(settings.alpha)  # BPR: ALS's
-        lam = float(l2) if l2 is not None else float(settings.l2_user or 0.0)
-        if not lam >= 0:
+        if l2 is not None and not float(l2) >= 0:
             raise SettingsError(f"l2={l2!r}: expected a finite number >= 0")
-        if settings.engine == "spark":
-            lam *= int((values > 0).sum())
-        Y = self.module_.item_embedding.weight.detach().numpy().astype(np.float64)
-        y = Y[items]
-        c1 = alpha * values.astype(np.float64)
-        A = Y.T @ Y + (y.T * c1) @ y + lam * np.eye(Y.shape[1])
-        b = y.T @ ((1.0 + c1) * (values > 0))  # a weight of 0 is no interaction
-        vec = np.linalg.lstsq(A, b, rcond=None)[0].astype(np.float32)
-        vec.flags.writeable = False
+        settings = getattr(self, "settings_", None) or self.get_settings()
+        Y = self.module_.item_embedding.weight.detach().numpy()
+        vec = implicit_fold_in(Y, items, values, settings, l2=l2)
         return FoldedUser(vector=vec, bias=0.0, n_ratings=len(pairs))
 
     def recommend_for_ratings(
@@ -319,7 +283,7 @@ class ImplicitMatrixFactorization(EmbeddingModel):
         ``l2_user``); the rest is as :meth:`recommend`.
 
         Raises:
-            As :meth:`~embedlab.models.EmbeddingModel.recommend_for_ratings`.
+            UnknownIDError: As :meth:`~embedlab.models.EmbeddingModel.recommend_for_ratings`.
         """
         return super().recommend_for_ratings(
             ratings,
@@ -348,7 +312,7 @@ class ImplicitMatrixFactorization(EmbeddingModel):
             names = ids if labels is None else np.where(pd.isna(labels), ids, labels)
             rows = self.items_.indices(frame["item"].tolist()) if len(frame) else np.empty(0, int)
             vectors = self.module_.item_embedding.weight.detach().numpy()
-            reasons = _explain_weighted(vectors, rows, *explain_with, names)
+            reasons = explain_items(vectors, rows, *explain_with, names, implicit=True)
             frame["because"] = pd.Series(reasons, index=frame.index, dtype=object)
         return frame
 
