@@ -87,8 +87,8 @@ MinCountQuery = Annotated[
     Query(
         ge=0,
         le=MAX_MIN_COUNT,
-        description="Only items with this many ratings; default: /api/info's "
-        "default_min_count; 0: all items.",
+        description="Only items with this many ratings (interactions, for implicit "
+        "feedback); default: /api/info's default_min_count; 0: all items.",
     ),
 ]
 #: The map methods a request can name (``umap`` only where umap-learn is installed).
@@ -147,6 +147,27 @@ def default_min_count(counts: Any) -> int:
     if values.size == 0:
         return 0
     return int(max(1, min(DEFAULT_MIN_COUNT, math.floor(float(np.median(values))))))
+
+
+#: What the recommendations' ``score`` is, by the kind of feedback the model learnt from.
+SCORE_LABELS = {"explicit": "predicted rating", "implicit": "preference score"}
+
+
+def feedback_of(model: Any) -> Literal["explicit", "implicit"] | None:
+    """The feedback a model learnt from: ``"implicit"`` (clicks, plays, purchases, with
+    weights: scores rank items and are no ratings), ``"explicit"`` (ratings), or None
+    without a model (vectors mode).
+
+    A model's ``feedback_`` attribute decides when it has one; else an
+    ``ImplicitMatrixFactorization`` (or its bundle) is implicit and the rest explicit.
+    """
+    if model is None:
+        return None
+    declared = getattr(model, "feedback_", None)
+    if declared in ("explicit", "implicit"):
+        return declared  # type: ignore[return-value]
+    name = getattr(model, "model_class", None) or type(model).__name__
+    return "implicit" if name == "ImplicitMatrixFactorization" else "explicit"
 
 
 def umap_available() -> bool:
@@ -541,6 +562,7 @@ class _Explorer:
     ) -> None:
         self.model = model
         self.kv = kv
+        self.feedback = feedback_of(model)
         self.source_name = source_name
         self.n = len(kv)
         self.map_method = map_method
@@ -969,8 +991,19 @@ class _Explorer:
             return self._colours[name]
 
     # --------------------------------------------------------------- users
+    @property
+    def implicit(self) -> bool:
+        """Whether the model learnt from implicit feedback (weights, not ratings)."""
+        return self.feedback == "implicit"
+
+    @property
+    def what_seen(self) -> str:
+        """What the page and the messages call a user's training rows."""
+        return "interactions" if self.implicit else "ratings"
+
     def users(self) -> dict[str, Any]:
-        """The users' IDs (as text, for search), rating counts and mean ratings."""
+        """The users' IDs (as text, for search), rating counts and mean ratings (for
+        implicit feedback: interaction counts, and no mean: weights are no ratings)."""
         if self.model is None:
             raise _HTTPError(404, _NO_MODEL_USERS)
         with self._users_lock:
@@ -980,11 +1013,14 @@ class _Explorer:
                 ids = model.users_.ids()
                 if seen is not None:
                     counts = np.diff(seen.indptr).astype(np.int64)
-                    sums = np.add.reduceat(
-                        np.append(seen.ratings.astype(np.float64), 0.0),
-                        np.minimum(seen.indptr[:-1], len(seen.ratings)),
-                    )
-                    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+                    if self.implicit:  # weights, not ratings: a mean would mean nothing
+                        means = np.full(len(ids), np.nan)
+                    else:
+                        sums = np.add.reduceat(
+                            np.append(seen.ratings.astype(np.float64), 0.0),
+                            np.minimum(seen.indptr[:-1], len(seen.ratings)),
+                        )
+                        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
                 else:
                     counts = np.asarray(model.user_counts_, dtype=np.int64)
                     means = np.full(len(ids), np.nan)
@@ -1057,8 +1093,8 @@ class _Explorer:
         if seen is None:
             raise _HTTPError(
                 404,
-                "this model was saved without its training ratings, so it has no histories; "
-                "refit and save it again",
+                f"this model was saved without its training {self.what_seen}, so it has no "
+                "histories; refit and save it again",
             )
         items, ratings = seen.row(row)
         items = np.asarray(items, dtype=np.int64)
@@ -1620,8 +1656,13 @@ def create_app(
 
         ``item_noun`` is what the page calls an item: ``"movie"`` when the item
         metadata looks like MovieLens (``title`` and ``genres`` columns), else ``"item"``.
+        ``feedback`` is ``"implicit"`` for a model of clicks, plays or purchases: its
+        scores are preference scores (``score_label``), it has no rating scale, its
+        counts are interactions, and a visitor's "ratings" are weights (1 per click).
         """
         scale = None if model is None else getattr(model, "rating_scale_", None)
+        if explorer.implicit:
+            scale = None
         return {
             "model_class": "KeyedEmbeddings" if model is None else type(model).__name__,
             "embedlab_version": __version__,
@@ -1634,6 +1675,8 @@ def create_app(
             "has_counts": explorer.has_counts,
             "item_noun": explorer.item_noun,
             "rating_scale": None if scale is None else [float(s) for s in scale],
+            "feedback": explorer.feedback,
+            "score_label": None if explorer.feedback is None else SCORE_LABELS[explorer.feedback],
             "genres": explorer.genres,
             "metrics": ["cosine", "euclidean"],
             "map_method": explorer.map_method,
@@ -1767,7 +1810,8 @@ def create_app(
     def _recommendations(frame: Any, user: Any) -> dict[str, Any]:
         rows = model.items_.indices(frame["item"].tolist()).tolist()
         because = frame["because"].tolist() if "because" in frame.columns else [None] * len(rows)
-        scale = getattr(model, "rating_scale_", None)
+        # implicit feedback: preference scores, which no scale bounds
+        scale = None if explorer.implicit else getattr(model, "rating_scale_", None)
         scores = np.asarray(frame["score"].to_numpy(), dtype=np.float64)
         if scale is not None:
             scores = np.clip(scores, float(scale[0]), float(scale[1]))
@@ -1784,7 +1828,7 @@ def create_app(
         ]
         return {
             "user": user,
-            "score_label": "predicted rating",
+            "score_label": SCORE_LABELS[explorer.feedback or "explicit"],
             "rating_scale": None if scale is None else [float(s) for s in scale],
             "items": items,
         }
@@ -1809,7 +1853,12 @@ def create_app(
         user: Annotated[str, PathParam(max_length=MAX_QUERY_CHARS, description="A user ID.")],
         n: Annotated[int, Query(ge=1, le=MAX_HISTORY)] = 50,
     ) -> dict[str, Any]:
-        """A training user's ratings, best rated first (ties: more rated items first)."""
+        """A training user's ratings, best rated first (ties: more rated items first).
+
+        For implicit feedback, the user's interactions: ``rating`` is each one's weight
+        (1 for a plain click; a count or play time), heaviest first, and
+        ``mean_rating`` is None.
+        """
         _model_or_404(_NO_MODEL_USERS)
         return explorer.history(user, n)
 
@@ -1828,7 +1877,9 @@ def create_app(
         """Unseen items with the highest predicted rating for a user of the training data.
 
         ``explain``: ``because`` names up to 2 of the user's items rated above their mean
-        rating that are closest to each pick ([] when none).
+        rating that are closest to each pick ([] when none). For implicit feedback: the
+        highest preference scores, and ``because`` names up to 2 of the user's items
+        contributing most (cosine of the item vectors times the interaction's weight).
         """
         _model_or_404(_NO_MODEL_RECOMMENDATIONS)
         row = explorer.user_row(user)
@@ -1848,18 +1899,50 @@ def create_app(
 
         The visitor's vector is fitted to their ratings with the items fixed; the rated
         items are left out; ``explain`` says which liked items each pick is closest to.
+
+        For implicit feedback (/api/info's ``feedback``) each pair is an interaction
+        and its ``rating`` the interaction's weight (1 for a click; a count or play
+        time): >= 0, and at least one > 0. The visitor's vector is the model's own
+        exact ALS solve (``ImplicitMatrixFactorization.fold_in``), scores are
+        preference scores (no scale), and ``because`` names up to 2 of the visitor's
+        items contributing most to each pick (cosine of the item vectors times the
+        weight).
         """
         _model_or_404(_NO_MODEL_RECOMMENDATIONS)
         rows = [explorer.row(r.item) for r in request.ratings]
         if len(set(rows)) != len(rows):
-            raise _HTTPError(422, "an item is rated twice; rate each item once")
-        scale = getattr(model, "rating_scale_", None)
-        if scale is not None:
-            lo, hi = float(scale[0]), float(scale[1])
-            bad = [r.rating for r in request.ratings if not lo <= r.rating <= hi]
-            if bad:
-                raise _HTTPError(422, f"rating {bad[0]:g} is outside the scale {lo:g}..{hi:g}")
-        pairs = [(explorer.key(k), r_.rating) for k, r_ in zip(rows, request.ratings, strict=True)]
+            twice = next(r for k, r in enumerate(rows) if r in rows[:k])
+            what = "an interaction" if explorer.implicit else "a rating"
+            raise _HTTPError(
+                422,
+                f"ratings: item {explorer.key(twice)!r} is given twice; send one {what} per item",
+            )
+        weights = [r.rating for r in request.ratings]
+        if explorer.implicit:
+            bad = next((k for k, w in enumerate(weights) if w < 0), None)
+            if bad is not None:
+                raise _HTTPError(
+                    422,
+                    f"ratings[{bad}].rating is {weights[bad]:g} for item "
+                    f"{explorer.key(rows[bad])!r}; this model learnt from implicit feedback, "
+                    "so a rating is an interaction's weight >= 0; send 1 for a click",
+                )
+            if max(weights) <= 0:
+                raise _HTTPError(
+                    422,
+                    f"ratings: all {len(weights)} weights are 0, so there is no interaction "
+                    "to recommend from; give at least one item a weight > 0 (1 for a click)",
+                )
+        else:
+            scale = getattr(model, "rating_scale_", None)
+            if scale is not None:
+                lo, hi = float(scale[0]), float(scale[1])
+                bad_rating = [w for w in weights if not lo <= w <= hi]
+                if bad_rating:
+                    raise _HTTPError(
+                        422, f"rating {bad_rating[0]:g} is outside the scale {lo:g}..{hi:g}"
+                    )
+        pairs = [(explorer.key(k), w) for k, w in zip(rows, weights, strict=True)]
         with _user_errors():
             frame = model.recommend_for_ratings(
                 pairs, request.n, min_count=request.min_count, explain=request.explain

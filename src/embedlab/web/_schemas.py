@@ -68,7 +68,12 @@ ItemId = (
 #: An optional minimum number of ratings.
 MinCount = Annotated[
     int | None,
-    Field(ge=0, le=MAX_MIN_COUNT, description="Only items with at least this many ratings."),
+    Field(
+        ge=0,
+        le=MAX_MIN_COUNT,
+        description="Only items with at least this many ratings (interactions, for "
+        "implicit feedback).",
+    ),
 ]
 #: A metadata value shown with an item.
 MetaValue = str | int | float | bool | None
@@ -127,11 +132,18 @@ class AnalogyRequest(_Strict):
 
 class Rating(_Strict):
     item: ItemId
-    rating: float = Field(allow_inf_nan=False, ge=-1e6, le=1e6)
+    rating: float = Field(
+        allow_inf_nan=False,
+        ge=-1e6,
+        le=1e6,
+        description="A rating within the model's scale; for an implicit-feedback model "
+        "(/api/info's feedback) the interaction's weight, >= 0 (1 for a click).",
+    )
 
 
 class VisitorRequest(_Strict):
-    """A visitor's ratings; the visitor is folded into the model (no retraining)."""
+    """A visitor's ratings (for implicit feedback: interactions with their weights); the
+    visitor is folded into the model (no retraining)."""
 
     ratings: list[Rating] = Field(min_length=1, max_length=MAX_RATINGS)
     n: int = Field(default=10, ge=1, le=MAX_K)
@@ -141,25 +153,32 @@ class VisitorRequest(_Strict):
 
 class Recommendation(Item):
     rank: int
-    score: float = Field(description="Predicted rating, within the rating scale.")
+    score: float = Field(
+        description="Predicted rating, within the rating scale; for implicit feedback a "
+        "preference score (it ranks items, no scale bounds it): see score_label."
+    )
     because: list[str] | None = Field(
         default=None,
         description="Up to 2 rated items, rated above the user's mean, closest to this one "
-        "(explain=true); [] when none.",
+        "(explain=true); for implicit feedback the user's items contributing most (cosine "
+        "times weight); [] when none.",
     )
 
 
 class RecommendationsResponse(BaseModel):
     user: int | str | None = Field(description="The user's raw ID; None for a visitor.")
-    score_label: str
-    rating_scale: list[float] | None
+    score_label: str = Field(
+        description="What score is: 'predicted rating' or, for implicit feedback, "
+        "'preference score'."
+    )
+    rating_scale: list[float] | None = Field(description="None for implicit feedback.")
     items: list[Recommendation]
 
 
 class UserSummary(BaseModel):
     id: int | str
-    n_ratings: int
-    mean_rating: float | None
+    n_ratings: int = Field(description="Training ratings (interactions, for implicit feedback).")
+    mean_rating: float | None = Field(description="None for implicit feedback.")
 
 
 class UsersResponse(BaseModel):
@@ -167,7 +186,7 @@ class UsersResponse(BaseModel):
 
 
 class HistoryItem(Item):
-    rating: float
+    rating: float = Field(description="The rating; for implicit feedback the weight.")
 
 
 class HistoryResponse(BaseModel):
@@ -255,7 +274,16 @@ class ModelInfo(BaseModel):
     has_titles: bool
     has_counts: bool
     item_noun: Literal["movie", "item"]
-    rating_scale: list[float] | None
+    rating_scale: list[float] | None = Field(description="None for implicit feedback.")
+    feedback: Literal["explicit", "implicit"] | None = Field(
+        default=None,
+        description="What the model learnt from: 'explicit' ratings, or 'implicit' "
+        "interactions (clicks, plays, purchases: counts are interactions, a visitor's "
+        "ratings are weights, scores are preference scores); None without a model.",
+    )
+    score_label: str | None = Field(
+        default=None, description="What recommendation scores are; None without a model."
+    )
     genres: list[str]
     metrics: list[str]
     map_method: str

@@ -63,6 +63,11 @@ function hasCounts() {
   return state.info.has_counts;
 }
 function has(path) { return !state.paths || state.paths.has(path); }
+// A model of clicks, plays or purchases: a visitor adds items they like (weight 1 each)
+// instead of rating them, scores are preference scores with no scale, counts are
+// interactions.
+function implicit() { return Boolean(state.info && state.info.feedback === "implicit"); }
+function countWord() { return implicit() ? "interactions" : "ratings"; }
 
 // The global line: only for what stops the page from loading.
 function say(message) { $("status").textContent = message || ""; }
@@ -136,7 +141,7 @@ function itemName(item) { return item.label || String(item.key); }
 
 function countText(n) {
   if (n === null || n === undefined) return "";
-  return hasModel() ? `${n} ratings` : `count ${n}`;
+  return hasModel() ? `${n} ${countWord()}` : `count ${n}`;
 }
 
 function remember(item) {
@@ -195,6 +200,7 @@ function itemLine(item, scoreText, extra, onActivate) {
   const li = el("li", {}, button,
     scoreText ? el("span", { className: "score" }, scoreText) : null,
     details ? el("span", { className: "meta" }, " " + details) : null,
+    likeButton(item),
     extra || null);
   li.dataset.key = String(item.key);
   if (Number.isInteger(item.row)) li.dataset.row = String(item.row);
@@ -499,6 +505,11 @@ async function selectItem(key, opts) {
   state.neighbours = doc.neighbours.map(remember);
   $("neighbours-title").textContent = `Neighbours of ${itemName(query)}`;
   $("neighbours-hint").textContent = itemDetails(query);
+  const like = $("like-selected");
+  like.hidden = !(implicit() && hasModel());
+  like.dataset.key = String(query.key);
+  like.setAttribute("aria-label", `I like this: ${itemName(query)}`);
+  syncLikes();
   fillList(list, doc.neighbours.map((n) => itemLine(n, measureText(n, used))));
   list.dataset.query = String(query.key);
   list.dataset.metric = used;
@@ -510,7 +521,7 @@ async function selectItem(key, opts) {
     else li.removeAttribute("aria-current");
   }
   const by = used === "euclidean" ? "Euclidean distance" : "cosine similarity";
-  const none = doc.neighbours.length ? "" : `; none left with at least ${minCount()} ${hasModel() ? "ratings" : "count"}, lower the filter`;
+  const none = doc.neighbours.length ? "" : `; none left with at least ${minCount()} ${hasModel() ? countWord() : "count"}, lower the filter`;
   if (!doc.neighbours.length) tell("neighbour-msg", `No neighbours shown${none}.`, "empty");
   announce(`${doc.neighbours.length} neighbours of ${itemName(query)}, by ${by}${none}`);
   if (focusInList) {
@@ -650,7 +661,7 @@ async function mapReady(body, mine) {
   $("map-progress").hidden = true;
   const name = METHOD_NAMES[layout.method] || layout.method;
   const filtered = hasCounts() && layout.nTotal && layout.nShown < layout.nTotal
-    ? ` of ${layout.nTotal.toLocaleString("en")} (those with at least ${layout.minCount} ${hasModel() ? "ratings" : "count"})` : "";
+    ? ` of ${layout.nTotal.toLocaleString("en")} (those with at least ${layout.minCount} ${hasModel() ? countWord() : "count"})` : "";
   $("map-hint").textContent = `${layout.n.toLocaleString("en")} ${nouns()}${filtered}, laid out by ${name}; nearby points have similar embeddings.`;
   canvas.dataset.method = layout.method || "";
   drawNow();
@@ -1355,6 +1366,14 @@ function ratingScale() {
   return (state.info && state.info.rating_scale) || [1, 5];
 }
 
+// What the visitor's entries are called: "ratings", or for an implicit model "items"
+// (each one an interaction).
+function visitorWhat() { return implicit() ? nouns() : "ratings"; }
+
+function weightText(w) {
+  return Number.isInteger(w) ? String(w) : String(Number(w.toPrecision(4)));
+}
+
 function ratingSelect(value, labelText) {
   const scale = ratingScale();
   const select = el("select", {});
@@ -1366,52 +1385,117 @@ function ratingSelect(value, labelText) {
   return select;
 }
 
+// "I like this": a toggle beside each item of an implicit model (a click = weight 1).
+function likeButton(item) {
+  if (!implicit() || !hasModel()) return null;
+  const name = itemName(item);
+  const button = el("button", { type: "button", className: "like" }, "I like this");
+  button.dataset.key = String(item.key);
+  button.setAttribute("aria-label", `I like this: ${name}`);
+  button.setAttribute("aria-pressed", state.rated.has(String(item.key)) ? "true" : "false");
+  button.addEventListener("click", () => toggleLike(item));
+  return button;
+}
+
+function toggleLike(item) {
+  const key = String(item.key);
+  if (state.rated.has(key)) removeRating(key);
+  else addRating(item);
+}
+
+function syncLikes() {
+  for (const button of document.querySelectorAll("button.like")) {
+    const key = button.dataset.key;
+    button.setAttribute("aria-pressed", key !== undefined && state.rated.has(key) ? "true" : "false");
+  }
+}
+
+function removeRating(key) {
+  const entry = state.rated.get(key);
+  if (!entry) return;
+  const name = itemName(entry.item);
+  state.rated.delete(key);
+  renderRated();
+  tell("rate-msg", `${name} removed from your ${visitorWhat()}.`, "success");
+  ratingsChanged();
+}
+
 function renderRated() {
   const list = $("rated");
   list.replaceChildren();
   for (const [key, entry] of state.rated) {
     const name = itemName(entry.item);
-    const select = ratingSelect(entry.rating, `Your rating of ${name}`);
-    select.addEventListener("change", () => {
-      entry.rating = Number(select.value);
-      tell("rate-msg", `${name}: now rated ${entry.rating}.`, "success");
-      ratingsChanged();
-    });
+    let value;
+    if (implicit()) {
+      value = entry.rating === 1 ? null : el("span", { className: "score" }, `weight ${weightText(entry.rating)}`);
+    } else {
+      value = ratingSelect(entry.rating, `Your rating of ${name}`);
+      value.addEventListener("change", () => {
+        entry.rating = Number(value.value);
+        tell("rate-msg", `${name}: now rated ${entry.rating}.`, "success");
+        ratingsChanged();
+      });
+    }
     const remove = el("button", { type: "button" }, "Remove");
-    remove.setAttribute("aria-label", `Remove your rating of ${name}`);
+    remove.setAttribute("aria-label", implicit() ? `Remove ${name} from your ${nouns()}` : `Remove your rating of ${name}`);
     remove.addEventListener("click", () => {
       const keys = [...state.rated.keys()];
       const at = keys.indexOf(key);
-      state.rated.delete(key);
-      renderRated();
-      tell("rate-msg", `${name} removed from your ratings.`, "success");
+      removeRating(key);
       const buttons = list.querySelectorAll("li button");
       const next = buttons[Math.min(at, buttons.length - 1)];
       (next || $("rate-search")).focus();
-      ratingsChanged();
     });
-    const li = el("li", {}, el("span", {}, name, el("span", { className: "meta" }, " " + itemDetails(entry.item))), select, remove);
+    const li = el("li", {}, el("span", {}, name, el("span", { className: "meta" }, " " + itemDetails(entry.item))), value, remove);
     li.dataset.key = key;
     list.append(li);
   }
   list.dataset.count = String(state.rated.size);
   $("recommend").disabled = state.rated.size === 0;
+  syncLikes();
 }
 
 function addRating(item) {
   const limit = state.info && state.info.limits ? state.info.limits.max_ratings : 100;
   const key = String(item.key);
   if (!state.rated.has(key) && state.rated.size >= limit) {
-    tell("rate-msg", `You can rate at most ${limit} ${nouns()}; remove one first.`, "error");
+    const what = implicit() ? `add at most ${limit} ${nouns()}` : `rate at most ${limit} ${nouns()}`;
+    tell("rate-msg", `You can ${what}; remove one first.`, "error");
+    return;
+  }
+  $("rate-search").value = "";
+  if (implicit()) {
+    if (state.rated.has(key)) {
+      tell("rate-msg", `${itemName(item)} is already among your ${nouns()}.`, "success");
+      return;
+    }
+    state.rated.set(key, { item, rating: 1 });
+    renderRated();
+    tell("rate-msg", `${itemName(item)} added to your ${nouns()}; recommendations update below.`, "success");
+    ratingsChanged();
     return;
   }
   const rating = Number($("rate-value").value);
   const again = state.rated.has(key);
   state.rated.set(key, { item, rating });
-  $("rate-search").value = "";
   renderRated();
   tell("rate-msg", `${itemName(item)} ${again ? "now" : ""} rated ${rating}; recommendations update below.`.replace("  ", " "), "success");
   ratingsChanged();
+}
+
+// The rating box's Enter (or, for an implicit model, its Add button): the highlighted
+// suggestion, else the best match of the text.
+async function addTyped(q, options) {
+  if (options && options.length) { addRating(options[0].value); return; }
+  const verb = implicit() ? "add" : "rate";
+  if (!q) { tell("rate-msg", `Type a title or ID to ${verb} ${article(noun())} ${noun()}.`, "empty"); return; }
+  try {
+    const doc = await api(`/api/search?q=${encodeURIComponent(q)}&n=1`);
+    if (doc.items.length) addRating(doc.items[0]);
+    else tell("rate-msg", `No match for “${q}”: try part of the title or an ID.`, "empty");
+  } catch (err) {
+    tell("rate-msg", err.message, "error");
+  }
 }
 
 let recommendTimer = null;
@@ -1421,11 +1505,27 @@ function ratingsChanged() {
   recommendTimer = setTimeout(recommend, 250);
 }
 
+// "predicted rating 4.2 (1–5)", or for an implicit model "preference score 0.245" (no
+// scale: the score only ranks items).
+function scoreText(item, scale, labelText) {
+  if (implicit()) return `${labelText} ${numberText(item.score, 3)}`;
+  return `${labelText} ${numberText(item.score, 1)}${scaleText(scale)}`;
+}
+
 function recommendationLine(item, scale, labelText) {
   const because = item.because && item.because.length
     ? el("span", { className: "because" }, "because you liked " + item.because.join(" and ")) : null;
-  const score = `${labelText} ${numberText(item.score, 1)}${scaleText(scale)}`;
-  return itemLine(item, score, because);
+  return itemLine(item, scoreText(item, scale, labelText), because);
+}
+
+function defaultScoreLabel() {
+  return (state.info && state.info.score_label) || "predicted rating";
+}
+
+function noRatingsText() {
+  return implicit()
+    ? `Add ${article(noun())} ${noun()} you like to get recommendations.`
+    : "Rate an item to get recommendations.";
 }
 
 let recommendSeq = 0;
@@ -1435,7 +1535,7 @@ async function recommend() {
   const list = $("recommendations");
   if (!state.rated.size) {
     fillList(list, []);
-    tell("rec-msg", "Rate an item to get recommendations.", "");
+    tell("rec-msg", noRatingsText(), "");
     return;
   }
   const ratings = [...state.rated.values()].map((e) => ({ item: e.item.key, rating: e.rating }));
@@ -1444,12 +1544,24 @@ async function recommend() {
   try {
     const doc = await postJSON("/api/recommendations", { ratings, n: 10, explain: true, min_count: minCount() });
     if (mine !== recommendSeq) return;
-    const scale = doc.rating_scale || ratingScale();
-    const labelText = doc.score_label || "predicted rating";
+    const scale = implicit() ? null : doc.rating_scale || ratingScale();
+    const labelText = doc.score_label || defaultScoreLabel();
+    // focus stays in the list when the user acted there (an "I like this" removes the line)
+    const focused = [...list.querySelectorAll("li")].findIndex((li) => li.contains(document.activeElement));
     fillList(list, doc.items.map((r) => recommendationLine(r, scale, labelText)));
+    if (focused >= 0) {
+      const lines = list.querySelectorAll("li");
+      const line = lines[Math.min(focused, lines.length - 1)];
+      const target = line ? line.querySelector("button.like") || line.querySelector("button") : null;
+      (target || $("rate-search")).focus();
+    }
     list.dataset.ratings = String(ratings.length);
+    const n = ratings.length;
+    const from = implicit()
+      ? `from your ${n} interaction${n === 1 ? "" : "s"}`
+      : `for your ${n} rating${n === 1 ? "" : "s"}`;
     if (!doc.items.length) tell("rec-msg", `No ${nouns()} left to recommend; lower the minimum count.`, "empty");
-    else tell("rec-msg", `${doc.items.length} ${nouns()} for your ${ratings.length} rating${ratings.length === 1 ? "" : "s"}.`, "");
+    else tell("rec-msg", `${doc.items.length} ${nouns()} ${from}.`, "");
     announce(`${doc.items.length} recommendations updated`);
   } catch (err) {
     if (mine !== recommendSeq) return;
@@ -1466,7 +1578,7 @@ async function findUsers(q) {
   const doc = await api(`/api/users?q=${encodeURIComponent(q)}&n=20`);
   return doc.users.map((u) => ({
     text: `user ${u.id}`,
-    detail: `${u.n_ratings} ratings, mean ${numberText(u.mean_rating, 2)}`,
+    detail: implicit() ? `${u.n_ratings} interactions` : `${u.n_ratings} ratings, mean ${numberText(u.mean_rating, 2)}`,
     key: u.id,
     value: u,
   }));
@@ -1485,19 +1597,22 @@ async function showUser(id) {
   try {
     const [hist, doc] = await Promise.all([history, recs]);
     if (mine !== userSeq) return;
-    const scale = doc.rating_scale || ratingScale();
-    const labelText = doc.score_label || "predicted rating";
-    if (hist) {
+    const scale = implicit() ? null : doc.rating_scale || ratingScale();
+    const labelText = doc.score_label || defaultScoreLabel();
+    if (hist && implicit()) {
+      $("user-history-title").textContent = `Interactions of user ${id} (${hist.n_ratings})`;
+      fillList($("user-history"), hist.items.map((it) => itemLine(it, `weight ${weightText(it.rating)}`)));
+    } else if (hist) {
       $("user-history-title").textContent = `Rated by user ${id} (${hist.n_ratings}, mean ${numberText(hist.mean_rating, 2)})`;
       fillList($("user-history"), hist.items.map((it) => itemLine(it, `rated ${it.rating}`)));
     } else {
-      $("user-history-title").textContent = "Rated (not available on this server)";
+      $("user-history-title").textContent = `${implicit() ? "Interactions" : "Rated"} (not available on this server)`;
       fillList($("user-history"), []);
     }
     $("user-recs-title").textContent = `Recommended for user ${id}`;
     fillList($("user-recs"), doc.items.map((r) => userLine(r, scale, labelText)));
     $("user-recs").dataset.user = String(id);
-    tell("user-msg", `User ${id}: ${hist ? hist.items.length + " of their ratings and " : ""}${doc.items.length} recommendations.`, "success");
+    tell("user-msg", `User ${id}: ${hist ? `${hist.items.length} of their ${countWord()} and ` : ""}${doc.items.length} recommendations.`, "success");
     announce(`User ${id}: ${doc.items.length} recommendations`);
     saveUrl();
   } catch (err) {
@@ -1510,11 +1625,13 @@ async function showUser(id) {
   }
 }
 
-// A training user's recommendation: "because they liked", not "you".
+// A training user's recommendation: "because they liked", not "you" (for an implicit
+// model "because they interacted with": their items are no likes).
 function userLine(item, scale, labelText) {
+  const why = implicit() ? "because they interacted with " : "because they liked ";
   const because = item.because && item.because.length
-    ? el("span", { className: "because" }, "because they liked " + item.because.join(" and ")) : null;
-  return itemLine(item, `${labelText} ${numberText(item.score, 1)}${scaleText(scale)}`, because);
+    ? el("span", { className: "because" }, why + item.because.join(" and ")) : null;
+  return itemLine(item, scoreText(item, scale, labelText), because);
 }
 
 // ------------------------------------------------------------------ analogy
@@ -1549,9 +1666,15 @@ function applyInfo(saved) {
   $("search-label").textContent = titled ? "Title or ID" : "ID";
   $("search").placeholder = one === "movie" ? "e.g. star wars" : titled ? "type a title or ID" : "type an ID or part of one";
   $("neighbours-hint").textContent = `Pick ${article(one)} ${one}, or click a point on the map.`;
-  $("rate-title").textContent = `Rate a few ${nouns()}`;
+  $("rate-title").textContent = implicit() ? `Pick a few ${nouns()} you like` : `Rate a few ${nouns()}`;
   $("rate-label").textContent = capital(one);
   $("rate-search").placeholder = `type ${what}, Enter to add`;
+  $("rate-value-wrap").hidden = implicit();
+  $("rate-add").hidden = !implicit();
+  $("rate-add").setAttribute("aria-label", `Add the ${one} you typed to your ${nouns()}`);
+  $("rated").setAttribute("aria-label", implicit() ? `Your ${nouns()}` : "Your ratings");
+  tell("rec-msg", noRatingsText(), "");
+  $("user-history-title").textContent = implicit() ? "Interactions" : "Rated";
   for (const id of ["suggestions", "rate-suggestions"]) $(id).setAttribute("aria-label", `Matching ${nouns()}`);
   for (const id of ["analogy-a", "analogy-b", "analogy-c"]) $(id).placeholder = what;
 
@@ -1583,7 +1706,7 @@ function applyInfo(saved) {
   // min count
   $("min-count-wrap").hidden = !hasCounts();
   $("min-count-label").textContent = hasModel() ? "at least" : "count at least";
-  $("min-count-unit").textContent = hasModel() ? "ratings" : "";
+  $("min-count-unit").textContent = hasModel() ? countWord() : "";
   if (Number.isInteger(info.default_min_count)) {
     $("min-count").value = String(info.default_min_count);
     $("min-count-default").textContent = `(default ${info.default_min_count}; 0 shows all)`;
@@ -1601,7 +1724,7 @@ function applyInfo(saved) {
   let cols = info.columns;
   if (!cols && info.genres && info.genres.length) cols = [{ name: "genres", kind: "categorical", multi: true }];
   for (const c of cols || []) {
-    colour.append(el("option", { value: c.name }, c.name === "n_ratings" ? (hasModel() ? "number of ratings" : "count") : c.name));
+    colour.append(el("option", { value: c.name }, c.name === "n_ratings" ? (hasModel() ? `number of ${countWord()}` : "count") : c.name));
   }
   const names = (cols || []).map((c) => c.name);
   let wanted = info.default_colour !== undefined ? info.default_colour : names[0];
@@ -1617,8 +1740,10 @@ function applyInfo(saved) {
   const scale = ratingScale();
   const select = $("rate-value");
   select.replaceChildren();
-  for (let v = Math.floor(scale[1]); v >= Math.ceil(scale[0]); v -= 1) select.append(el("option", { value: String(v) }, String(v)));
-  select.value = String(Math.floor(scale[1]));
+  if (!implicit()) {
+    for (let v = Math.floor(scale[1]); v >= Math.ceil(scale[0]); v -= 1) select.append(el("option", { value: String(v) }, String(v)));
+    select.value = String(Math.floor(scale[1]));
+  }
   const source = info.source && info.source !== info.model_class ? ` from ${info.source}` : "";
   const users = hasModel() ? `, ${info.n_users} users` : "";
   $("model-info").textContent = `${info.model_class || "model"}${source}: ${info.n_items} ${nouns()}${users}, ${info.embedding_dim} dimensions`;
@@ -1637,17 +1762,7 @@ function wire() {
   combobox($("rate-search"), $("rate-suggestions"), {
     fetchOptions: async (q) => (q ? (await api(`/api/search?q=${encodeURIComponent(q)}&n=8`)).items.map(itemOption) : []),
     onPick: addRating,
-    onEnter: async (q, options) => {
-      if (options.length) { addRating(options[0].value); return; }
-      if (!q) { tell("rate-msg", `Type a title or ID to rate ${article(noun())} ${noun()}.`, "empty"); return; }
-      try {
-        const doc = await api(`/api/search?q=${encodeURIComponent(q)}&n=1`);
-        if (doc.items.length) addRating(doc.items[0]);
-        else tell("rate-msg", `No match for “${q}”: try part of the title or an ID.`, "empty");
-      } catch (err) {
-        tell("rate-msg", err.message, "error");
-      }
-    },
+    onEnter: addTyped,
     onResults: (q, found, err) => {
       if (err) tell("rate-msg", err.message, "error");
       else if (q && !found.length) tell("rate-msg", `No match for “${q}”: try part of the title or an ID.`, "empty");
@@ -1678,6 +1793,8 @@ function wire() {
     $(id).addEventListener("submit", (event) => event.preventDefault());
   }
   $("recommend").addEventListener("click", recommend);
+  $("rate-add").addEventListener("click", () => addTyped($("rate-search").value.trim(), []));
+  $("like-selected").addEventListener("click", () => { if (state.selected) toggleLike(state.selected); });
   $("analogy-form").addEventListener("submit", solveAnalogy);
   const refreshNeighbours = () => { if (state.selected) selectItem(state.selected.key, { focusList: false }); saveUrl(); };
   $("k").addEventListener("change", refreshNeighbours);
@@ -1728,7 +1845,7 @@ async function restore(saved) {
         else missing.push(key);
       }
       renderRated();
-      if (missing.length) tell("rate-msg", `Left out of the link's ratings, not ${nouns()} of this model: ${missing.join(", ")}.`, "error");
+      if (missing.length) tell("rate-msg", `Left out of the link's ${visitorWhat()}, not ${nouns()} of this model: ${missing.join(", ")}.`, "error");
       if (state.rated.size) await recommend();
     })());
   }
