@@ -173,3 +173,19 @@ def test_bad_hyperparameters_are_settings_errors():
         fit_implicit_als(ui, ii, w, 6, 5, alpha=-1)
     with pytest.raises(SettingsError, match="learning_rate=0"):
         fit_implicit_bpr(ui, ii, w, 6, 5, learning_rate=0)
+
+
+def test_csr_groups_by_row_with_columns_ascending() -> None:
+    """The counting sorts give ``np.lexsort``'s order: rows, then columns ascending."""
+    from embedlab.training._cpu_implicit import _csr
+
+    rng = np.random.default_rng(5)
+    for n, n_rows, n_cols in [(0, 3, 1), (1, 1, 1), (500, 7, 40), (5_000, 300, 20)]:
+        rows = rng.integers(0, n_rows, n).astype(np.int32)
+        cols = rng.integers(0, n_cols, n).astype(np.int32)
+        values = rng.random(n).astype(np.float32)
+        indptr, got_cols, got_values = _csr(rows, cols, values, n_rows)
+        order = np.lexsort((cols, rows))
+        np.testing.assert_array_equal(got_cols, cols[order])
+        np.testing.assert_array_equal(got_values, values[order])
+        np.testing.assert_array_equal(np.diff(indptr), np.bincount(rows, minlength=n_rows))

@@ -267,11 +267,31 @@ def bpr_epoch(
 
 
 # ---------------------------------------------------------------------- helpers
+@nb.njit(cache=True, nogil=True)
+def _counting_order(keys: np.ndarray, n_keys: int, order: np.ndarray) -> np.ndarray:
+    """``order`` stably re-sorted by ``keys[order]`` (a counting sort: linear time)."""
+    starts = np.zeros(n_keys + 1, dtype=np.int64)
+    for k in keys:
+        starts[k + 1] += 1
+    for k in range(n_keys):
+        starts[k + 1] += starts[k]
+    out = np.empty(order.size, dtype=np.int64)
+    for idx in order:
+        k = keys[idx]
+        out[starts[k]] = idx
+        starts[k] += 1
+    return out
+
+
 def _csr(
     rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows' entries grouped by row, columns ascending within a row."""
-    order = np.lexsort((cols, rows))
+    """Rows' entries grouped by row, columns ascending within a row (two counting sorts:
+    at the 20M shape about 4x faster than ``np.lexsort``, 2.5 s against 11.8 s on a busy
+    2-core machine)."""
+    n_cols = int(cols.max()) + 1 if cols.size else 0
+    by_col = _counting_order(cols, n_cols, np.arange(cols.size, dtype=np.int64))
+    order = _counting_order(rows, n_rows, by_col)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
     return (
