@@ -73,6 +73,10 @@ def bundles(data, tmp_path_factory) -> dict[str, tuple[Path, object]]:
     model.module_.use_factors = False
     model.adaptive_ = {"skipped": False, "factors_used": False}
     out["mf-biases-only"] = (model.save(root / "mf-biases-only"), model)
+    # implicit feedback (issue 21): the ratings >= 4 as positives
+    model = el.ImplicitMatrixFactorization(embedding_dim=8, epochs=4, random_state=0)
+    model.fit(data.to_implicit(4), progress=False)
+    out["implicit"] = (model.save(root / "implicit"), model)
     return out
 
 
@@ -82,7 +86,7 @@ def _json(*args: object) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only"])
+@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only", "implicit"])
 def test_similar_is_the_estimators(bundles, name: str) -> None:
     path, _ = bundles[name]
     loaded = el.load(str(path)).item_embeddings()
@@ -95,7 +99,7 @@ def test_similar_is_the_estimators(bundles, name: str) -> None:
         )
 
 
-@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only"])
+@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only", "implicit"])
 def test_recommend_is_the_estimators(bundles, name: str) -> None:
     path, _ = bundles[name]
     model = el.load(str(path))
@@ -116,7 +120,7 @@ def test_recommend_is_the_estimators(bundles, name: str) -> None:
                 assert [r["because"] for r in doc["items"]] == expected["because"].tolist()
 
 
-@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only"])
+@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only", "implicit"])
 def test_lookup_scores_every_item_as_the_module(bundles, name: str) -> None:
     path, _ = bundles[name]
     model, lookup = el.load(str(path)), load_lookup(path)
@@ -194,7 +198,7 @@ def test_a_bundle_is_refused_as_load_refuses_it(
     assert str(lookup_error.value) == str(load_error.value)
 
 
-@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only"])
+@pytest.mark.parametrize("name", [*MODELS, "mf-biases-only", "implicit"])
 def test_a_new_visitor_is_folded_in_as_the_estimator_does(bundles, name: str) -> None:
     path, _ = bundles[name]
     model, lookup = el.load(str(path)), load_lookup(path)
@@ -236,7 +240,7 @@ def _imported(args: list[str]) -> tuple[int, set[str], str]:
     return proc.returncode, modules, "\n".join(rest)
 
 
-@pytest.mark.parametrize("model", ["mf", "neural"])
+@pytest.mark.parametrize("model", ["mf", "neural", "implicit"])
 def test_lookup_commands_import_neither_torch_nor_numba(bundles, model: str, tmp_path) -> None:
     path = str(bundles[model][0])
     commands = [

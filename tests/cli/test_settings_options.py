@@ -19,11 +19,19 @@ import embedlab as el
 from embedlab.cli import app
 from embedlab.cli._settings_options import model_options, options_markdown
 from embedlab.io import bundle_info
-from embedlab.settings import ENGINE_DEFAULTS, MFSettings, NeuralSettings
+from embedlab.settings import (
+    ENGINE_DEFAULTS,
+    IMPLICIT_ENGINE_DEFAULTS,
+    ImplicitMFSettings,
+    MFSettings,
+    NeuralSettings,
+)
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
-MODELS = {"mf": MFSettings, "neural": NeuralSettings}
+MODELS = {"mf": MFSettings, "neural": NeuralSettings, "implicit": ImplicitMFSettings}
+#: The per-engine defaults of the models whose fields may be None ("the engine's").
+PER_ENGINE = {"mf": ENGINE_DEFAULTS, "implicit": IMPLICIT_ENGINE_DEFAULTS}
 
 
 def _train_params() -> dict[str, Any]:
@@ -89,12 +97,14 @@ def test_help_names_each_models_default() -> None:
         shown = {}
         for model, f in by_model.items():
             default = f.metadata["check"](name, f.default)
-            if default is None and model == "mf":
-                engines = [e for e, d in ENGINE_DEFAULTS.items() if name in d]
+            if default is None and model in PER_ENGINE:
+                table = PER_ENGINE[model]
+                allowed = f.metadata["engines"]
+                engines = [
+                    e for e, d in table.items() if name in d and (allowed is None or e in allowed)
+                ]
                 shown[model] = (
-                    "per engine ("
-                    + ", ".join(f"{e} {ENGINE_DEFAULTS[e][name]}" for e in engines)
-                    + ")"
+                    "per engine (" + ", ".join(f"{e} {table[e][name]}" for e in engines) + ")"
                     if engines
                     else "None"
                 )
@@ -106,9 +116,13 @@ def test_help_names_each_models_default() -> None:
             assert help_text.endswith(
                 "Default: " + ", ".join(f"{m} {v}" for m, v in shown.items()) + "."
             ), help_text
-    assert params["embedding_dim"].help.endswith("Default: mf 96, neural 128.")
-    assert "Default: mf per engine (sgd 20, torch 30, als 10, spark 10), neural 10." in (
-        params["epochs"].help
+    assert params["embedding_dim"].help.endswith("Default: mf 96, neural 128, implicit 64.")
+    assert (
+        "Default: mf per engine (sgd 20, torch 30, als 10, spark 10), neural 10, "
+        "implicit per engine (als 15, bpr 150, spark 15)." in params["epochs"].help
+    )
+    assert "implicit only, als and spark engines. Default: per engine (als 9.0, spark 5.0)." in (
+        params["alpha"].help
     )
     assert "neural only. Default: 0.3." in params["dropout"].help
 
@@ -182,6 +196,31 @@ CASES = {
             "device": "cpu",
         },
     ),
+    "implicit": (
+        "--feedback implicit --positive-threshold 4 --embedding-dim 8 --alpha 4 --epochs 3 "
+        "--cg-steps 2 --random-state 6 --device cpu",
+        el.ImplicitMatrixFactorization,
+        {
+            "embedding_dim": 8,
+            "alpha": 4.0,
+            "epochs": 3,
+            "cg_steps": 2,
+            "random_state": 6,
+            "device": "cpu",
+        },
+    ),
+    "implicit-bpr": (
+        "--feedback implicit --positive-threshold 4 --engine bpr --embedding-dim 6 "
+        "--learning-rate 0.05 --epochs 4 --random-state 7",
+        el.ImplicitMatrixFactorization,
+        {
+            "engine": "bpr",
+            "embedding_dim": 6,
+            "learning_rate": 0.05,
+            "epochs": 4,
+            "random_state": 7,
+        },
+    ),
 }
 
 
@@ -194,12 +233,15 @@ def test_cli_and_python_record_identical_settings(
         app, ["train", str(ratings_csv), "--out", str(tmp_path / "cli"), "-q", *args.split()]
     )
     assert result.exit_code == 0, result.output
-    model = cls(**params).fit(el.data.load(ratings_csv), progress=False)
+    data = el.data.load(ratings_csv)
+    if cls is el.ImplicitMatrixFactorization:
+        data = data.to_implicit(4)
+    model = cls(**params).fit(data, progress=False)
     model.save(tmp_path / "py")
     from_cli = bundle_info(tmp_path / "cli")["config"]
     from_python = bundle_info(tmp_path / "py")["config"]
     for key in ("settings", "pretrain_settings"):
-        if key == "pretrain_settings" and cls is el.MatrixFactorization:
+        if key == "pretrain_settings" and cls is not el.NeuralEmbeddingModel:
             assert key not in from_cli and key not in from_python
             continue
         text = json.dumps(from_cli[key], sort_keys=True)
@@ -251,6 +293,15 @@ BAD = [
         "error: --model mf: --hidden does not apply; its options are --embedding-dim",
     ),
     (["--engine", "sgd", "--optimizer", "adam"], "error: --engine sgd does not support optimizer"),
+    (
+        ["--feedback", "implicit", "--positive-threshold", "4", "--hidden", "8"],
+        "error: --feedback implicit: --hidden does not apply; its options are --embedding-dim",
+    ),
+    (
+        ["--feedback", "implicit", "--positive-threshold", "4", "--engine", "bpr", "--alpha", "2"],
+        "error: --alpha 2.0 does not apply to the bpr engine",
+    ),
+    (["--model", "neural", "--cg-steps", "2"], "error: --model neural: --cg-steps does not apply"),
     (
         ["--model", "neural", "--embedding-dim", "8,4"],
         "error: --pretrain mf starts both tables from one matrix factorization",

@@ -104,9 +104,10 @@ def _setting_flags(text: str) -> str:
     ``--no-fallback``, ``holdout=0`` → ``--holdout 0``."""
     import re
 
-    from embedlab.settings import MFSettings, NeuralSettings
+    from embedlab.settings import ImplicitMFSettings, MFSettings, NeuralSettings
 
-    names = {f.name for cls in (MFSettings, NeuralSettings) for f in cls.fields()}
+    classes = (MFSettings, NeuralSettings, ImplicitMFSettings)
+    names = {f.name for cls in classes for f in cls.fields()}
     pattern = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
 
     def flag(m: re.Match[str]) -> str:

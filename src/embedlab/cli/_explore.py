@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FORMATS = ("gensim", "word2vec", "projector", "parquet", "npy")
 
+#: The model class of a bundle trained on implicit feedback (its scores are not ratings).
+IMPLICIT_MODEL = "ImplicitMatrixFactorization"
+
 
 def _lookup(model_dir: Path, say: Output) -> LookupModel:
     """The bundle's tables for a lookup (no torch), checked as :func:`embedlab.load` does."""
@@ -70,7 +73,8 @@ def similar(
     query: Annotated[str, typer.Argument(help="An item ID, or a title such as 'Star Wars'.")],
     topn: Annotated[int, typer.Option("--topn", help="How many neighbours.")] = 10,
     min_count: Annotated[
-        float | None, typer.Option("--min-count", help="Only items with this many ratings.")
+        float | None,
+        typer.Option("--min-count", help="Only items with this many ratings (or interactions)."),
     ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -109,8 +113,10 @@ def similar(
 
 
 def _visitor_ratings(model: LookupModel, rates: list[str]) -> dict[Any, float]:
-    """``--rate ITEM=RATING`` values as ``{item ID: rating}``, items resolved like ``similar``."""
+    """``--rate ITEM=RATING`` values as ``{item ID: rating}``, items resolved like ``similar``;
+    for a model of implicit feedback ``ITEM=WEIGHT`` (>= 0) or ``ITEM`` (weight 1)."""
     vectors = model.item_embeddings()
+    implicit = model.model_class == IMPLICIT_MODEL
     ratings: dict[Any, float] = {}
     for value in rates:
         item, sep, number = value.rpartition("=")
@@ -118,7 +124,14 @@ def _visitor_ratings(model: LookupModel, rates: list[str]) -> dict[Any, float]:
             rating = float(number)
         except ValueError:
             rating = math.nan
-        if not sep or not item.strip() or not math.isfinite(rating):
+        if implicit and (not sep or not math.isfinite(rating)):
+            item, rating = value, 1.0  # ITEM alone: one interaction
+        if implicit and rating < 0:
+            raise DataError(
+                f"--rate {value!r}: the weight {rating:g} is negative; expected ITEM=WEIGHT with "
+                "a weight >= 0, or ITEM alone (weight 1)"
+            )
+        if (not sep and not implicit) or not item.strip() or not math.isfinite(rating):
             raise DataError(f"--rate {value!r}: expected ITEM=RATING, e.g. --rate 'Star Wars=5'")
         query: Any = parse_id(item.strip(), model.items_.kind)
         try:
@@ -142,7 +155,8 @@ def recommend(
         typer.Option(
             "--rate",
             metavar="ITEM=RATING",
-            help="A new visitor's rating of an item (ID or label, as for similar); repeatable.",
+            help="A new visitor's rating of an item (ID or label, as for similar); for a "
+            "model of implicit feedback ITEM=WEIGHT or ITEM alone (weight 1); repeatable.",
         ),
     ] = None,
     n: Annotated[int, typer.Option("--n", help="How many items.")] = 10,
@@ -164,7 +178,9 @@ def recommend(
     are placed in the model without retraining and the rated items are left out.
 
     Pass exactly one of the two. The score is the predicted rating, on the
-    training data's scale.
+    training data's scale; for a model of implicit feedback (embedlab train
+    --feedback implicit) a preference score, which ranks items but is not a
+    rating.
 
     Example: embedlab recommend runs/mf32 --user 196 --n 5 --explain
 
@@ -204,14 +220,15 @@ def recommend(
             raise
         raise DataError(str(exc).replace("min_count=", "--min-count ")) from None
     say.done("recommended")
+    score = "preference score" if model.model_class == IMPLICIT_MODEL else "predicted rating"
     if as_json:
-        doc = {**who, "score": "predicted rating", "items": _records(recs)}
+        doc = {**who, "score": score, "items": _records(recs)}
         say.result(json.dumps(doc, indent=2))
         return
     if recs.empty:
         say.info(f"no items left to recommend to user {user}" if user else "no items left")
         return
-    say.info(f"{'rank':>4} {'predicted rating':>16}  item")
+    say.info(f"{'rank':>4} {score:>16}  item")
     _echo_table(recs, "score", width=16)
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 import re
 import shlex
 import warnings
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,8 +33,13 @@ from embedlab.data import load_ratings
 from embedlab.exceptions import DataError, DataWarning
 
 __all__ = [
+    "FEEDBACK_KINDS",
+    "FeedbackOpt",
     "LoadOption",
+    "PositiveThresholdOpt",
+    "WeightOpt",
     "cli_load_message",
+    "load_feedback",
     "load_options",
     "load_table",
     "load_values",
@@ -117,7 +124,8 @@ _SPECS: dict[str, _Spec] = {
     ),
     "duplicates": _Spec(
         "Repeated (user, item) pairs: warn (keep the last, warn), error, last, first "
-        "or mean. Default: warn.",
+        "or mean. Default: warn. With --feedback implicit: sum (of the weights; without "
+        "--weight the count), max, mean, first, last or error. Default: sum.",
         "POLICY",
     ),
     "encoding": _Spec(
@@ -304,12 +312,82 @@ def load_table(path: Any, table: Mapping[str, Any]) -> Any:
     """
     from embedlab.data import load
 
+    return _call(load, path, table, cli_load_message)
+
+
+# ------------------------------------------------------------------ implicit feedback
+#: The values of ``--feedback``.
+FEEDBACK_KINDS = ("explicit", "implicit")
+
+FeedbackOpt = Annotated[
+    str,
+    typer.Option(
+        "--feedback",
+        metavar="KIND",
+        help="explicit: ratings (the rating models, read as embedlab.load_ratings does); "
+        "implicit: interactions without ratings (clicks, plays, purchases), read as "
+        "embedlab.load_interactions does, for ImplicitMatrixFactorization. Default: explicit.",
+        rich_help_panel="Table options",
+    ),
+]
+WeightOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weight",
+        metavar="COLUMN",
+        help="Implicit feedback: the column of interaction weights (a count, play time, an "
+        "amount; >= 0), a name or a 0-based position; off ignores every column but the "
+        "IDs and the timestamp. Default: none, every row weighs 1.",
+        rich_help_panel="Table options",
+    ),
+]
+PositiveThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--positive-threshold",
+        metavar="T",
+        help="Implicit feedback from ratings: keep the rows rated >= T (with --weight: "
+        "weighted >= T) as positives of weight 1, as Interactions.to_implicit(threshold); "
+        "e.g. 4 for MovieLens. Default: none.",
+        rich_help_panel="Table options",
+    ),
+]
+
+_ML100K_FILE = re.compile(r"u(\.data|[1-5ab]\.(base|test))")
+
+
+def _weight_ref(text: str) -> Any:
+    """``--weight`` as typed: off → False (no weight column), digits → a position."""
+    return False if text.strip().lower() in _FALSE else _column("weight", text)
+
+
+def _implicit_message(message: str) -> str:
+    """A message of :func:`embedlab.data.load_interactions` in flags (``weight=`` is
+    ``--weight``)."""
+    message = message.replace(" for weight;", " for --weight;").replace(
+        "pass weight= one of", "pass --weight one of"
+    )
+    message = message.replace(
+        "load_ratings(...).to_implicit(threshold=...)", "--positive-threshold T"
+    )
+    message = re.sub(r"(?<![\w.-])weight=False", "--weight off", message)
+    message = re.sub(
+        r"(?<![\w.-])weight=('(?:[^'\\]|\\.)*'|\d+)",
+        lambda m: f"--weight {_cli_value('weight', m.group(1))}",
+        message,
+    )
+    return cli_load_message(message)
+
+
+def _call(loader: Callable[..., Any], path: Any, kwargs: Mapping[str, Any], translate: Any) -> Any:
+    """``loader(path, **kwargs)`` with its errors and warnings in flags (``translate``)
+    and a damaged compressed file as one line."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         try:
-            dataset = load(path, **table)
+            dataset = loader(path, **kwargs)
         except DataError as exc:
-            message = cli_load_message(str(exc))
+            message = translate(str(exc))
             try:
                 error = type(exc)(message)
             except TypeError:  # a subclass with its own constructor
@@ -322,9 +400,150 @@ def load_table(path: Any, table: Mapping[str, Any]) -> Any:
             raise error from None
     for warning in caught:
         if issubclass(warning.category, DataWarning):
-            typer.echo(f"warning: {cli_load_message(str(warning.message))}", err=True)
+            typer.echo(f"warning: {translate(str(warning.message))}", err=True)
         else:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
+    return dataset
+
+
+def _refuse_movielens(path: Any) -> None:
+    """A MovieLens folder, archive or ML-100K ratings file read as implicit feedback
+    without ``--positive-threshold``: its ratings would count as interactions."""
+    from embedlab.data import detect_movielens
+
+    p = Path(path).expanduser()
+    release = (p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")) and (
+        detect_movielens(p) is not None
+    )
+    ratings_file = (
+        p.is_file()
+        and _ML100K_FILE.fullmatch(p.name) is not None
+        and (p.parent / "u.data").is_file()
+    )
+    if release or ratings_file:
+        raise DataError(
+            f"{path}: MovieLens holds ratings, not implicit feedback; pass --positive-threshold 4 "
+            "to learn from the ratings >= 4 as positives (or drop --feedback implicit)"
+        )
+
+
+def _positives(dataset: Any, threshold: float, *, warn: bool) -> Any:
+    """``dataset.to_implicit(threshold)`` in flags; with ``warn``, one line when users or
+    items are left without a positive."""
+    shown = f"{threshold:g}"
+    try:
+        positives = dataset.to_implicit(threshold)
+    except DataError as exc:
+        message = str(exc).replace(
+            f"to_implicit(threshold={threshold!r})", f"--positive-threshold {shown}"
+        )
+        raise DataError(
+            message.replace("pass a lower threshold", "pass a lower --positive-threshold")
+        ) from None
+    if warn:
+        lost = []
+        for side, before, after in (
+            ("users", dataset.user_counts(), positives.user_counts()),
+            ("items", dataset.item_counts(), positives.item_counts()),
+        ):
+            n = int(((after == 0) & (before > 0)).sum())
+            if n:
+                lost.append(f"{n:,} of {len(before):,} {side}")
+        if lost:
+            what = "rating" if dataset.feedback == "explicit" else "weight"
+            typer.echo(
+                f"warning: --positive-threshold {shown}: {' and '.join(lost)} have no {what} "
+                f">= {shown}; they stay without an interaction, so a model learns nothing "
+                "about them (no neighbours or recommendations of their own)",
+                err=True,
+            )
+    return positives
+
+
+def load_feedback(
+    path: Any,
+    table: Mapping[str, Any],
+    *,
+    feedback: str = "explicit",
+    weight: str | None = None,
+    threshold: float | None = None,
+    warn: bool = True,
+) -> Any:
+    """The data of ``--feedback``, ``--weight`` and ``--positive-threshold`` with the
+    parsed table options: ratings (:func:`load_table`), or implicit feedback read by
+    :func:`embedlab.data.load_interactions` (no threshold) or ratings (weights, with
+    ``--weight``) turned into positives by ``Interactions.to_implicit``.
+
+    Raises:
+        DataError: As the loaders, in flags; ``--weight``/``--positive-threshold``
+            without ``--feedback implicit``; ``--rating`` or ``--rating-scale`` with
+            implicit feedback (no threshold); a MovieLens dataset without a threshold;
+            a ``--duplicates`` policy of ratings; no row at or above the threshold.
+    """
+    if feedback not in FEEDBACK_KINDS:
+        raise DataError(
+            f"--feedback {feedback!r}: expected explicit (ratings) or implicit (clicks, plays, "
+            "purchases... without ratings)"
+        )
+    if feedback == "explicit":
+        given = [
+            f
+            for f, v in (("--weight", weight), ("--positive-threshold", threshold))
+            if v is not None
+        ]
+        if given:
+            raise DataError(
+                f"{' and '.join(given)}: appl{'ies' if len(given) == 1 else 'y'} to implicit "
+                "feedback; add --feedback implicit (without it the table holds ratings)"
+            )
+        return load_table(path, table)
+    if threshold is not None and not math.isfinite(threshold):
+        raise DataError(
+            f"--positive-threshold {threshold}: expected a finite number, the lowest rating "
+            "that counts as a positive (e.g. 4)"
+        )
+    if "rating_scale" in table:
+        raise DataError(
+            "--rating-scale: implicit feedback has no rating scale; drop --rating-scale"
+        )
+    if threshold is not None and weight is None:  # ratings made positives
+        try:
+            dataset = load_table(path, table)
+        except DataError as exc:
+            if "no rating column" not in str(exc):
+                raise
+            raise DataError(
+                f"{exc}; --positive-threshold keeps the rows whose rating (or, with --weight "
+                "COLUMN, weight) reaches it"
+            ) from None
+        return _positives(dataset, threshold, warn=warn)
+    if "rating" in table:
+        column = _cli_value("rating", repr(table["rating"]))
+        raise DataError(
+            f"--rating {column}: implicit feedback has no rating column; drop --rating, pass "
+            f"--weight {column} to use the column as weights, or --positive-threshold T to "
+            "keep the ratings >= T as positives"
+        )
+    duplicates = table.get("duplicates")
+    if duplicates is not None:
+        from embedlab.data import IMPLICIT_DUPLICATES
+
+        if duplicates not in IMPLICIT_DUPLICATES:
+            raise DataError(
+                f"--duplicates {duplicates}: implicit feedback aggregates repeated (user, item) "
+                f"rows by {', '.join(IMPLICIT_DUPLICATES[:-1])} or {IMPLICIT_DUPLICATES[-1]} "
+                "(default: sum)"
+            )
+    _refuse_movielens(path)
+    from embedlab.data import load_interactions
+
+    kwargs = dict(table)
+    if weight is not None:
+        kwargs["weight"] = _weight_ref(weight)
+    source = Path(path).expanduser() if isinstance(path, (str, Path)) else path
+    dataset = _call(load_interactions, source, kwargs, _implicit_message)
+    if threshold is not None:
+        dataset = _positives(dataset, threshold, warn=warn)
     return dataset

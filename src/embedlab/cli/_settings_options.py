@@ -1,8 +1,9 @@
 """The model options of ``embedlab train``, generated from the settings classes.
 
-Every field of :class:`~embedlab.settings.MFSettings` and
-:class:`~embedlab.settings.NeuralSettings` declared with ``cli=True`` becomes exactly one
-option, ``--field-name``: typed by its check's ``cli_type`` (bool fields as
+Every field of :class:`~embedlab.settings.MFSettings`,
+:class:`~embedlab.settings.NeuralSettings` and
+:class:`~embedlab.settings.ImplicitMFSettings` (``--feedback implicit``) declared with
+``cli=True`` becomes exactly one option, ``--field-name``: typed by its check's ``cli_type`` (bool fields as
 ``--x/--no-x`` flags), its help the field's doc and each model's default. The option's
 own default is ``None``, "the model's default", so an option left out never overrides
 the settings. Names, types, defaults and help therefore cannot drift from the Python
@@ -24,9 +25,11 @@ from embedlab.cli._options import splice_options
 from embedlab.exceptions import SettingsError
 from embedlab.settings import (
     ENGINE_DEFAULTS,
+    IMPLICIT_ENGINE_DEFAULTS,
     Bool,
     Check,
     Dims,
+    ImplicitMFSettings,
     Ints,
     MFSettings,
     NeuralSettings,
@@ -39,13 +42,30 @@ __all__ = [
     "ModelOption",
     "cli_message",
     "cli_values",
+    "model_flag",
     "model_options",
     "options_markdown",
     "with_model_options",
 ]
 
-#: The settings class of each ``--model``.
-MODEL_SETTINGS: dict[str, type[Settings]] = {"mf": MFSettings, "neural": NeuralSettings}
+#: The settings class of each model: ``--model mf|neural`` for ratings, ``implicit`` the
+#: model of ``--feedback implicit``.
+MODEL_SETTINGS: dict[str, type[Settings]] = {
+    "mf": MFSettings,
+    "neural": NeuralSettings,
+    "implicit": ImplicitMFSettings,
+}
+
+#: The defaults each engine gives the fields a model leaves as ``None``.
+_ENGINE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "mf": ENGINE_DEFAULTS,
+    "implicit": IMPLICIT_ENGINE_DEFAULTS,
+}
+
+
+def model_flag(model: str) -> str:
+    """How the command line chooses ``model``: ``--model mf``, ``--feedback implicit``."""
+    return "--feedback implicit" if model == "implicit" else f"--model {model}"
 
 
 def _show(value: Any) -> str:
@@ -115,11 +135,11 @@ class ModelOption:
         value = self.default(model)
         if value is not None:
             return _show(value)
-        if model == "mf":
+        if model in _ENGINE_DEFAULTS:
             engines = self.fields[model].metadata["engines"]
             per_engine = [
                 f"{engine} {_show(values[self.name])}"
-                for engine, values in ENGINE_DEFAULTS.items()
+                for engine, values in _ENGINE_DEFAULTS[model].items()
                 if self.name in values and (engines is None or engine in engines)
             ]
             if per_engine:
@@ -262,8 +282,8 @@ def cli_values(model: str, given: Mapping[str, Any]) -> dict[str, Any]:
     if wrong:
         own = ", ".join(o.flag for o in model_options() if model in o.models)
         raise SettingsError(
-            f"--model {model}: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not "
-            f"apply; its options are {own}"
+            f"{model_flag(model)}: {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} "
+            f"not apply; its options are {own}"
         )
     values = {}
     for name, text in chosen.items():
@@ -317,16 +337,19 @@ def _cell(text: str) -> str:
 
 def options_markdown() -> str:
     """The docs' section "Model options of ``embedlab train``" (a Markdown table)."""
+    columns = " | ".join(f"{m} default" for m in MODEL_SETTINGS)
     lines = [
         "#### Model options of `embedlab train`",
         "",
-        "Generated from the settings classes (`embedlab.settings.MFSettings` and",
-        "`NeuralSettings`), so each option is the Python parameter of the same name. An",
-        'option left out keeps the model\'s default; "per engine" defaults are chosen by',
-        "the engine that trains the model (`--engine auto` picks one).",
+        "Generated from the settings classes (`embedlab.settings.MFSettings`,",
+        "`NeuralSettings` and `ImplicitMFSettings`), so each option is the Python parameter",
+        "of the same name. The implicit column is `--feedback implicit`'s model,",
+        "`ImplicitMatrixFactorization`. An option left out keeps the model's default;",
+        '"per engine" defaults are chosen by the engine that trains the model',
+        "(`--engine auto` picks one).",
         "",
-        "| option | type | mf default | neural default | meaning |",
-        "|---|---|---|---|---|",
+        f"| option | type | {columns} | meaning |",
+        "|---|---|" + "---|" * len(MODEL_SETTINGS) + "---|",
     ]
     for o in model_options():
         names = f"`{o.flag}`, `--no-{o.flag[2:]}`" if o.is_flag else f"`{o.flag}`"

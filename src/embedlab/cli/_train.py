@@ -14,10 +14,23 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
-from embedlab.cli._load_options import load_table, split_table_options, with_load_options
+from embedlab.cli._load_options import (
+    FeedbackOpt,
+    PositiveThresholdOpt,
+    WeightOpt,
+    load_feedback,
+    load_table,
+    split_table_options,
+    with_load_options,
+)
 from embedlab.cli._options import JsonOpt, QuietOpt, VerboseOpt, output
 from embedlab.cli._paths import check_output
-from embedlab.cli._settings_options import cli_message, cli_values, with_model_options
+from embedlab.cli._settings_options import (
+    cli_message,
+    cli_values,
+    model_flag,
+    with_model_options,
+)
 from embedlab.exceptions import (
     DataError,
     DataWarning,
@@ -27,7 +40,13 @@ from embedlab.exceptions import (
 )
 from embedlab.io import LAYOUT_METHODS
 
-MODELS = {"mf": "MatrixFactorization", "neural": "NeuralEmbeddingModel"}
+MODELS = {
+    "mf": "MatrixFactorization",
+    "neural": "NeuralEmbeddingModel",
+    "implicit": "ImplicitMatrixFactorization",
+}
+#: The model class of a bundle trained on implicit feedback.
+IMPLICIT_MODEL = MODELS["implicit"]
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -46,13 +65,32 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _model_class(name: str) -> Any:
-    from embedlab.models import MatrixFactorization, NeuralEmbeddingModel
+def _model_class(name: str, implicit: bool = False) -> Any:
+    """The estimator class of ``--model mf|neural`` (``"implicit"``: ``--feedback implicit``'s)."""
+    import embedlab.models as models
 
-    classes = {"mf": MatrixFactorization, "neural": NeuralEmbeddingModel}
-    if name not in classes:
-        raise DataError(f"--model {name!r}: expected 'mf' or 'neural'")
-    return classes[name]
+    if name not in MODELS or (name == "implicit" and not implicit):
+        raise DataError(
+            f"--model {name!r}: expected 'mf' or 'neural' (for implicit feedback: "
+            "--feedback implicit, no --model)"
+        )
+    return getattr(models, MODELS[name])
+
+
+def _implicit_model(model: str | None, settings: dict[str, Any], config: Path | None) -> str:
+    """``"implicit"``, after refusing a rating model named with ``--feedback implicit``.
+
+    Raises:
+        DataError: ``--model`` (or the config's ``model``) with ``--feedback implicit``.
+    """
+    named = model if model is not None else settings.get("model")
+    if named is None:
+        return "implicit"
+    where = f"--model {named}" if model is not None else f"--config {config}: model = {named!r}"
+    raise DataError(
+        f"{where}: --feedback implicit trains ImplicitMatrixFactorization (mf and neural learn "
+        "from ratings); leave the model out, or drop --feedback implicit"
+    )
 
 
 def _config_params(path: Path, table: Any, cls: Any, name: str) -> dict[str, Any]:
@@ -72,7 +110,7 @@ def _config_params(path: Path, table: Any, cls: Any, name: str) -> dict[str, Any
     if wrong:
         raise SettingsError(
             f"{where}: [params] {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not "
-            f"apply to --model {name}; its parameters are {', '.join(names)}"
+            f"apply to {model_flag(name)}; its parameters are {', '.join(names)}"
         )
     checks = {f.name: f.metadata["check"] for f in settings_class.fields()}
     out = {}
@@ -214,6 +252,42 @@ def _checkpoint_message(message: str) -> str:
     return message
 
 
+def _rows(implicit: bool) -> str:
+    """What a row of the data is called."""
+    return "interactions" if implicit else "ratings"
+
+
+def _refuse_rating_options(
+    validation_split: float | None,
+    settings: dict[str, Any],
+    config: Path | None,
+    checkpoint_dir: Path | None,
+    resume: bool,
+) -> None:
+    """One line for an option of the rating models given with ``--feedback implicit``.
+
+    Raises:
+        DataError: ``--validation-split`` (or the config's), ``--checkpoint-dir``,
+            ``--resume``.
+    """
+    if validation_split is not None or "validation_split" in settings:
+        where = (
+            f"--validation-split {validation_split}"
+            if validation_split is not None
+            else f"--config {config}: validation_split"
+        )
+        raise DataError(
+            f"{where}: does not apply to --feedback implicit (there is no rating to validate); "
+            "drop it, and score held-out interactions with embedlab evaluate (--protocol user)"
+        )
+    if checkpoint_dir is not None or resume:
+        flag = "--checkpoint-dir" if checkpoint_dir is not None else "--resume"
+        raise DataError(
+            f"{flag}: ImplicitMatrixFactorization does not write checkpoints (an ALS fit "
+            "takes seconds to minutes); drop it"
+        )
+
+
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -251,6 +325,9 @@ def train(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model bundle to.")],
+    feedback: FeedbackOpt = "explicit",
+    weight: WeightOpt = None,
+    positive_threshold: PositiveThresholdOpt = None,
     model: Annotated[
         str | None, typer.Option(help="mf (matrix factorization) or neural. Default: mf.")
     ] = None,
@@ -394,9 +471,15 @@ def train(
 
     Table options (--user to --name) are the arguments of embedlab.load_ratings, for a CSV/TSV/Parquet file. --items and --users attach a side table (labels and any columns, kept in the bundle). Model options (--embedding-dim to --device) are the Python parameters of the same name; one left out keeps the model's default. A TOML --config gives values that options override.
 
+    --feedback implicit trains an ImplicitMatrixFactorization on interactions without ratings (clicks, plays, purchases), read as embedlab.load_interactions does: --weight names a column of counts or play time, --duplicates sums repeated pairs by default; --positive-threshold T keeps the ratings >= T of a rating table (a MovieLens folder) as positives. Its scores rank items; they are not ratings.
+
     Example: embedlab train ~/data/ml-100k --model mf --embedding-dim 32 --out runs/mf32
 
     Example: embedlab train scores.csv --user customer_id --item product_code --rating score --sep ";" --encoding latin-1 --out runs/scores
+
+    Example: embedlab train purchases.csv --feedback implicit --user customer --item product --weight quantity --out runs/purchases
+
+    Example: embedlab train ~/data/ml-100k --feedback implicit --positive-threshold 4 --out runs/ml100k-positives
 
     Example: embedlab train ~/data/ml-100k --epochs 20 --checkpoint-dir runs/ckpt --out runs/mf
 
@@ -430,8 +513,13 @@ def train(
     }
     sides = {side: given for side, given in sides.items() if given is not None}
     settings: dict[str, Any] = _read_config(config) if config is not None else {}
-    name = model or settings.get("model", "mf")
-    cls = _model_class(name)
+    implicit = feedback == "implicit"
+    if implicit:
+        name = _implicit_model(model, settings, config)
+        _refuse_rating_options(validation_split, settings, config, checkpoint_dir, resume)
+    else:
+        name = model or settings.get("model", "mf")
+    cls = _model_class(name, implicit)
     params = (
         _config_params(config, settings.get("params", {}), cls, name) if config is not None else {}
     )
@@ -454,6 +542,9 @@ def train(
         spark_master=spark_master,
         checkpoint_dir=checkpoint_dir,
         resume=resume,
+        feedback=feedback,
+        weight=weight,
+        positive_threshold=positive_threshold,
         **table,
         **params,
     )
@@ -465,7 +556,7 @@ def train(
                 "--checkpoint-dir: the Spark engine does not write checkpoints; leave it out "
                 "or choose another --engine"
             )
-        if on_spark and _spark_reads(data):
+        if on_spark and not implicit and _spark_reads(data):
             if table or sides:
                 flags = ", ".join(
                     [f"--{k.replace('_', '-')}" for k in table] + [f"--{s}s" for s in sides]
@@ -486,18 +577,22 @@ def train(
             )
             n_ratings = int(estimator.item_counts_.sum())
         else:
-            dataset = load_table(data, table)
+            dataset = load_feedback(
+                data, table, feedback=feedback, weight=weight, threshold=positive_threshold
+            )
             for side, given in sides.items():
                 dataset = _attach_side_table(dataset, side, given)
                 say.detail(f"attached {given['path']} to the {side}s")
             n_ratings = len(dataset)
-            say.detail(f"loaded {n_ratings:,} ratings from {data}")
+            say.detail(f"loaded {n_ratings:,} {_rows(implicit)} from {data}")
             extra = {"spark_master": spark_master} if on_spark else {}
             if checkpoint_dir is not None:
                 extra |= {"checkpoint_dir": checkpoint_dir, "resume": resume}
+            if not implicit:
+                extra["validation_split"] = split
             made = checkpoint_dir is not None and not checkpoint_dir.exists()
             try:
-                estimator.fit(dataset, validation_split=split, progress=say.progress, **extra)
+                estimator.fit(dataset, progress=say.progress, **extra)
             except BaseException:
                 if made:  # a run that fails before its first checkpoint leaves no folder
                     with contextlib.suppress(OSError):
@@ -524,6 +619,7 @@ def train(
     last = estimator.history_[-1] if len(estimator.history_) else {}
     result = {
         "model": MODELS[name],
+        "feedback": "implicit" if implicit else "explicit",
         "out": str(path),
         "epochs": last.get(
             "epoch", len(estimator.history_)
@@ -541,7 +637,8 @@ def train(
         else ""
     )
     say.info(
-        f"trained {result['model']} on {n_ratings:,} ratings for {result['epochs']} epochs{metrics}"
+        f"trained {result['model']} on {n_ratings:,} {_rows(implicit)} for {result['epochs']} "
+        f"epochs{metrics}"
     )
     say.wrote(path, f"saved to {path}")
 
@@ -553,37 +650,147 @@ def evaluate(
         Path, typer.Argument(help="A model bundle written by embedlab train or model.save().")
     ],
     data: Annotated[
-        Path, typer.Option("--data", help="Ratings to score: MovieLens folder/zip or a table.")
+        Path,
+        typer.Option(
+            "--data",
+            help="Ratings (or, for a model of implicit feedback, interactions) to score: "
+            "MovieLens folder/zip or a table.",
+        ),
     ],
+    weight: WeightOpt = None,
+    positive_threshold: PositiveThresholdOpt = None,
     fallback: Annotated[
         bool,
         typer.Option(
             "--fallback", help="Score unknown users/items with the biases instead of failing."
         ),
     ] = False,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            metavar="NAME@K,...",
+            help="Implicit feedback: the ranking metrics, as embedlab.evaluation names them: "
+            "ndcg, recall, precision, map, mrr, hit, coverage, popularity or arp, each @k. "
+            "Default: ndcg@10,recall@10,recall@20,map@10,coverage@10,popularity@10.",
+            rich_help_panel="Implicit feedback",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            metavar="PROTOCOL",
+            help="Implicit feedback: instead of scoring the saved model on --data, split "
+            "--data by a top-N protocol of embedlab.evaluation.cross_validate (user: a "
+            "random --test-size of each user's interactions, one fold per seed of --seeds; "
+            "repeated-user: one per seed; user-temporal: each user's latest), train a fresh "
+            "model with the bundle's settings and seed on each training part and score it "
+            "on the held-out part.",
+            rich_help_panel="Implicit feedback",
+        ),
+    ] = None,
+    test_size: Annotated[
+        float | None,
+        typer.Option(
+            "--test-size",
+            metavar="FRACTION",
+            help="--protocol: the fraction of each user's interactions held out. Default: "
+            "0.1 (as cross_validate).",
+            rich_help_panel="Implicit feedback",
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            metavar="N,N,...",
+            help="--protocol: the split seeds (user uses the first, repeated-user all). "
+            "Default: 0,1,2 (as cross_validate).",
+            rich_help_panel="Implicit feedback",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     **options: Any,
 ) -> None:
-    """Print the RMSE and MAE of a saved model on a ratings file.
+    """Print the RMSE and MAE of a saved model on a ratings file; for a model of
+    implicit feedback, the ranking metrics of its top-N lists.
 
     Table options (--user to --name) read --data as embedlab.load_ratings does.
 
+    A model trained with --feedback implicit reads --data as implicit feedback
+    (--weight, --positive-threshold as for train): each test user the model knows
+    gets a top-k list without the items of their training interactions, and every
+    test interaction is a relevant item. Reported: NDCG, recall, MAP at k (users with
+    a test interaction), catalogue coverage and the mean popularity percentile of the
+    lists (1: the most popular item). --protocol user evaluates the bundle's settings
+    by cross-validation on --data instead.
+
     Example: embedlab evaluate runs/mf32 --data ~/data/ml-100k/u1.test
+
+    Example: embedlab evaluate runs/purchases --data purchases-march.csv --weight quantity
+
+    Example: embedlab evaluate runs/ml100k-positives --data ~/data/ml-100k --positive-threshold 4 --protocol user --test-size 0.2 --seeds 0
     """
     from embedlab.models import load as load_model
 
     say = output(quiet, verbose, as_json)
     table = split_table_options(options)
-    say.settings(model_dir=model_dir, data=data, fallback=fallback, **table)
+    say.settings(
+        model_dir=model_dir,
+        data=data,
+        weight=weight,
+        positive_threshold=positive_threshold,
+        fallback=fallback,
+        metrics=metrics,
+        protocol=protocol,
+        test_size=test_size,
+        seeds=seeds,
+        **table,
+    )
     estimator = load_model(str(model_dir))
+    if type(estimator).__name__ == IMPLICIT_MODEL:
+        _evaluate_implicit(
+            estimator,
+            data,
+            table,
+            say,
+            weight=weight,
+            threshold=positive_threshold,
+            fallback=fallback,
+            metrics=metrics,
+            protocol=protocol,
+            test_size=test_size,
+            seeds=seeds,
+        )
+        return
+    given = [
+        flag
+        for flag, value in (
+            ("--weight", weight),
+            ("--positive-threshold", positive_threshold),
+            ("--metrics", metrics),
+            ("--protocol", protocol),
+            ("--test-size", test_size),
+            ("--seeds", seeds),
+        )
+        if value is not None
+    ]
+    if given:
+        raise DataError(
+            f"{', '.join(given)}: appl{'ies' if len(given) == 1 else 'y'} to a model of implicit "
+            f"feedback (embedlab train --feedback implicit); {model_dir} holds a "
+            f"{type(estimator).__name__} of ratings, scored by RMSE and MAE: drop "
+            f"{'it' if len(given) == 1 else 'them'}"
+        )
     dataset = load_table(data, table)
     say.detail(f"loaded {type(estimator).__name__} and {len(dataset):,} ratings")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
-            metrics = estimator.evaluate(dataset, unknown="fallback" if fallback else "error")
+            scores = estimator.evaluate(dataset, unknown="fallback" if fallback else "error")
     except UnknownIDError as exc:
         raise DataError(str(exc).replace("pass unknown='fallback'", "pass --fallback")) from None
     for warning in caught:  # e.g. "80% of the evaluated ratings were in the training data"
@@ -595,11 +802,239 @@ def evaluate(
             )
     say.done("evaluated")
     if as_json:
-        say.result(json.dumps(metrics, indent=2))
+        say.result(json.dumps(scores, indent=2))
     else:
         say.result(
-            f"RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  ({len(dataset):,} ratings)"
+            f"RMSE {scores['rmse']:.4f}  MAE {scores['mae']:.4f}  ({len(dataset):,} ratings)"
         )
+
+
+#: The ranking metrics of :func:`embedlab.evaluation.ranking_metrics` by the names
+#: ``cross_validate`` accepts (``"ndcg@10"``), and their keys in its result.
+_RANKING_KEYS = {
+    "ndcg": "ndcg",
+    "precision": "precision",
+    "recall": "recall",
+    "map": "map",
+    "mrr": "mrr",
+    "hit": "hit_rate",
+    "hit_rate": "hit_rate",
+}
+
+#: The protocols of ``embedlab evaluate --protocol`` (the top-N protocols).
+TOP_N_PROTOCOLS = ("user", "repeated-user", "user-temporal")
+
+
+def _metric_names(text: str | None) -> tuple[tuple[str, str, int], ...]:
+    """``--metrics`` as ``(name as given, metric, k)``; the default: ``IMPLICIT_METRICS``.
+
+    Raises:
+        DataError: A name that is not ``<metric>@<k>`` of a ranking or list metric.
+    """
+    import re
+
+    from embedlab.evaluation import IMPLICIT_METRICS, LIST_METRICS
+
+    names = IMPLICIT_METRICS if text is None else [m.strip() for m in text.split(",") if m.strip()]
+    known = sorted({*_RANKING_KEYS, *LIST_METRICS})
+    out = []
+    for name in names:
+        match = re.fullmatch(r"([a-z_]+)@(\d+)", name.lower())
+        if match is None or match.group(1) not in known or int(match.group(2)) < 1:
+            raise DataError(
+                f"--metrics {text}: {name!r} is not a ranking metric; expected NAME@K with K >= 1 "
+                f"and NAME one of {', '.join(known)}, e.g. --metrics ndcg@10,recall@20"
+            )
+        out.append((name.lower(), match.group(1), int(match.group(2))))
+    if not out:
+        raise DataError(f"--metrics {text!r}: no metric; e.g. --metrics ndcg@10,recall@20")
+    if len({n for n, _, _ in out}) != len(out):
+        raise DataError(f"--metrics {text}: a metric repeats; name each once")
+    return tuple(out)
+
+
+def _seed_list(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(v < 0 for v in values) or len(set(values)) != len(values):
+        raise DataError(
+            f"--seeds {text}: expected distinct integers >= 0, comma separated, e.g. --seeds 0,1,2"
+        )
+    return values
+
+
+def _bundle_scores(
+    estimator: Any, test: Any, names: tuple[tuple[str, str, int], ...]
+) -> tuple[dict[str, float], dict[str, int]]:
+    """The ranking and list metrics of a saved model's top-k lists on ``test`` (implicit),
+    as :func:`embedlab.evaluation.cross_validate` computes them on a fold: test users the
+    model does not know (no training interaction) skipped, their training items left out
+    of the lists, every test interaction (weight > 0) relevant; and the counts."""
+    import numpy as np
+    import pandas as pd
+
+    from embedlab.evaluation import (
+        catalog_coverage,
+        popularity_percentile,
+        ranking_metrics,
+        recommended_popularity,
+    )
+
+    frame = test.to_pandas()[["user", "item", "rating"]]
+    frame = frame[frame["rating"] > 0].assign(rating=1.0)
+    trained = estimator.users_.ids()[np.diff(estimator.seen_.indptr) > 0]
+    known = frame["user"].isin(pd.Index(trained)).to_numpy()
+    users = pd.unique(frame.loc[known, "user"].to_numpy())
+    user_rows = pd.Index(estimator.users_.ids()).get_indexer(frame["user"].to_numpy())
+    item_rows = pd.Index(estimator.items_.ids()).get_indexer(frame["item"].to_numpy())
+    seen = int(estimator.seen_.contains(user_rows, item_rows).sum())
+    counts = {
+        "n_users": int(users.size),
+        "n_test": len(frame),
+        "unknown_users": int(pd.unique(frame.loc[~known, "user"].to_numpy()).size),
+        "training_pairs": seen,
+    }
+    top = max(k for _, _, k in names)
+    recs = (
+        estimator.recommend_batch(users, n=top)
+        if users.size
+        else pd.DataFrame({"user": [], "rank": [], "item": []})
+    )
+    popularity = pd.Series(estimator.item_counts_, index=estimator.items_.ids())
+    n_items = max(len(estimator.items_), 1)
+    cut: dict[int, dict[str, float]] = {}
+    scores = {}
+    for name, metric, k in names:
+        if k not in cut:
+            lists = recs[recs["rank"] <= k]
+            cut[k] = ranking_metrics(lists, frame[known], k=k, threshold=1.0)
+            cut[k][f"coverage@{k}"] = catalog_coverage(lists, n_items, k=k)
+            cut[k][f"popularity@{k}"] = popularity_percentile(lists, popularity, k=k)
+            cut[k][f"arp@{k}"] = recommended_popularity(lists, popularity, k=k)["mean"]
+        scores[name] = float(cut[k][f"{_RANKING_KEYS.get(metric, metric)}@{k}"])
+    return scores, counts
+
+
+def _evaluate_implicit(
+    estimator: Any,
+    data: Path,
+    table: dict[str, Any],
+    say: Any,
+    *,
+    weight: str | None,
+    threshold: float | None,
+    fallback: bool,
+    metrics: str | None,
+    protocol: str | None,
+    test_size: float | None,
+    seeds: str | None,
+) -> None:
+    """``embedlab evaluate`` of an :class:`~embedlab.ImplicitMatrixFactorization`."""
+    if fallback:
+        raise DataError(
+            "--fallback: applies to models of ratings; the ranking metrics of a model of "
+            "implicit feedback skip test users it does not know: drop --fallback"
+        )
+    if protocol is None:
+        given = [f for f, v in (("--test-size", test_size), ("--seeds", seeds)) if v is not None]
+        if given:
+            raise DataError(
+                f"{' and '.join(given)}: appl{'ies' if len(given) == 1 else 'y'} to --protocol, "
+                f"which was not given; add --protocol user (or drop {'it' if len(given) == 1 else 'them'})"
+            )
+    elif protocol not in TOP_N_PROTOCOLS:
+        raise DataError(
+            f"--protocol {protocol}: expected {', '.join(TOP_N_PROTOCOLS[:-1])} or "
+            f"{TOP_N_PROTOCOLS[-1]} (the top-N protocols of implicit feedback)"
+        )
+    names = _metric_names(metrics)
+    split_seeds = _seed_list(seeds)
+    dataset = load_feedback(
+        data, table, feedback="implicit", weight=weight, threshold=threshold, warn=False
+    )
+    say.detail(f"loaded {IMPLICIT_MODEL} and {len(dataset):,} interactions")
+    if protocol is None:
+        scores, counts = _bundle_scores(estimator, dataset, names)
+        say.done("evaluated")
+        if counts["unknown_users"]:
+            typer.echo(
+                f"warning: {counts['unknown_users']:,} test users have no training interaction "
+                "in the model and were skipped",
+                err=True,
+            )
+        if counts["training_pairs"]:
+            share = counts["training_pairs"] / max(counts["n_test"], 1)
+            typer.echo(
+                f"warning: {share:.0%} of the test interactions ({counts['training_pairs']:,}) "
+                "are training interactions of the model, which its lists leave out, so they "
+                "can never be hit; evaluate on held-out interactions (or --protocol user)",
+                err=True,
+            )
+        if say.as_json:
+            say.result(json.dumps({**scores, **counts}, indent=2))
+            return
+        shown = "  ".join(f"{name} {_num(value)}" for name, value in scores.items())
+        say.result(
+            f"{shown}  ({counts['n_users']:,} users, {counts['n_test']:,} test interactions)"
+        )
+        return
+    from embedlab.evaluation import cross_validate
+
+    params = estimator.get_params()
+    if params.get("random_state") is None:  # the seed the bundle was trained with
+        params["random_state"] = estimator.settings_.random_state
+    cls = type(estimator)
+    kwargs: dict[str, Any] = {"metrics": [n for n, _, _ in names]}
+    if test_size is not None:
+        kwargs["test_size"] = test_size
+    if split_seeds is not None:
+        kwargs["seeds"] = split_seeds
+    try:
+        frame = cross_validate(lambda: cls(**params), dataset, protocol, **kwargs)
+    except SettingsError as exc:
+        raise SettingsError(cli_message(str(exc))) from None
+    except (TypeError, ValueError) as exc:  # DataError too: the splits' messages in flags
+        raise DataError(_protocol_message(str(exc))) from None
+    say.done("cross-validated")
+    described = frame.attrs.get("protocol", {})
+    columns = [n for n, _, _ in names]
+    means = {m: float(frame[m].mean()) for m in columns}
+    if say.as_json:
+        folds = json.loads(frame.to_json(orient="records"))
+        say.result(json.dumps({**means, "protocol": described, "folds": folds}, indent=2))
+        return
+    several = len(frame) > 1
+    shown = "  ".join(
+        f"{m} {means[m]:.4f}" + (f" ± {float(frame[m].std(ddof=1)):.4f}" if several else "")
+        for m in columns
+    )
+    where = f"protocol {protocol}"
+    if "test_size" in described:
+        where += f", test size {described['test_size']:g}"
+    if described.get("seeds"):
+        where += f", seed{'s' if len(described['seeds']) > 1 else ''} " + ",".join(
+            map(str, described["seeds"])
+        )
+    n_test = int(frame["n_test"].sum())
+    folds_text = f"{len(frame)} folds, " if several else ""
+    mean_text = "mean ± std over folds; " if several else ""
+    say.result(f"{shown}  ({mean_text}{where}; {folds_text}{n_test:,} held-out interactions)")
+
+
+def _protocol_message(message: str) -> str:
+    """A message of the protocols in flags."""
+    for python, flag in (
+        ("test_size=", "--test-size "),
+        ("seeds=", "--seeds "),
+        ("protocol=", "--protocol "),
+        ("metrics", "--metrics"),
+    ):
+        message = message.replace(python, flag)
+    return message
 
 
 def bundle_summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -665,13 +1100,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if key in summary:
             top.add_row(key, str(summary[key]))
     data = summary.get("data", {})
+    implicit = summary.get("model") == IMPLICIT_MODEL
+    rows = "interactions" if implicit else "ratings"
     shape = [
         f"{data[key]:,} {label}"
-        for key, label in (("n_users", "users"), ("n_items", "items"), ("n_ratings", "ratings"))
+        for key, label in (("n_users", "users"), ("n_items", "items"), ("n_ratings", rows))
         if key in data
     ]
     if shape:
         top.add_row("data", ", ".join(shape))
+    if implicit:
+        top.add_row("feedback", "implicit: scores rank items (preference scores, not ratings)")
     if "fingerprint" in data:
         top.add_row("fingerprint", data["fingerprint"])
     trained = []

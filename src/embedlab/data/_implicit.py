@@ -46,7 +46,7 @@ def load_interactions(
     encoding: str = "utf-8",
     name: str | None = None,
 ) -> Interactions:
-    """Load implicit feedback: (user, item[, weight][, timestamp]) rows, no ratings.
+    """Load implicit feedback: ``(user, item[, weight][, timestamp])`` rows, no ratings.
 
     Each row records that a user interacted with an item (a click, a play, a
     purchase), optionally with a weight (a count, play time, an amount). Rows of the
@@ -123,7 +123,15 @@ def load_interactions(
         "rating": NO_WEIGHT if weight is None else weight,
         "timestamp": timestamp,
     }
-    cols, default_name = read_columns(source, refs, sep=sep, header=header, encoding=encoding)
+    try:
+        cols, default_name = read_columns(source, refs, sep=sep, header=header, encoding=encoding)
+    except DataError as exc:  # the weight column travels in the reader's rating role
+        message = str(exc)
+        if "for rating;" not in message:
+            raise
+        raise DataError(
+            message.replace("for rating;", "for weight;").replace("pass rating=", "pass weight=")
+        ) from None
     if isinstance(source, (pd.DataFrame, pa.Table, pa.RecordBatch)):
         default_name = "interactions"
     return build_implicit(cols, duplicates=duplicates, name=name or default_name)
