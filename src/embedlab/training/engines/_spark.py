@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from embedlab.settings import MFSettings
@@ -13,6 +15,26 @@ from embedlab.training._spark import fit_mf_spark, frame_from_arrays, spark_sess
 from embedlab.training.engines._base import EngineResult, TrainData, register_engine
 
 __all__ = ["ImplicitSparkEngine", "SparkEngine"]
+
+
+@contextmanager
+def _session_and_frame(
+    data: TrainData, spark: Any, spark_master: str | None, spark_conf: Any, frame: Any
+) -> Iterator[tuple[Any, Any]]:
+    """The Spark session and a DataFrame of the training triples (the given ``frame``, or
+    the arrays written for Spark to read, removed afterwards)."""
+    session = spark_session(spark, master=spark_master, conf=spark_conf)
+    folder = None
+    if frame is None:
+        u, i, values = data.train
+        frame, folder = frame_from_arrays(
+            session, {"user_index": u, "item_index": i, "rating": values}
+        )
+    try:
+        yield session, frame
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class SparkEngine:
@@ -37,14 +59,7 @@ class SparkEngine:
         **options: Any,
     ) -> EngineResult:
         s = settings
-        session = spark_session(spark, master=spark_master, conf=spark_conf)
-        folder = None
-        if frame is None:
-            u, i, r = data.train
-            frame, folder = frame_from_arrays(
-                session, {"user_index": u, "item_index": i, "rating": r}
-            )
-        try:
+        with _session_and_frame(data, spark, spark_master, spark_conf, frame) as (session, frame):
             params, records = fit_mf_spark(
                 frame,
                 data.n_users,
@@ -65,9 +80,6 @@ class SparkEngine:
                 callbacks=callbacks,
                 progress=progress,
             )
-        finally:
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
         return EngineResult(params, History(records))
 
 
@@ -98,14 +110,7 @@ class ImplicitSparkEngine:
         from embedlab.training._spark import fit_implicit_spark
 
         s = settings
-        session = spark_session(spark, master=spark_master, conf=spark_conf)
-        folder = None
-        if frame is None:
-            u, i, w = data.train
-            frame, folder = frame_from_arrays(
-                session, {"user_index": u, "item_index": i, "rating": w}
-            )
-        try:
+        with _session_and_frame(data, spark, spark_master, spark_conf, frame) as (session, frame):
             params, records = fit_implicit_spark(
                 frame,
                 data.n_users,
@@ -121,9 +126,6 @@ class ImplicitSparkEngine:
                 callbacks=callbacks,
                 progress=progress,
             )
-        finally:
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
         return EngineResult(params, History(records))
 
 
