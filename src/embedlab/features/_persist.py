@@ -31,7 +31,9 @@ __all__ = ["MODEL_CLASS", "load_encoder", "save_encoder"]
 
 MODEL_CLASS = "EmbeddingEncoder"
 #: The layout of the encoder's ``config`` in ``model.json``.
-ENCODER_FORMAT = "embedlab.EmbeddingEncoder/2"
+ENCODER_FORMAT = "embedlab.EmbeddingEncoder/3"
+#: Earlier layouts: a clear error (refit and save again) instead of a key mismatch.
+OLD_FORMATS = ("embedlab.EmbeddingEncoder/1", "embedlab.EmbeddingEncoder/2")
 
 
 def _params(enc: EmbeddingEncoder) -> dict[str, Any]:
@@ -65,6 +67,9 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
             plain_values(c, k) for c, k in zip(enc.infrequent_categories_, enc.kinds_, strict=True)
         ],
         "embedding_dims": list(enc.embedding_dims_),
+        "effects": [e.tolist() for e in enc.effects_],
+        "best_epoch": int(enc.best_epoch_),
+        "batch_size": int(enc.batch_size_),
         "numeric_mean": [float(v) for v in enc.numeric_mean_],
         "numeric_scale": [float(v) for v in enc.numeric_scale_],
         "n_features_in": int(enc.n_features_in_),
@@ -86,7 +91,11 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
         tensors=tensors,
         users=Vocabulary([], name="user"),
         items=Vocabulary([], name="item"),
-        history=[{"epoch": i + 1, "loss": float(v)} for i, v in enumerate(enc.history_)],
+        history=[
+            {"epoch": i + 1, "loss": float(v)}
+            | ({"val_loss": float(enc.validation_history_[i])} if enc.validation_history_ else {})
+            for i, v in enumerate(enc.history_)
+        ],
     )
 
 
@@ -104,6 +113,12 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     """
     bundle = load_bundle(path)
     config = bundle.config
+    if bundle.model_class == MODEL_CLASS and config.get("encoder_format") in OLD_FORMATS:
+        raise BundleError(
+            f"{bundle.path}: an EmbeddingEncoder saved by an older embedlab (encoder format "
+            f"{config.get('encoder_format')!r}; this version reads {ENCODER_FORMAT!r}); "
+            "fit the encoder again and save it"
+        )
     if bundle.model_class != MODEL_CLASS or config.get("encoder_format") != ENCODER_FORMAT:
         raise BundleError(
             f"{bundle.path}: a bundle of {bundle.model_class} "
@@ -131,14 +146,22 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     if config["feature_names_in"] is not None:
         enc.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
     enc.history_ = [float(h["loss"]) for h in bundle.history or []]
+    enc.validation_history_ = [
+        float(h["val_loss"]) for h in bundle.history or [] if "val_loss" in h
+    ]
+    enc.best_epoch_ = int(config["best_epoch"])
+    # saved as nested lists [n_categories + 1][n_out]
+    enc.effects_ = [np.asarray(e, dtype=np.float64) for e in config["effects"]]
+    for e in enc.effects_:
+        e.flags.writeable = False
+    enc.batch_size_ = int(config["batch_size"])
     if enc.task_ == "regression":
         enc.y_mean_, enc.y_scale_ = config["y_mean"], config["y_scale"]
-        n_out = 1
     else:
         enc.classes_ = cast_values(
             np.asarray(config["classes"], dtype=object), config["classes_kind"]
         )
-        n_out = len(enc.classes_)
+    n_out = enc._n_out()
     module = TabularModule(
         [len(c) + 1 for c in enc.categories_],
         enc.embedding_dims_,

@@ -9,7 +9,14 @@ import pandas as pd
 
 from embedlab.exceptions import DataError
 
-__all__ = ["cast_values", "embedding_dim_rule", "plain_values", "value_kind"]
+__all__ = [
+    "MAX_INTEGER_CLASSES",
+    "cast_values",
+    "embedding_dim_rule",
+    "infer_task",
+    "plain_values",
+    "value_kind",
+]
 
 
 def embedding_dim_rule(n_categories: int) -> int:
@@ -22,6 +29,51 @@ def embedding_dim_rule(n_categories: int) -> int:
         [2, 6, 21, 50]
     """
     return int(min(50, max(1, round(1.6 * max(int(n_categories), 1) ** 0.56))))
+
+
+#: ``task="auto"`` takes an integer ``y`` with at most this many distinct values for class labels.
+MAX_INTEGER_CLASSES = 20
+
+
+def infer_task(y: np.ndarray) -> str:
+    """``"regression"`` or ``"classification"`` for ``task="auto"``, as users expect.
+
+    A float ``y`` is continuous, even when every value is a whole number (minutes,
+    counts read from a CSV); bools, strings and categories are class labels; integers
+    are class labels when there are at most :data:`MAX_INTEGER_CLASSES` distinct values.
+    More distinct integers could be either (a count or an ID of a class), so that is an
+    error asking for ``task``.
+
+    Raises:
+        ValueError: For an integer ``y`` with many distinct values, or an object ``y``
+            that mixes numbers and strings.
+    """
+    kind = y.dtype.kind
+    if kind == "f":
+        return "regression"
+    if kind in "bUS" or isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
+        return "classification"
+    if kind == "O":
+        types = {type(v) for v in y[:10_000]}
+        if all(issubclass(t, (str, np.str_, bool, np.bool_)) for t in types):
+            return "classification"
+        if all(issubclass(t, (float, np.floating)) for t in types):
+            return "regression"
+        if not all(issubclass(t, (int, np.integer, float, np.floating)) for t in types):
+            raise ValueError(
+                f"y mixes {sorted(t.__name__ for t in types)} values; pass "
+                "task='classification' (class labels) or task='regression' (numbers)"
+            )
+        if any(issubclass(t, (float, np.floating)) for t in types):
+            return "regression"
+    n = len(pd.unique(y))
+    if n <= MAX_INTEGER_CLASSES:
+        return "classification"
+    raise ValueError(
+        f"y holds {n} distinct integers, so task='auto' cannot tell class labels from "
+        "numbers; pass task='regression' (a count or measure: or y as floats) or "
+        "task='classification' (class labels)"
+    )
 
 
 def value_kind(values: np.ndarray, column: Any) -> str:
@@ -42,6 +94,17 @@ def value_kind(values: np.ndarray, column: Any) -> str:
         return "float"
     if values.dtype.kind in "UST":
         return "str"
+    # pandas' C pass settles the common cases; the loop below names the bad value
+    inferred = pd.api.types.infer_dtype(values, skipna=False)
+    if inferred == "string":
+        return "str"
+    if inferred in ("integer", "boolean"):
+        return "int"
+    if (
+        inferred in ("floating", "mixed-integer-float")
+        and np.isfinite(values.astype(np.float64)).all()
+    ):
+        return "float"
     kinds = set()
     for v in values:
         if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
@@ -74,6 +137,8 @@ def value_kind(values: np.ndarray, column: Any) -> str:
 
 def cast_values(values: np.ndarray, kind: str) -> np.ndarray:
     if kind == "str":
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+            return values  # already strings (str or np.str_)
         return np.asarray([str(v) for v in values], dtype=object)
     if kind == "int":
         return values.astype(np.int64)

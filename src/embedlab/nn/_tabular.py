@@ -1,4 +1,12 @@
-"""The entity-embedding network of :class:`~embedlab.EmbeddingEncoder` on integer codes."""
+"""The entity-embedding network of :class:`~embedlab.EmbeddingEncoder`: per-column
+embeddings into an MLP, plus per-level biases.
+
+``out = mlp(concat(E_j[code_j]) ++ numeric) + sum_j B_j[code_j]``: a "wide and deep"
+network. The biases ``B_j`` (one row per level, one column per output) take each
+level's additive effect, the one thing a one-hot column gives a linear model; the
+embeddings ``E_j`` and the MLP take what is left (interactions between columns, and
+the levels' similarities). The encoder hands out both.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +21,16 @@ __all__ = ["TabularModule"]
 class TabularModule(nn.Module):
     """Integer codes (one column per categorical column) [+ numbers] -> outputs.
 
-    Each categorical column has its own embedding table (``embeddings.<j>.weight``);
-    the concatenated vectors of a row, followed by its numeric columns, go through
-    ``hidden`` ReLU layers to ``n_out`` outputs (``mlp.<k>.*``). The module knows
-    nothing of category values: the encoder maps them to codes.
+    Parameters are named ``embeddings.<j>.weight``, ``biases.<j>.weight`` and
+    ``mlp.<k>.*`` (the last ``mlp`` layer's bias is the global intercept).
 
     Args:
-        sizes: Rows of each column's table.
-        dims: Width of each column's table.
+        sizes: Rows of each column's table (its levels plus the bucket row).
+        dims: Width of each column's embedding table.
         n_numeric: Number of numeric columns appended to the embeddings.
-        hidden: Widths of the hidden layers (``()``: a linear head).
-        n_out: Outputs (1 for regression, one logit per class otherwise).
+        hidden: Widths of the hidden ReLU layers (``()``: a linear head).
+        n_out: Outputs (1 for regression and binary classification, one logit per
+            class otherwise).
     """
 
     def __init__(
@@ -38,6 +45,7 @@ class TabularModule(nn.Module):
         self.embeddings = nn.ModuleList(
             nn.Embedding(n, d) for n, d in zip(sizes, dims, strict=True)
         )
+        self.biases = nn.ModuleList(nn.Embedding(n, n_out) for n in sizes)
         layers: list[nn.Module] = []
         width = int(sum(dims)) + n_numeric
         for h in hidden:
@@ -47,9 +55,12 @@ class TabularModule(nn.Module):
         self.mlp = nn.Sequential(*layers)
 
     def reset(self, generator: torch.Generator) -> None:
-        """Draw every parameter from ``generator``: N(0, 0.05) tables, uniform ±1/√fan_in weights."""
+        """Draw every parameter from ``generator``: N(0, 0.05) tables, zero biases,
+        uniform ±1/√fan_in weights."""
         for emb in self.embeddings:
             nn.init.normal_(emb.weight, std=0.05, generator=generator)
+        for bias in self.biases:
+            nn.init.zeros_(bias.weight)
         for layer in self.mlp:
             if isinstance(layer, nn.Linear):
                 bound = 1.0 / max(layer.in_features, 1) ** 0.5
@@ -60,4 +71,7 @@ class TabularModule(nn.Module):
         parts = [emb(codes[:, j]) for j, emb in enumerate(self.embeddings)]
         if numeric.shape[1]:
             parts.append(numeric)
-        return self.mlp(torch.cat(parts, dim=1))
+        out = self.mlp(torch.cat(parts, dim=1))
+        for j, bias in enumerate(self.biases):
+            out = out + bias(codes[:, j])
+        return out

@@ -150,16 +150,61 @@ class EncoderSettings(Settings):
     task: str = setting(
         "auto",
         Choice(("auto", "regression", "classification")),
-        "What the network predicts: auto (regression for a float y), regression or classification.",
+        "What the network predicts: auto (a float y: regression, even of whole numbers; "
+        "strings, bools, categories and up to 20 distinct integers: classification), "
+        "regression or classification.",
     )
     hidden: tuple[int, ...] = setting(
         (64,), Ints(1), "Widths of the MLP's hidden layers (() for a linear head)."
     )
-    epochs: int = setting(20, Int(1), "Passes over the training rows.")
-    batch_size: int = setting(1024, Int(1), "Rows per Adam step.")
-    learning_rate: float = setting(3e-3, Real(0, strict=True), "Adam's learning rate.")
+    epochs: int | None = setting(
+        None,
+        Int(1, none=True),
+        "Most passes over the training rows; None: enough for about 2,000 steps (8 to 50). "
+        "Early stopping usually ends sooner.",
+    )
+    batch_size: int | None = setting(
+        None,
+        Int(1, none=True),
+        "Rows per Adam step; None: about 64 steps per epoch (a power of two, 128 to 4,096).",
+    )
+    learning_rate: float = setting(
+        1e-2, Real(0, strict=True), "Peak learning rate of Adam's one-cycle schedule."
+    )
+    validation_fraction: float = setting(
+        0.1,
+        Real(0, high=0.5),
+        "Share of the training rows held out for early stopping (0: none; none either "
+        "when it would hold fewer than 200 rows).",
+    )
+    patience: int = setting(
+        3, Int(1), "Epochs without a better validation loss before training stops."
+    )
+    table_decay: float = setting(
+        0.0,
+        Real(0),
+        "Decoupled weight decay (AdamW) of the per-level embedding and bias rows: rare "
+        "levels shrink toward the mean the most.",
+    )
+    bias_columns: bool = setting(
+        True,
+        Bool(),
+        "Also output each level's learned additive effect (its main effect through the "
+        "network, y's units), one column per categorical column (per class for multiclass).",
+    )
+    prediction_column: bool = setting(
+        True,
+        Bool(),
+        "Also output the network's prediction (y's units; logits for classification).",
+    )
+    cv: int | None = setting(
+        5,
+        Int(2, none=True),
+        "Folds of fit_transform's cross-fitting (out-of-fold features for the training "
+        "rows; only with at least 100 rows per fold); None: none.",
+    )
     min_frequency: int = setting(
-        1, Int(1), "Values seen in fewer training rows share the column's bucket row."
+        2, Int(1), "Values seen in fewer training rows share the column's bucket row."
     )
     handle_unknown: str = setting(
         "error",
