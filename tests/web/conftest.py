@@ -142,3 +142,27 @@ def page(browser, server) -> Iterator[Any]:
     yield page
     context.close()
     assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture(scope="module")
+def tabs(browser) -> Iterator[dict[str, Any]]:
+    """One page tab per size of ``test_explorer_page.SIZES`` (desktop, phone), reused by
+    a module's tests."""
+    from test_explorer_page import SIZES, Tab
+
+    made = {size: Tab(browser, size) for size in SIZES}
+    yield made
+    for one in made.values():
+        one.context.close()
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def tab(request, tabs) -> Iterator[Any]:
+    """Each size's tab in turn, cleared before the test and checked after it (no console
+    errors, no external requests)."""
+    current = tabs[request.param]
+    current.errors.clear()
+    current.foreign.clear()
+    current.allowed.clear()
+    yield current
+    current.check()

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_explorer_page import SIZES, Tab, axe_problems
+from test_explorer_page import SIZES, axe_problems
 
 import embedlab as el
 from conftest import LiveServer
@@ -109,14 +109,6 @@ SOURCES = ["ml100k", "string_ids", "word2vec"]
 @pytest.fixture(params=SOURCES)
 def source(request) -> Source:
     return request.getfixturevalue(request.param)
-
-
-@pytest.fixture(scope="module")
-def tabs(browser) -> Iterator[dict[str, Tab]]:
-    made = {size: Tab(browser, size) for size in SIZES}
-    yield made
-    for tab in made.values():
-        tab.context.close()
 
 
 @pytest.mark.parametrize("size", list(SIZES))

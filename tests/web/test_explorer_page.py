@@ -104,25 +104,6 @@ class Tab:
         assert self.foreign == [], f"requests to other hosts: {self.foreign}"
 
 
-@pytest.fixture(scope="module")
-def tabs(browser) -> Iterator[dict[str, Tab]]:
-    """One tab per size, reused by the module's tests."""
-    made = {size: Tab(browser, size) for size in SIZES}
-    yield made
-    for tab in made.values():
-        tab.context.close()
-
-
-@pytest.fixture(params=list(SIZES))
-def tab(request, tabs) -> Iterator[Tab]:
-    current = tabs[request.param]
-    current.errors.clear()
-    current.foreign.clear()
-    current.allowed.clear()
-    yield current
-    current.check()
-
-
 def title(model: Any, key: int) -> str:
     return str(model.item_metadata_["title"].iloc[model.items_.index(key)])
 

@@ -299,24 +299,6 @@ def bare_server(bare: Bundle) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture(scope="module")
-def tabs(browser) -> Iterator[dict[str, Tab]]:
-    made = {size: Tab(browser, size) for size in SIZES}
-    yield made
-    for tab in made.values():
-        tab.context.close()
-
-
-@pytest.fixture(params=list(SIZES))
-def tab(request, tabs) -> Iterator[Tab]:
-    current = tabs[request.param]
-    current.errors.clear()
-    current.foreign.clear()
-    current.allowed.clear()
-    yield current
-    current.check()
-
-
 def reasons(page: Any, selector: str) -> list[list[str]]:
     """The names in each line's "because you liked A and B" (None-free)."""
     texts = page.locator(f"{selector} li").evaluate_all(

@@ -809,18 +809,6 @@ def evaluate(
         )
 
 
-#: The ranking metrics of :func:`embedlab.evaluation.ranking_metrics` by the names
-#: ``cross_validate`` accepts (``"ndcg@10"``), and their keys in its result.
-_RANKING_KEYS = {
-    "ndcg": "ndcg",
-    "precision": "precision",
-    "recall": "recall",
-    "map": "map",
-    "mrr": "mrr",
-    "hit": "hit_rate",
-    "hit_rate": "hit_rate",
-}
-
 #: The protocols of ``embedlab evaluate --protocol`` (the top-N protocols).
 TOP_N_PROTOCOLS = ("user", "repeated-user", "user-temporal")
 
@@ -833,10 +821,10 @@ def _metric_names(text: str | None) -> tuple[tuple[str, str, int], ...]:
     """
     import re
 
-    from embedlab.evaluation import IMPLICIT_METRICS, LIST_METRICS
+    from embedlab.evaluation import IMPLICIT_METRICS, LIST_METRICS, RANKING_METRICS
 
     names = IMPLICIT_METRICS if text is None else [m.strip() for m in text.split(",") if m.strip()]
-    known = sorted({*_RANKING_KEYS, *LIST_METRICS})
+    known = sorted({*RANKING_METRICS, *LIST_METRICS})
     out = []
     for name in names:
         match = re.fullmatch(r"([a-z_]+)@(\d+)", name.lower())
@@ -878,6 +866,7 @@ def _bundle_scores(
     import pandas as pd
 
     from embedlab.evaluation import (
+        RANKING_METRICS,
         catalog_coverage,
         popularity_percentile,
         ranking_metrics,
@@ -915,7 +904,7 @@ def _bundle_scores(
             cut[k][f"coverage@{k}"] = catalog_coverage(lists, n_items, k=k)
             cut[k][f"popularity@{k}"] = popularity_percentile(lists, popularity, k=k)
             cut[k][f"arp@{k}"] = recommended_popularity(lists, popularity, k=k)["mean"]
-        scores[name] = float(cut[k][f"{_RANKING_KEYS.get(metric, metric)}@{k}"])
+        scores[name] = float(cut[k][f"{RANKING_METRICS.get(metric, metric)}@{k}"])
     return scores, counts
 
 
