@@ -172,6 +172,9 @@ def test_empty_data_one_line(tmp_path: Path) -> None:
     path.write_text("user,item\n")
     with pytest.raises(DataError, match=r"header line .* but no data rows"):
         load_interactions(path)
+    path.write_text("")  # the shared reader's message speaks of interactions here
+    with pytest.raises(DataError, match=r"empty .*expected an interactions table"):
+        load_interactions(path)
 
 
 def test_a_rating_column_is_not_silently_ignored() -> None:

@@ -33,6 +33,21 @@ IMPLICIT_DUPLICATES = ("sum", "max", "mean", "first", "last", "error")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+#: The shared reader's words for a ratings table, as they read for interactions.
+_READER_WORDS = (
+    ("for rating;", "for weight;"),
+    ("pass rating=", "pass weight="),
+    (
+        "a ratings table with (user, item, rating) rows",
+        "an interactions table with (user, item[, weight]) rows",
+    ),
+    (
+        "a ratings table with user, item and rating columns",
+        "an interactions table with user and item columns",
+    ),
+)
+
+
 def load_interactions(
     source: str | os.PathLike[str] | pd.DataFrame | pa.Table,
     *,
@@ -127,11 +142,11 @@ def load_interactions(
         cols, default_name = read_columns(source, refs, sep=sep, header=header, encoding=encoding)
     except DataError as exc:  # the weight column travels in the reader's rating role
         message = str(exc)
-        if "for rating;" not in message:
+        for said, meant in _READER_WORDS:
+            message = message.replace(said, meant)
+        if message == str(exc):
             raise
-        raise DataError(
-            message.replace("for rating;", "for weight;").replace("pass rating=", "pass weight=")
-        ) from None
+        raise DataError(message) from None
     if isinstance(source, (pd.DataFrame, pa.Table, pa.RecordBatch)):
         default_name = "interactions"
     return build_implicit(cols, duplicates=duplicates, name=name or default_name)
