@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import resource
 import subprocess
 from pathlib import Path
 
@@ -43,3 +45,41 @@ def git_commit() -> str:
         return out.stdout.strip() + (" (src/ has uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def rss_mib() -> float:
+    """This process's resident set size now, in MiB."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def maxrss_mib() -> float:
+    """``getrusage(RUSAGE_SELF).ru_maxrss`` in MiB (KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_mib() -> float:
+    """This process's peak resident set size: ``VmHWM`` of ``/proc/self/status``.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is not used for this on Linux: a child started
+    by fork + exec inherits its parent's peak there (it is kept as :func:`maxrss_mib`).
+    """
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return maxrss_mib()
+
+
+def peer_versions(peer_python: Path, runner: Path) -> dict:
+    """The versions a peer runner reports (``RUNNER . --versions``, a JSON line) in the
+    peers' environment; {} without that environment."""
+    if not peer_python.exists():
+        return {}
+    proc = subprocess.run(
+        [str(peer_python), str(runner), ".", "--versions"], capture_output=True, text=True
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    return {}

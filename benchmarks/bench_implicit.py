@@ -56,7 +56,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -67,6 +66,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from _common import maxrss_mib, peak_mib, peer_versions, rss_mib
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -92,28 +93,6 @@ DATASETS = {
 # ------------------------------------------------------------------ helpers
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mib() -> float:
-    """This process's peak resident set size: ``VmHWM`` of ``/proc/self/status``.
-
-    ``getrusage(RUSAGE_SELF).ru_maxrss`` is not used for this on Linux: a child started
-    by fork + exec inherits its parent's peak there (it is kept as :func:`_maxrss_mib`).
-    """
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return _maxrss_mib()
-
-
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _mem_total_gib() -> float | None:
@@ -316,15 +295,7 @@ def _popular(train, test, users) -> dict:
 
 # ------------------------------------------------------------------ peers
 def _peer_versions() -> dict:
-    if not PEER_PY.exists():
-        return {}
-    proc = subprocess.run(
-        [str(PEER_PY), str(PEER_RUNNER), ".", "--versions"], capture_output=True, text=True
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("{"):
-            return json.loads(line)
-    return {}
+    return peer_versions(PEER_PY, PEER_RUNNER)
 
 
 def _peer_missing() -> str | None:
@@ -520,7 +491,7 @@ def _child_20m(spec: dict) -> dict:
         copy=False,
         feedback="implicit",
     )
-    rss_data = _rss_mib()
+    rss_data = rss_mib()
     model = embedlab.ImplicitMatrixFactorization(epochs=spec["iterations"], random_state=0)
     load0 = _load()
     t0 = time.perf_counter()
@@ -539,8 +510,8 @@ def _child_20m(spec: dict) -> dict:
         "load_before": load0,
         "load_after": _load(),
         "rss_data_mib": rss_data,
-        "peak_rss_mib": _peak_mib(),
-        "ru_maxrss_mib": _maxrss_mib(),
+        "peak_rss_mib": peak_mib(),
+        "ru_maxrss_mib": maxrss_mib(),
         "nnz": len(data),
     }
 

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 import embedlab
-from _common import cpu_name, data_dir, git_commit
+from _common import cpu_name, data_dir, git_commit, peer_versions
 from peers.run_peers import ALL_PEERS
 
 HERE = Path(__file__).resolve().parent
@@ -171,15 +171,7 @@ def _fit_embedlab(key: str, dataset: str, split: str, train, test) -> dict:
 
 # ----------------------------------------------------------------- peers
 def _peer_versions() -> dict:
-    if not PEER_PY.exists():
-        return {}
-    proc = subprocess.run(
-        [str(PEER_PY), str(PEER_RUNNER), ".", "--versions"], capture_output=True, text=True
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("{"):
-            return json.loads(line)
-    return {}
+    return peer_versions(PEER_PY, PEER_RUNNER)
 
 
 def _run_peers(folder: Path, peers: tuple[str, ...], log: Path) -> list[dict]:

@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -54,30 +53,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent.parent)
+)  # benchmarks/_common.py (stdlib only)
+from _common import maxrss_mib, peak_mib, rss_mib
+
 ALL_PEERS = ("implicit-als", "implicit-als-blas1", "implicit-bpr")
 FACTORS_ALS = 64
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mib() -> float:
-    """This process's peak resident set size: ``VmHWM`` of ``/proc/self/status``.
-
-    ``getrusage(RUSAGE_SELF).ru_maxrss`` is not used for this on Linux: a child started
-    by fork + exec inherits its parent's peak there (it is kept as :func:`_maxrss_mib`).
-    """
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return _maxrss_mib()
-
-
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _csr(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -135,7 +117,7 @@ def _job(peer: str, alpha: float | None, job: dict, folder: Path, repeats: int) 
         arrays = np.load(folder / job["train_npz"])
         ui = _csr(arrays["user"], arrays["item"], tuple(job["shape"]))
         del arrays
-        rss_data = _rss_mib()
+        rss_data = rss_mib()
         model = _model(peer, alpha, job["iterations"])
         load0 = os.getloadavg()[0]
         fit, its = _fit(peer, model, ui)
@@ -154,8 +136,8 @@ def _job(peer: str, alpha: float | None, job: dict, folder: Path, repeats: int) 
             "recs": None,
             "nnz": int(ui.nnz),
             "rss_data_mib": rss_data,
-            "peak_rss_mib": _peak_mib(),
-            "ru_maxrss_mib": _maxrss_mib(),
+            "peak_rss_mib": peak_mib(),
+            "ru_maxrss_mib": maxrss_mib(),
         }
     train = pd.read_csv(folder / job["train"])
     test = pd.read_csv(folder / job["test"])
@@ -204,7 +186,7 @@ def _job(peer: str, alpha: float | None, job: dict, folder: Path, repeats: int) 
         "load_after": load1,
         "recs": name,
         "rss_data_mib": None,
-        "peak_rss_mib": _peak_mib(),
+        "peak_rss_mib": peak_mib(),
     }
 
 
