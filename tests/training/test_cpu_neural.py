@@ -219,3 +219,60 @@ def test_estimator_engine_parameter() -> None:
     # Different dropout masks, the same model quality.
     a, b = fast.evaluate(test)["rmse"], slow.evaluate(test)["rmse"]
     assert a != b and a == pytest.approx(b, rel=0.03)
+
+
+@pytest.fixture
+def lock_free(monkeypatch):
+    """Every fit runs the lock-free epoch (on any number of threads, one included)."""
+    from embedlab.training._cpu_neural import CompiledNeuralEpochs
+
+    monkeypatch.setattr(CompiledNeuralEpochs, "hogwild", lambda self, n: True)
+
+
+@pytest.mark.parametrize("options", VARIANTS, ids=lambda o: json.dumps(o) if o else "course")
+def test_the_lock_free_epoch_on_one_thread_equals_the_torch_loop(options, lock_free) -> None:
+    """On one thread the lock-free kernel takes the batches in order: plain Adam steps."""
+    data = _data(seed=1)
+    start = _module(**options)
+    ref, fast = copy.deepcopy(start), copy.deepcopy(start)
+    _fit(ref, "torch", data)
+    t_fast = _fit(fast, "compiled", data, n_threads=1)
+    assert t_fast.engine_ == "compiled"
+    assert _max_diff(ref, fast) < 1e-5
+    assert _max_diff(start, fast) > 1e-3
+
+
+def test_lock_free_threads_train_as_well_as_one(lock_free) -> None:
+    """Two threads updating shared weights without locks reach the one-thread model's
+    error on held-out ratings of a planted low-rank matrix."""
+    rng = np.random.default_rng(0)
+    n_users, n_items = 300, 200
+    P, Q = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    u = rng.integers(0, n_users, 40_000)
+    i = rng.integers(0, n_items, 40_000)
+    r = (3 + (P[u] * Q[i]).sum(1) + rng.normal(0, 0.3, u.size)).astype(np.float32)
+    train, test = slice(0, 36_000), slice(36_000, None)
+    errors = []
+    for threads in (1, 2):
+        m = _module(n_users, n_items, dot=True, dropout=0.1)
+        _fit(m, "compiled", (u[train], i[train], r[train]), epochs=8, batch_size=256,
+             n_threads=threads)  # fmt: skip
+        with torch.no_grad():
+            m.eval()
+            pred = m(torch.as_tensor(u[test]), torch.as_tensor(i[test])).numpy()
+        errors.append(float(np.sqrt(np.mean((pred - r[test]) ** 2))))
+    assert errors[0] < 0.6  # it learned the planted factors (their spread is ~1.7)
+    assert errors[1] == pytest.approx(errors[0], abs=0.03)
+
+
+def test_large_data_on_several_threads_runs_lock_free() -> None:
+    from embedlab.training._cpu_neural import HOGWILD_FROM, CompiledNeuralEpochs
+
+    m = _module()
+    opt = torch.optim.Adam([torch.zeros(1)])
+    kernel = CompiledNeuralEpochs(m, opt, None, l2_user=0, l2_item=0, l2_bias=0,
+                                  batch_size=8, num_threads=2)  # fmt: skip
+    assert kernel.hogwild(HOGWILD_FROM)
+    assert not kernel.hogwild(HOGWILD_FROM - 1)
+    kernel.num_threads = 1
+    assert not kernel.hogwild(HOGWILD_FROM)

@@ -19,7 +19,12 @@ from torch import nn
 
 from embedlab.nn import GeneratorDropout, NeuralModule
 
-__all__ = ["ENGINES", "CompiledNeuralEpochs", "compiled_unsupported"]
+__all__ = ["ENGINES", "HOGWILD_FROM", "CompiledNeuralEpochs", "compiled_unsupported"]
+
+#: From this many training ratings on, several threads run whole steps without locks
+#: ("Hogwild", as the MF engine does on large data); below, the steps are synchronous and
+#: the result does not depend on the thread count.
+HOGWILD_FROM = 200_000
 
 #: Engine names of the trainer's epoch loop.
 ENGINES = ("auto", "torch", "compiled")
@@ -169,12 +174,18 @@ class CompiledNeuralEpochs:
                 dst.copy_(piece.reshape(p.shape))
 
     # ------------------------------------------------------------------- epochs
+    def hogwild(self, n_ratings: int) -> bool:
+        """Whether an epoch over ``n_ratings`` runs lock-free threads (:data:`HOGWILD_FROM`)."""
+        from embedlab._threads import resolve_threads
+
+        return n_ratings >= HOGWILD_FROM and resolve_threads(self.num_threads) > 1
+
     def run_epoch(
         self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, lr: float, seed: int
     ) -> float:
         """Train one epoch on the rows in this order; returns the sum of squared errors."""
         from embedlab._threads import parallel_section
-        from embedlab.training._cpu_neural_kernels import neural_epoch
+        from embedlab.training._cpu_neural_kernels import neural_epoch, neural_epoch_hogwild
 
         m = self.module
         beta1, beta2 = self.lazy.param_groups[0]["betas"]
@@ -225,11 +236,17 @@ class CompiledNeuralEpochs:
             *self.l2,
             np.uint64(seed),
         )
-        # Many short parallel regions (several per batch): leave out the CPUs other
-        # programs keep busy, or each region waits for a descheduled thread. The
-        # result does not depend on the thread count.
-        with parallel_section(self.num_threads, adapt=True):
-            sse = neural_epoch(*args)
+        if self.hogwild(len(ratings)):
+            # One region per epoch, no thread waits for another: all the policy's
+            # threads, whatever other programs do (they share the CPUs fairly).
+            with parallel_section(self.num_threads) as n:
+                sse = neural_epoch_hogwild(n, *args)
+        else:
+            # Two short regions per batch: leave out the CPUs other programs keep busy,
+            # or each region waits for a descheduled thread. The result does not depend
+            # on the thread count.
+            with parallel_section(self.num_threads, adapt=True):
+                sse = neural_epoch(*args)
         self._unpack(theta, None)
         self._unpack(m_theta, "exp_avg")
         self._unpack(v_theta, "exp_avg_sq")

@@ -23,8 +23,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls it: loaded before the BLAS limit)
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
-__all__ = ["neural_epoch"]
+__all__ = ["neural_epoch", "neural_epoch_hogwild"]
 
 _FAST = {"reassoc", "contract", "nsz"}
 _CHUNKS = 16
@@ -35,6 +37,20 @@ _ROW_TASKS = 16
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@intrinsic
+def _fetch_add(typingctx, counter, index):
+    """``counter[index] += 1`` as one atomic operation; returns the value before."""
+
+    def codegen(context, builder, signature, args):
+        ary_t = signature.args[0]
+        ary = context.make_array(ary_t)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, ary_t, ary, [args[1]])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", ptr, one, "seq_cst")
+
+    return types.int64(counter, index), codegen
 
 
 @nb.njit(inline="always")
@@ -411,4 +427,281 @@ def neural_epoch(
             seen_u[touched_u[x]] = False
         for x in range(n_ti):
             seen_i[touched_i[x]] = False
+    return sse
+
+
+@nb.njit(fastmath=_FAST, nogil=True, boundscheck=False)
+def _hogwild_batches(
+    next_batch,
+    ui,
+    ii,
+    r,
+    batch_size,
+    P,
+    Q,
+    bu,
+    bi,
+    flags,
+    theta,
+    m_theta,
+    v_theta,
+    offs,
+    sizes,
+    dropout,
+    low,
+    high,
+    mP,
+    vP,
+    mQ,
+    vQ,
+    mbu,
+    vbu,
+    mbi,
+    vbi,
+    step0,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    l2_user,
+    l2_item,
+    l2_bias,
+    seed,
+):
+    # Batches as they come (a shared counter hands them out), each forward, backward and
+    # Adam on its own, reading and writing the shared parameters without locks. Returns
+    # the SSE of the batches this thread took.
+    n = r.shape[0]
+    du = P.shape[1]
+    di = Q.shape[1]
+    w0 = du + di
+    n_layers = sizes.shape[0] - 1
+    use_bu = flags[0] != 0
+    use_bi = flags[1] != 0
+    use_mu = flags[2] != 0
+    dot = flags[3] != 0
+    squash = flags[4] != 0
+    total_h = 0
+    max_w = w0
+    for layer in range(1, n_layers + 1):
+        total_h += sizes[layer]
+        max_w = max(max_w, sizes[layer])
+    last = sizes[n_layers]
+    o_out = offs[2 * n_layers]
+    o_out_b = offs[2 * n_layers + 1]
+    o_mu = offs[2 * n_layers + 2]
+    n_theta = theta.shape[0]
+    bmax = min(batch_size, n)
+
+    acts = np.empty(bmax * (w0 + total_h), dtype=np.float32)
+    gates = np.empty(bmax * max(total_h, 1), dtype=np.float32)
+    dbuf = np.empty((2, bmax * max_w), dtype=np.float32)
+    dX_all = np.empty(bmax * w0, dtype=np.float32)
+    draw = np.empty(bmax, dtype=np.float32)
+    grad = np.zeros(n_theta, dtype=np.float32)
+    gP = np.zeros(P.shape, dtype=np.float32)
+    gQ = np.zeros(Q.shape, dtype=np.float32)
+    gbu = np.zeros(bu.shape, dtype=np.float32)
+    gbi = np.zeros(bi.shape, dtype=np.float32)
+    seen_u = np.zeros(P.shape[0], dtype=np.bool_)
+    seen_i = np.zeros(Q.shape[0], dtype=np.bool_)
+    touched_u = np.empty(bmax, dtype=np.int64)
+    touched_i = np.empty(bmax, dtype=np.int64)
+    p_drop = np.float32(dropout)
+    inv_keep = np.float32(1.0 / (1.0 - dropout))
+    threshold = np.uint64(dropout * 16777216.0)
+    f_low = np.float32(low)
+    f_span = np.float32(high - low)
+    f_b1 = np.float32(beta1)
+    f_b2 = np.float32(beta2)
+    f_1b1 = np.float32(1.0 - beta1)
+    f_1b2 = np.float32(1.0 - beta2)
+    f_eps = np.float32(eps)
+    sse = 0.0
+
+    n_batches = -(-n // batch_size)
+    while True:
+        k = _fetch_add(next_batch, 0)  # the next batch nobody has taken
+        if k >= n_batches:
+            break
+        start = k * batch_size
+        B = min(batch_size, n - start)
+        step = step0 + k + 1
+        inv_b = np.float32(1.0 / B)
+        two_lu = np.float32(2.0 * l2_user / B)
+        two_li = np.float32(2.0 * l2_item / B)
+        two_lb = np.float32(2.0 * l2_bias / B)
+        X0 = acts[: B * w0].reshape(B, w0)
+        dX = dX_all[: B * w0].reshape(B, w0)
+        for b in range(B):
+            u = ui[start + b]
+            i = ii[start + b]
+            for j in range(du):
+                X0[b, j] = P[u, j]
+            for j in range(di):
+                X0[b, du + j] = Q[i, j]
+        # forward
+        in_off = 0
+        g_off = 0
+        unit0 = 0
+        for layer in range(1, n_layers + 1):
+            w_in = sizes[layer - 1]
+            h = sizes[layer]
+            a_off = in_off + B * w_in
+            Wt = theta[offs[2 * layer - 2] : offs[2 * layer - 2] + w_in * h].reshape(w_in, h)
+            bias = theta[offs[2 * layer - 1] : offs[2 * layer - 1] + h]
+            X = acts[in_off : in_off + B * w_in].reshape(B, w_in)
+            A = acts[a_off : a_off + B * h].reshape(B, h)
+            G = gates[g_off : g_off + B * h].reshape(B, h)
+            np.dot(X, Wt, A)
+            for b in range(B):
+                base = np.uint64((step * bmax + b) * total_h + unit0)
+                for j in range(h):
+                    z = A[b, j] + bias[j]
+                    g = np.float32(1.0) if z > 0 else np.float32(0.0)
+                    if p_drop > 0 and g > 0:
+                        if _keep(seed, base + np.uint64(j), threshold):
+                            g = inv_keep
+                        else:
+                            g = np.float32(0.0)
+                    G[b, j] = g
+                    A[b, j] = z * g
+            in_off = a_off
+            g_off += B * h
+            unit0 += h
+        X_top = acts[in_off : in_off + B * last].reshape(B, last)
+        b_out = theta[o_out_b]
+        mu = theta[o_mu] if use_mu else np.float32(0.0)
+        acc_w = np.zeros(last + 1, dtype=np.float64)
+        for b in range(B):
+            u = ui[start + b]
+            i = ii[start + b]
+            s = b_out
+            for j in range(last):
+                s += X_top[b, j] * theta[o_out + j]
+            if dot:
+                d = np.float32(0.0)
+                for j in range(du):
+                    d += X0[b, j] * X0[b, du + j]
+                s += d
+            if use_bu:
+                s += bu[u, 0]
+            if use_bi:
+                s += bi[i, 0]
+            s += mu
+            if squash:
+                sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
+                err = f_low + f_span * sig - r[start + b]
+                db = np.float32(2.0) * err * inv_b * f_span * sig * (np.float32(1.0) - sig)
+            else:
+                err = s - r[start + b]
+                db = np.float32(2.0) * err * inv_b
+            draw[b] = db
+            sse += np.float64(err) * np.float64(err)
+            g64 = np.float64(db)
+            for j in range(last):
+                acc_w[j] += X_top[b, j] * g64
+            acc_w[last] += g64
+        for j in range(last + 1):
+            grad[o_out + j] = np.float32(acc_w[j])
+        if use_mu:
+            grad[o_mu] = grad[o_out_b]
+        # backward
+        par = n_layers % 2
+        d_top = dX if n_layers == 0 else dbuf[par, : B * last].reshape(B, last)
+        for b in range(B):
+            for j in range(last):
+                d_top[b, j] = draw[b] * theta[o_out + j]
+        for layer in range(n_layers, 0, -1):
+            w_in = sizes[layer - 1]
+            h = sizes[layer]
+            g_off -= B * h
+            in_off -= B * w_in
+            par = layer % 2
+            dA = dbuf[par, : B * h].reshape(B, h)
+            G = gates[g_off : g_off + B * h].reshape(B, h)
+            o_w = offs[2 * layer - 2]
+            o_b = offs[2 * layer - 1]
+            Wt = theta[o_w : o_w + w_in * h].reshape(w_in, h)
+            for j in range(h):
+                grad[o_b + j] = 0.0
+            for b in range(B):
+                for j in range(h):
+                    dA[b, j] *= G[b, j]
+                    grad[o_b + j] += dA[b, j]
+            X = acts[in_off : in_off + B * w_in].reshape(B, w_in)
+            np.dot(X.T, dA, grad[o_w : o_w + w_in * h].reshape(w_in, h))
+            if layer > 1:
+                np.dot(dA, Wt.T, dbuf[1 - par, : B * w_in].reshape(B, w_in))
+            else:
+                np.dot(dA, Wt.T, dX)
+        # Adam on the layers
+        tf = float(step)
+        size_rows = np.float32(lr * np.sqrt(1.0 - beta2**tf) / (1.0 - beta1**tf))
+        step_size = np.float32(lr / (1.0 - beta1**tf))
+        bc2_sqrt = np.float32(np.sqrt(1.0 - beta2**tf))
+        for x in range(n_theta):
+            g = grad[x]
+            mx = m_theta[x] + f_1b1 * (g - m_theta[x])
+            vx = f_b2 * v_theta[x] + f_1b2 * g * g
+            m_theta[x] = mx
+            v_theta[x] = vx
+            theta[x] -= step_size * mx / (np.sqrt(vx) / bc2_sqrt + f_eps)
+        # the tables: each touched row's gradient summed in batch order, then lazy Adam
+        n_tu = 0
+        n_ti = 0
+        for b in range(B):
+            u = ui[start + b]
+            i = ii[start + b]
+            g = draw[b]
+            if not seen_u[u]:
+                seen_u[u] = True
+                touched_u[n_tu] = u
+                n_tu += 1
+            if not seen_i[i]:
+                seen_i[i] = True
+                touched_i[n_ti] = i
+                n_ti += 1
+            for j in range(du):
+                gk = dX[b, j] + two_lu * X0[b, j]
+                if dot:
+                    gk += g * X0[b, du + j]
+                gP[u, j] += gk
+            for j in range(di):
+                gk = dX[b, du + j] + two_li * X0[b, du + j]
+                if dot:
+                    gk += g * X0[b, j]
+                gQ[i, j] += gk
+            if use_bu:
+                gbu[u, 0] += g + two_lb * bu[u, 0]
+            if use_bi:
+                gbi[i, 0] += g + two_lb * bi[i, 0]
+        for x in range(n_tu):
+            u = touched_u[x]
+            seen_u[u] = False
+            _adam_cols(P, mP, vP, gP, u, 0, du, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
+            if use_bu:
+                _adam_cols(bu, mbu, vbu, gbu, u, 0, 1, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
+        for x in range(n_ti):
+            i = touched_i[x]
+            seen_i[i] = False
+            _adam_cols(Q, mQ, vQ, gQ, i, 0, di, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
+            if use_bi:
+                _adam_cols(bi, mbi, vbi, gbi, i, 0, 1, size_rows, f_b1, f_b2, f_1b1, f_1b2, f_eps)
+    return sse
+
+
+@nb.njit(parallel=True, fastmath=_FAST, cache=True, nogil=True, boundscheck=False)
+def neural_epoch_hogwild(n_threads, *args):
+    """:func:`neural_epoch` with one region per epoch: ``n_threads`` threads each take the
+    next batch nobody has taken and run its whole step (forward, backward, Adam) on the
+    shared parameters without locks ("Hogwild", as the MF engine on large data). No
+    thread waits for another, so the epoch keeps its pace when other programs hold
+    CPUs; the result depends on how the threads interleave (on one thread it is
+    deterministic). Same arguments as :func:`neural_epoch` after ``n_threads``.
+    """
+    next_batch = np.zeros(1, dtype=np.int64)
+    sse = 0.0
+    for _ in nb.prange(n_threads):
+        sse += _hogwild_batches(next_batch, *args)
     return sse
