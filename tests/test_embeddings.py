@@ -306,7 +306,7 @@ def test_restrict_and_min_count(movies: KeyedEmbeddings) -> None:
 
 
 def test_restriction_errors(movies: KeyedEmbeddings, small: KeyedEmbeddings) -> None:
-    with pytest.raises(ValueError, match="min_count=5 needs a metadata column 'n_ratings'"):
+    with pytest.raises(ValueError, match="min_count=5 needs a metadata column of counts"):
         small.most_similar(10, min_count=5)
     with pytest.raises(UnknownIDError, match="unknown key ID"):
         movies.most_similar(1, restrict=[99999])

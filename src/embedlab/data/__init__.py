@@ -21,7 +21,7 @@ from embedlab.data._implicit import (
 from embedlab.data._interactions import DatasetSummary, Interactions, align_metadata
 from embedlab.data._load import load
 from embedlab.data._movielens import detect_movielens, load_movielens, movielens_folds
-from embedlab.data._sidetable import read_side_table
+from embedlab.data._sidetable import read_side_table, read_table
 from embedlab.data._sniff import sniff_table
 from embedlab.data._split import Split, folds, split
 from embedlab.data._synthetic import SHAPES, SyntheticTruth, synthetic_ratings
@@ -54,6 +54,7 @@ __all__ = [
     "movielens_releases",
     "parse_id",
     "read_side_table",
+    "read_table",
     "resolve_columns",
     "sniff_table",
     "split",

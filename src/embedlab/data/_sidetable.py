@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from embedlab.data._ids import parse_id
 from embedlab.data._sniff import _LEADING_ZERO, _normalise_sep, sniff_table
 from embedlab.exceptions import DataError
 
-__all__ = ["read_side_table"]
+__all__ = ["read_side_table", "read_table"]
 
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
@@ -67,7 +69,14 @@ def _key_ids(values: pd.Series, source: str, key: str) -> pd.Index:
 
 
 def _read_text(
-    path: Path, display: str, sep: str | None, encoding: str | None, key: str | None
+    path: Path,
+    display: str,
+    sep: str | None,
+    encoding: str | None,
+    key: str | None,
+    *,
+    text_columns: tuple[str, ...] = (),
+    key_as_text: bool = True,
 ) -> pd.DataFrame:
     encoding = encoding or "utf-8"
     try:
@@ -86,9 +95,11 @@ def _read_text(
         options["engine"] = "python"
     try:
         names = list(pd.read_csv(path, nrows=0, **options).columns)  # type: ignore[arg-type]
-        # Only the key is read as text (leading zeros kept); the others keep their types.
-        key = names[0] if key is None and names else key
-        dtype = {key: str} if key in names else None
+        # Only the key (and text_columns) are read as text (leading zeros kept); the
+        # others keep their types.
+        key = names[0] if key is None and names and key_as_text else key
+        text = [c for c in (key, *text_columns) if c in names]
+        dtype = {c: str for c in text} or None
         return pd.read_csv(path, dtype=dtype, **options)  # type: ignore[arg-type]
     except UnicodeDecodeError as exc:
         hint = (
@@ -110,6 +121,58 @@ def _read_text(
             f"{display}: cannot read as a table with sep={sep!r} ({detail}); "
             "pass sep= with the file's separator"
         ) from None
+
+
+def _existing_file(path: str | os.PathLike[str], expected: str) -> tuple[Path, str]:
+    file = Path(path).expanduser()
+    display = os.fspath(path)
+    if not file.exists():
+        raise DataError(f"path={display!r}: file not found; expected {expected}")
+    if file.is_dir():
+        raise DataError(f"path={display!r}: is a folder; expected {expected}")
+    return file, display
+
+
+def _read_any(
+    file: Path, display: str, sep: str | None, encoding: str | None, key: str | None, **text: Any
+) -> pd.DataFrame:
+    if _is_parquet(file):
+        try:
+            frame = pd.read_parquet(file)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise DataError(
+                f"{display}: cannot read as Parquet ({exc}); expected a Parquet table"
+            ) from None
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
+    return _read_text(file, display, sep, encoding, key, **text)
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    text_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read a whole table with a header line: a CSV/TSV (any separator, compressed or
+    not) or a Parquet file, e.g. the rows :class:`~embedlab.EmbeddingEncoder` learns from.
+
+    Columns keep the types pandas or Parquet give them, except ``text_columns`` of a
+    text file, read as text so that codes such as ``"007"`` keep their leading zeros.
+
+    Raises:
+        DataError: The file is missing, a folder, empty or unreadable (wrong
+            ``encoding`` or ``sep``), or has no columns.
+    """
+    expected = "a CSV/TSV or Parquet table with a header line"
+    file, display = _existing_file(path, expected)
+    frame = _read_any(
+        file, display, sep, encoding, None, text_columns=tuple(text_columns), key_as_text=False
+    )
+    if not len(frame.columns):
+        raise DataError(f"{display}: the table has no columns; expected {expected}")
+    return frame
 
 
 def read_side_table(
@@ -160,27 +223,10 @@ def read_side_table(
         0   A1   Tea    3.5
         1   B2  Wine   12.0
     """
-    file = Path(path).expanduser()
-    display = os.fspath(path)
-    if not file.exists():
-        raise DataError(
-            f"path={display!r}: file not found; expected a CSV/TSV or Parquet side table "
-            "with a header line and one row per ID"
-        )
-    if file.is_dir():
-        raise DataError(
-            f"path={display!r}: is a folder; expected a CSV/TSV or Parquet side table file"
-        )
-    if _is_parquet(file):
-        try:
-            frame = pd.read_parquet(file)
-        except Exception as exc:  # pyarrow raises several types for damaged files
-            raise DataError(
-                f"{display}: cannot read as Parquet ({exc}); expected a Parquet side table"
-            ) from None
-        frame.columns = [str(c) for c in frame.columns]
-    else:
-        frame = _read_text(file, display, sep, encoding, key)
+    file, display = _existing_file(
+        path, "a CSV/TSV or Parquet side table with a header line and one row per ID"
+    )
+    frame = _read_any(file, display, sep, encoding, key)
     columns = list(frame.columns)
     if not columns:
         raise DataError(f"{display}: the table has no columns; expected an ID column first")

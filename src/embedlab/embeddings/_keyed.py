@@ -21,7 +21,9 @@ from embedlab import _ann
 from embedlab.data import Vocabulary
 from embedlab.embeddings._frames import AnswerColumns, build_frame, clip
 from embedlab.embeddings._search import (
+    COUNT_COLUMNS,
     FoldedLabels,
+    count_column,
     find_ids,
     find_labels,
     fold_labels,
@@ -115,7 +117,7 @@ class KeyedEmbeddings:
     are DataFrames with columns ``key``, ``label`` (when labels exist) and
     ``similarity``, best first; ties go to the lower row. Candidates can be restricted
     to a list of keys (``restrict=``) and to keys with at least ``min_count`` ratings
-    (``min_count=``, from the metadata column ``n_ratings``).
+    (``min_count=``, from the metadata column ``n_ratings``, ``count`` or ``n_rows``).
 
     **Search index.** Exact search (a matrix product) by default; a FAISS HNSW index
     from :data:`embedlab._ann.FAISS_THRESHOLD` keys on with ``index="auto"``, or on
@@ -399,14 +401,15 @@ class KeyedEmbeddings:
             mask[rows] = True
         if min_count is not None:
             threshold = _check_min_count(min_count)
-            if self.metadata is None or "n_ratings" not in self.metadata.columns:
+            column = count_column(self.metadata)
+            if column is None:
                 have = [] if self.metadata is None else list(self.metadata.columns)
                 raise ValueError(
-                    f"min_count={min_count!r} needs a metadata column 'n_ratings' "
-                    f"(metadata columns: {have}); pass metadata with rating counts, "
-                    "or use restrict= instead"
+                    f"min_count={min_count!r} needs a metadata column of counts, one of "
+                    f"{list(COUNT_COLUMNS)} (metadata columns: {have}); pass metadata with "
+                    "counts, or use restrict= instead"
                 )
-            counts = pd.to_numeric(self.metadata["n_ratings"], errors="coerce").fillna(0).to_numpy()
+            counts = pd.to_numeric(self.metadata[column], errors="coerce").fillna(0).to_numpy()
             enough = counts >= threshold
             mask = enough if mask is None else mask & enough
         return mask

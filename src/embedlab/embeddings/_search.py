@@ -23,7 +23,21 @@ from embedlab.exceptions import UnknownIDError
 if TYPE_CHECKING:  # pragma: no cover
     from embedlab.embeddings._keyed import KeyedEmbeddings
 
+#: Metadata columns that count each key's observations (``min_count=`` and the ties of a
+#: search read the first present): ratings or interactions of a model's items, rows of an
+#: encoder's levels.
+COUNT_COLUMNS = ("n_ratings", "count", "n_rows")
+
+
+def count_column(metadata: pd.DataFrame | None) -> str | None:
+    """The first of :data:`COUNT_COLUMNS` that ``metadata`` has, or None."""
+    if metadata is None:
+        return None
+    return next((c for c in COUNT_COLUMNS if c in metadata.columns), None)
+
+
 __all__ = [
+    "COUNT_COLUMNS",
     "FoldedLabels",
     "find_ids",
     "find_labels",
@@ -134,14 +148,18 @@ def find_labels(kv: KeyedEmbeddings, folded: FoldedLabels, text: str, n: int) ->
     return _ranked_matches(kv, scores, n)
 
 
+def _popularity(kv: KeyedEmbeddings, rows: np.ndarray) -> np.ndarray:
+    """Each row's count (:func:`count_column`), else zeros."""
+    column = count_column(kv.metadata)
+    if column is None:
+        return np.zeros(rows.size)
+    return pd.to_numeric(kv.metadata[column], errors="coerce").fillna(0).to_numpy()[rows]
+
+
 def _ranked_matches(kv: KeyedEmbeddings, scores: np.ndarray, n: int) -> pd.DataFrame:
     """The ``n`` best rows with a positive score; ties to more ratings, then the lower row."""
     rows = np.flatnonzero(scores > 0)
-    popularity = np.zeros(rows.size)
-    if kv.metadata is not None and "n_ratings" in kv.metadata.columns:
-        popularity = (
-            pd.to_numeric(kv.metadata["n_ratings"], errors="coerce").fillna(0).to_numpy()[rows]
-        )
+    popularity = _popularity(kv, rows)
     order = np.lexsort((rows, -popularity, -scores[rows]))[:n]
     rows = rows[order]
     if kv.labels is None:
@@ -260,11 +278,7 @@ def find_ids(kv: KeyedEmbeddings, text: str, n: int) -> pd.DataFrame:
     scores[starts] = 0.7 + 0.2 * ratio[starts]
     scores[ids == query] = 1.0
     rows = np.flatnonzero(scores > 0)
-    popularity = np.zeros(rows.size)
-    if kv.metadata is not None and "n_ratings" in kv.metadata.columns:
-        popularity = (
-            pd.to_numeric(kv.metadata["n_ratings"], errors="coerce").fillna(0).to_numpy()[rows]
-        )
+    popularity = _popularity(kv, rows)
     rows = rows[np.lexsort((rows, -popularity, -scores[rows]))[:n]]
     keys = kv.keys.ids(rows)
     return pd.DataFrame(

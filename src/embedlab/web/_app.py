@@ -49,6 +49,7 @@ from fastapi.responses import JSONResponse, Response
 from embedlab import _ann
 from embedlab.data import parse_id
 from embedlab.embeddings import KeyedEmbeddings
+from embedlab.embeddings._search import COUNT_COLUMNS
 from embedlab.exceptions import EmbedlabError, UnknownIDError
 from embedlab.settings import Int, renamed
 from embedlab.web._schemas import (
@@ -584,7 +585,7 @@ class _Explorer:
         if model is not None:
             counts = np.asarray(model.item_counts_, dtype=np.float64)
         elif meta is not None:
-            for name in ("n_ratings", "count"):
+            for name in COUNT_COLUMNS:
                 if name in meta.columns and _is_numeric(meta[name]):
                     counts = pd.to_numeric(meta[name], errors="coerce").to_numpy(np.float64)
                     self.counts_column = name
