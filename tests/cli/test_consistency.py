@@ -41,6 +41,10 @@ COMMANDS = [
     ["data", "fetch"],
     ["data", "list"],
     ["data", "synth"],
+    ["features", "fit"],
+    ["features", "transform"],
+    ["features", "similar"],
+    ["features", "export"],
 ]
 _IDS = [" ".join(c) for c in COMMANDS]
 
@@ -165,6 +169,8 @@ USER_ERRORS = [
     (["data", "info"], ["{tmp}/nope.csv"], "file not found"),
     (["data", "fetch"], ["ml-999", "-q"], "unknown MovieLens release 'ml-999'"),
     (["data", "synth"], ["{tmp}/s", "--shape", "ml-7"], "unknown --shape 'ml-7'"),
+    (["features", "fit"], ["{ratings}", "--target", "nope", "--out", "{tmp}/e"], "--target nope"),
+    (["features", "transform"], ["{tmp}/no-enc", "{ratings}", "--out", "{tmp}/f.csv"], "no-enc"),
 ]
 _ERROR_IDS = [f"{' '.join(c)}-{i}" for i, (c, _, _) in enumerate(USER_ERRORS)]
 

@@ -352,6 +352,7 @@ def _register() -> None:
         _demo,  # noqa: F401  (registers `demo`)
         _experiment,  # noqa: F401  (registers `experiment size-sweep`, `biases`, `l2`)
         _explore,  # noqa: F401  (registers `similar`, `recommend` and `export`)
+        _features,  # noqa: F401  (registers `features fit|transform|similar|export`)
         _fetch,  # noqa: F401  (registers `data fetch` and `data list`)
         _serve,  # noqa: F401  (registers `serve`)
         _synth,  # noqa: F401  (registers `data synth`)

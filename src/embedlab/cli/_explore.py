@@ -266,6 +266,14 @@ def export(
     """
     say = output(quiet, verbose, as_json)
     say.settings(model_dir=model_dir, format=fmt, out=out, users=users, binary=binary)
+    check_export(fmt, out, binary)
+    model = _lookup(model_dir, say)
+    vectors = model.user_embeddings() if users else model.item_embeddings()
+    write_vectors(vectors, fmt, out, say, what="user" if users else "item", binary=binary)
+
+
+def check_export(fmt: str, out: Path, binary: bool = False) -> None:
+    """One-line errors for an export's ``--format``, ``--binary`` and ``--out``."""
     if fmt not in FORMATS:
         raise DataError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if binary and fmt != "word2vec":
@@ -276,8 +284,12 @@ def export(
         )
     else:
         check_output(out, "file", "--out")
-    model = _lookup(model_dir, say)
-    vectors = model.user_embeddings() if users else model.item_embeddings()
+
+
+def write_vectors(
+    vectors: Any, fmt: str, out: Path, say: Output, *, what: str, binary: bool = False
+) -> None:
+    """Write ``vectors`` (checked by :func:`check_export`) in ``fmt`` to ``out``, staged."""
     writers = {
         "gensim": lambda path: vectors.to_gensim().save(str(path)),
         "word2vec": lambda path: vectors.save_word2vec_format(path, binary=binary),
@@ -294,9 +306,8 @@ def export(
     except OSError as exc:
         raise write_error("--out", out, exc) from None
     written = out
-    what = "user" if users else "item"
     say.done("exported")
-    if as_json:
+    if say.as_json:
         doc = {"format": fmt, "out": str(written), "vectors": len(vectors), "of": what}
         say.result(json.dumps(doc, indent=2))
         return

@@ -97,6 +97,14 @@ def serve(
             "--key-column", help="The key column of --metadata (default: its first column)."
         ),
     ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            "--column",
+            help="Encoder bundle only (embedlab features fit): the categorical column whose "
+            "vectors to explore (default: the one with the most levels).",
+        ),
+    ] = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it to the network.")
     ] = "127.0.0.1",
@@ -143,6 +151,8 @@ def serve(
     Example: embedlab serve runs/mf32 --port 8000 --workers 2
 
     Example: embedlab serve vectors.txt --metadata items.csv --map pca
+
+    Example: embedlab serve runs/flights-enc --column dest
     """
     say = output(quiet, verbose)
     say.settings(
@@ -155,6 +165,7 @@ def serve(
         threads=n_threads,
         workers=workers,
         cors_origin=cors_origin,
+        column=column,
     )
     if not 0 < port < 65536:
         raise DataError(f"--port {port}: expected 1..65535")
@@ -170,6 +181,14 @@ def serve(
     if workers < 1:
         raise DataError(f"--workers {workers}: expected an integer >= 1")
     bundle = _check_source(path, metadata, key_column)
+    from embedlab.cli._features import is_encoder_bundle, open_encoder_column
+
+    encoder = bundle and is_encoder_bundle(path)
+    if column is not None and not encoder:
+        raise DataError(
+            f"--column applies to an encoder bundle (embedlab features fit --out DIR), but "
+            f"{path} is {'a model bundle' if bundle else 'a vectors file'}; drop --column"
+        )
     try:
         import uvicorn
 
@@ -181,8 +200,12 @@ def serve(
         ) from None
     # Loaded here even with several workers: a bad bundle or file is one line before any starts.
     options: dict[str, Any] = {"cors_origins": cors_origin or None, "map_method": map_method}
-    if bundle:
-        source: Any = path
+    if encoder:
+        source: Any = open_encoder_column(path, column)
+        options["source_name"] = source.source_
+        bundle = False
+    elif bundle:
+        source = path
     else:
         from embedlab.embeddings import open_vectors
 
@@ -200,7 +223,8 @@ def serve(
             err=True,
         )
     say.done("model loaded" if bundle else f"{len(source):,} vectors loaded")
-    say.info(f"embedlab explorer of {path} on http://{host}:{port}/ (Ctrl+C stops)")
+    what = f"the {source.column_!s} vectors of {path}" if encoder else str(path)
+    say.info(f"embedlab explorer of {what} on http://{host}:{port}/ (Ctrl+C stops)")
     level = "info" if verbose else "error" if quiet else "warning"
     if workers == 1:
         uvicorn.run(web_app, host=host, port=port, log_level=level)
@@ -212,7 +236,10 @@ def serve(
         "n_threads": n_threads,
         **options,
     }
-    if not bundle:
+    if encoder:
+        # Each worker loads the encoder again and takes the same column's vectors.
+        config["encoder"] = {"path": str(path.resolve()), "column": source.column_}
+    elif not bundle:
         # Each worker opens the file again: app_from_env hands this to open_vectors.
         config["vectors"] = {
             "path": str(path.resolve()),

@@ -299,9 +299,10 @@ _VALUE = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\([^()]*\)|\[[^\[\]]*\]|[\w.+-]
 
 
 @functools.cache
-def _assignment() -> re.Pattern[str]:
-    names = sorted((o.name for o in model_options()), key=len, reverse=True)
-    return re.compile(rf"(?<![\w.-])({'|'.join(names)})=({_VALUE})")
+def _assignment(names: tuple[str, ...] | None = None) -> re.Pattern[str]:
+    names = names if names is not None else tuple(o.name for o in model_options())
+    alternatives = sorted(names, key=len, reverse=True)
+    return re.compile(rf"(?<![\w.-])({'|'.join(alternatives)})=({_VALUE})")
 
 
 def _cli_value(text: str) -> str:
@@ -324,10 +325,12 @@ def _flag(match: re.Match[str]) -> str:
     return f"{flag} {_cli_value(value)}"
 
 
-def cli_message(message: str) -> str:
+def cli_message(message: str, names: tuple[str, ...] | None = None) -> str:
     """A settings message with its Python assignments as flags: ``embedding_dim=0: expected
-    ...`` becomes ``--embedding-dim 0: expected ...``, ``engine='sgd'`` ``--engine sgd``."""
-    return _assignment().sub(_flag, message)
+    ...`` becomes ``--embedding-dim 0: expected ...``, ``engine='sgd'`` ``--engine sgd``.
+
+    ``names``: the parameters to translate (None: the model options of ``train``)."""
+    return _assignment(names).sub(_flag, message)
 
 
 # ------------------------------------------------------------------ docs

@@ -1474,7 +1474,8 @@ def app_from_env() -> FastAPI:
     Each worker process loads the source itself, from the settings in
     ``$EMBEDLAB_SERVE_CONFIG`` (``create_app``'s arguments, ``n_threads``, and for a
     vectors file ``vectors``: ``open_vectors``' ``path``, ``metadata`` and
-    ``key_column``), and limits its threads.
+    ``key_column``; for an encoder bundle ``encoder``: its ``path`` and the ``column``
+    whose vectors to explore), and limits its threads.
 
     Raises:
         RuntimeError: If the variable is not set (this is not for direct use).
@@ -1486,7 +1487,12 @@ def app_from_env() -> FastAPI:
     limit_threads(int(config.pop("n_threads", 1)))
     source = config.pop("source")
     vectors = config.pop("vectors", None)
-    if vectors is not None:
+    encoder = config.pop("encoder", None)
+    if encoder is not None:
+        from embedlab.features import EmbeddingEncoder
+
+        source = EmbeddingEncoder.load(encoder["path"]).column_embeddings(encoder["column"])
+    elif vectors is not None:
         from embedlab.embeddings import open_vectors
 
         source = open_vectors(
