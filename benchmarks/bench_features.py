@@ -25,7 +25,7 @@ Protocol (stated again in the report):
    random_state=0)`` (early stopping off: ``early_stopping=False``), the same for both.
 5. Test RMSE on u1.test; wall-clock seconds (``perf_counter``) of each fit.
 
-Results go to ``benchmarks/results/features.md`` and ``features.json`` (not with --quick).
+Results go to ``benchmarks/results/features_ml100k.md`` and ``features_ml100k.json`` (not with --quick).
 """
 
 from __future__ import annotations
@@ -213,9 +213,9 @@ def main() -> int:
         "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "features.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "features.md").write_text(report(result))
-    print(f"wrote {RESULTS / 'features.md'} and features.json")
+    (RESULTS / "features_ml100k.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "features_ml100k.md").write_text(report(result))
+    print(f"wrote {RESULTS / 'features_ml100k.md'} and features_ml100k.json")
     return 0
 
 

@@ -53,7 +53,7 @@ training rows only, scored on the test rows; fit seconds = every step's fit):
    row's fit time counts it).
 
 Scores: R² (regression); log-loss, accuracy and ROC AUC (binary classification).
-Results go to ``benchmarks/results/tables.md`` and ``tables.json`` (not with --quick),
+Results go to ``benchmarks/results/features.md`` and ``features.json`` (not with --quick),
 with the machine's load average before and after each table.
 """
 
@@ -481,9 +481,9 @@ def main() -> int:
         "tables": tables,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "tables.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "tables.md").write_text(report(result))
-    print(f"wrote {RESULTS / 'tables.md'} and tables.json")
+    (RESULTS / "features.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "features.md").write_text(report(result))
+    print(f"wrote {RESULTS / 'features.md'} and features.json")
     return 0
 
 
