@@ -314,3 +314,18 @@ def test_serve_column_needs_an_encoder_bundle(tmp_path, runs) -> None:
     assert result.exit_code == 2 and not runs
     assert "--column applies to an encoder bundle" in result.stderr
     assert "is a vectors file" in result.stderr
+
+
+def test_fit_learns_pairs_of_columns(tables, tmp_path) -> None:
+    args = ["features", "fit", str(tables[0]), "--target", "sales", "--out", str(tmp_path / "e")]
+    args += ["--columns", "store,product,day", "--interactions", "product:day"]
+    result = runner.invoke(app, [*args, "--random-state", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    columns = [c["column"] for c in json.loads(result.stdout)["columns"]]
+    assert columns == ["store", "product", "day", "product×day"]
+    found = runner.invoke(
+        app, ["features", "similar", str(tmp_path / "e"), "3×sat", "--column", "product×day"]
+    )
+    assert found.exit_code == 0, found.output
+    bad = runner.invoke(app, [*args[:-2], "--interactions", "product:weekday"])
+    assert bad.exit_code == 2 and "--interactions" in bad.stderr and "'weekday'" in bad.stderr

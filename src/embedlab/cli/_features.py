@@ -71,6 +71,7 @@ def _words(message: str) -> str:
     """An encoder message in the command line's words (``task='regression'`` -> ``--task
     regression``, ``columns=[...]`` -> ``--columns``)."""
     message = message.replace("columns=[...]", "--columns a,b,...")
+    message = message.replace("interactions pair ", "--interactions ")
     return cli_message(message, tuple(dict.fromkeys(_PYTHON_NAMES)))
 
 

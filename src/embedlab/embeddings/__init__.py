@@ -29,10 +29,12 @@ from embedlab.embeddings._export import (
 )
 from embedlab.embeddings._keyed import KeyedEmbeddings
 from embedlab.embeddings._open import open_vectors
-from embedlab.embeddings._search import normalize_label
+from embedlab.embeddings._search import COUNT_COLUMNS, count_column, normalize_label
 
 __all__ = [
+    "COUNT_COLUMNS",
     "KeyedEmbeddings",
+    "count_column",
     "load_word2vec_format",
     "normalize_label",
     "open_vectors",

@@ -38,6 +38,15 @@ __all__ = ["EmbeddingEncoder"]
 
 #: Training rows over which each level's effect is averaged (see ``_effects``).
 REFERENCE_ROWS = 128
+#: Joins a pair of columns' names (``origin×dest``) and their values (``EWR×LAX``).
+PAIR = "×"
+
+
+def pair_name(a: Any, b: Any) -> str:
+    """The name of the column of a pair's combinations (:attr:`EmbeddingEncoder.interactions`)."""
+    return f"{a}{PAIR}{b}"
+
+
 #: Rows per forward pass when computing effects and predictions.
 EFFECT_CHUNK = 262_144
 
@@ -117,6 +126,11 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         columns: The categorical columns (names for a DataFrame, positions for an
             array), or None for the default above.
         embedding_dims: None/"auto", an int, or a dict ``{column: width}``.
+        interactions: Pairs of categorical columns, e.g. ``[("origin", "dest")]``: each
+            pair's combinations become a categorical column ``"origin×dest"`` (values
+            ``"EWR×LAX"``) with its own table, so the network learns the pair's interaction
+            directly and ``transform`` outputs its vectors and effect;
+            ``column_embeddings("origin×dest")`` explores them.
         task: ``"auto"``, ``"regression"`` or ``"classification"``.
         hidden: Widths of the MLP's hidden layers (``()`` for a linear head).
         epochs: Most passes over the training rows (None: adapted to the rows).
@@ -135,7 +149,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
 
     Attributes:
-        categorical_columns_: The categorical columns (names, or positions for arrays).
+        categorical_columns_: The categorical columns (names, or positions for arrays),
+            then one ``"a×b"`` per pair of ``interactions``.
+        interactions_: The pairs of ``interactions``, as a list of tuples.
         numeric_columns_: The numeric columns passed through (empty without passthrough).
         categories_: Per categorical column, the kept categories (array, table order).
         infrequent_categories_: Per categorical column, the values folded into the bucket
@@ -167,6 +183,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         self,
         columns: Sequence[Any] | None = None,
         *,
+        interactions: Sequence[tuple[Any, Any]] | None = None,
         embedding_dims: int | str | Mapping[Any, int] | None = None,
         task: Literal["auto", "regression", "classification"] = "auto",
         hidden: Sequence[int] = (64,),
@@ -186,6 +203,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         device: str = "auto",
     ) -> None:
         self.columns = columns
+        self.interactions = interactions
         self.embedding_dims = embedding_dims
         self.task = task
         self.hidden = hidden
@@ -297,6 +315,33 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             )
         rest = [c for c in names if c not in cats] if settings.passthrough else []
         return cats, rest
+
+    def _pairs(self, pairs: tuple[tuple[Any, Any], ...], cats: list[Any]) -> list[tuple[Any, Any]]:
+        for pair in pairs:
+            wrong = [c for c in pair if c not in cats]
+            if wrong:
+                raise ValueError(
+                    f"interactions pair {pair[0]}:{pair[1]}: {wrong[0]!r} is not a categorical "
+                    f"column (categorical columns: {cats!r}); pair categorical columns only"
+                )
+        return list(pairs)
+
+    def _with_pairs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with a text column ``a×b`` per pair of :attr:`interactions_`."""
+        if not getattr(self, "interactions_", None):
+            return frame
+        extra = {
+            pair_name(a, b): pd.Series(
+                [
+                    f"{u}{PAIR}{v}"
+                    for u, v in zip(frame[a].tolist(), frame[b].tolist(), strict=True)
+                ],
+                index=frame.index,
+                dtype=object,
+            )
+            for a, b in self.interactions_
+        }
+        return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
 
     def _numeric(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.numeric_columns_:
@@ -424,6 +469,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         frame = self._as_frame(X, reset=True)
         self._target(y, len(frame), settings.task)
         cats, rest = self._select_columns(frame, is_frame, settings)
+        self.interactions_ = self._pairs(settings.interactions, cats)
+        frame = self._with_pairs(frame)
+        cats = [*cats, *(pair_name(a, b) for a, b in self.interactions_)]
         self.categorical_columns_ = cats
         self.numeric_columns_ = rest
         self.kinds_, self.categories_, self.counts_, self.infrequent_categories_ = [], [], [], []
@@ -750,7 +798,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                 number of columns than in fit, missing values.
         """
         self._check_fitted()
-        frame = self._as_frame(X, reset=False)
+        frame = self._with_pairs(self._as_frame(X, reset=False))
         codes = self._codes(frame, unknown=self.handle_unknown)
         raw = self._numeric(frame)
         return self._assemble(codes, (raw - self.numeric_mean_) / self.numeric_scale_, raw)
@@ -762,7 +810,10 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         self._check_fitted()
         names = list(_check_feature_names_in(self, input_features))
         inputs = list(self._input_columns_())
-        bases = [names[inputs.index(col)] for col in self.categorical_columns_]
+        named = dict(zip(inputs, names, strict=True))
+        for a, b in self.interactions_:
+            named[pair_name(a, b)] = pair_name(named[a], named[b])
+        bases = [named[col] for col in self.categorical_columns_]
         multi = self._n_out() > 1
         out = []
         for base, d in zip(bases, self.embedding_dims_, strict=True):
@@ -774,7 +825,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                 )
         if self.settings_.prediction_column:
             out += [f"prediction_{c}" for c in self.classes_] if multi else ["prediction"]
-        out += [names[inputs.index(c)] for c in self.numeric_columns_]
+        out += [named[c] for c in self.numeric_columns_]
         return np.asarray(out, dtype=object)
 
     def _input_columns_(self) -> list[Any]:

@@ -45,6 +45,7 @@ def _params(enc: EmbeddingEncoder) -> dict[str, Any]:
         params["embedding_dims"] = [[k, v] for k, v in params["embedding_dims"].items()]
     if params["columns"] is not None:
         params["columns"] = list(params["columns"])
+    params["interactions"] = [list(p) for p in params["interactions"] or ()]
     if not isinstance(params["device"], str):
         params["device"] = str(params["device"])
     return params
@@ -57,6 +58,7 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
         "params": _params(enc),
         "task": enc.task_,
         "categorical_columns": list(enc.categorical_columns_),
+        "interactions": [list(p) for p in enc.interactions_],
         "numeric_columns": list(enc.numeric_columns_),
         "kinds": list(enc.kinds_),
         "categories": [
@@ -129,9 +131,11 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     if isinstance(params["embedding_dims"], list):
         params["embedding_dims"] = {k: v for k, v in params["embedding_dims"]}
     params["hidden"] = tuple(params["hidden"])
+    params["interactions"] = [tuple(p) for p in params.get("interactions") or ()] or None
     enc = cls(**params)
     enc.task_ = config["task"]
     enc.categorical_columns_ = list(config["categorical_columns"])
+    enc.interactions_ = [(a, b) for a, b in config.get("interactions", [])]
     enc.numeric_columns_ = list(config["numeric_columns"])
     enc.kinds_ = list(config["kinds"])
     enc.categories_ = [_typed(c, k) for c, k in zip(config["categories"], enc.kinds_, strict=True)]

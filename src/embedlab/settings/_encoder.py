@@ -57,6 +57,47 @@ class Columns(Check):
 
 
 @dataclasses.dataclass(frozen=True)
+class ColumnPairs(Check):
+    """``None`` or a sequence of pairs of distinct column labels, kept as a tuple of tuples;
+    on the command line ``a:b,c:d``."""
+
+    none: bool = True
+    none_as: Any = ()
+    cli_type: ClassVar[type] = str
+
+    def convert(self, name: str, value: Any) -> tuple[tuple[Any, Any], ...]:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            self.fail(name, value)
+        pairs = []
+        for pair in value:
+            if (
+                isinstance(pair, (str, bytes))
+                or not isinstance(pair, Sequence)
+                or len(pair) != 2
+                or pair[0] == pair[1]
+            ):
+                raise SettingsError(
+                    f"{name}={value!r}: {pair!r} is not a pair of two different columns; "
+                    "expected e.g. [('origin', 'dest')]"
+                )
+            pairs.append((pair[0], pair[1]))
+        if len(set(map(frozenset, pairs))) != len(pairs):
+            raise SettingsError(f"{name}={value!r}: a pair is repeated; list each pair once")
+        return tuple(pairs)
+
+    def parse(self, name: str, text: str) -> Any:
+        if text.strip().lower() in ("", "none", "off"):
+            return ()
+        pairs = [tuple(p.strip() for p in part.split(":")) for part in text.split(",")]
+        if any(len(p) != 2 or not all(p) for p in pairs):
+            raise SettingsError(f"{name}={text!r}: expected column pairs a:b separated by commas")
+        return tuple(pairs)
+
+    def describe(self) -> str:
+        return "None or a sequence of column pairs, e.g. [('origin', 'dest')]"
+
+
+@dataclasses.dataclass(frozen=True)
 class EmbeddingDims(Check):
     """``None``/``"auto"`` (the rule of thumb), one width ``>= 1``, or a mapping column -> width."""
 
@@ -140,6 +181,13 @@ class EncoderSettings(Settings):
         "The categorical columns (names for a DataFrame, positions for an array); "
         "None: every object/category/string column of a DataFrame, every column of an array.",
         cli=False,
+    )
+    interactions: tuple[tuple[Any, Any], ...] = setting(
+        None,
+        ColumnPairs(),
+        "Pairs of categorical columns whose combinations get a table of their own (a column "
+        "'a×b'): the network learns each pair's interaction directly, and the output has its "
+        "vectors and effect; on the command line a:b,c:d.",
     )
     embedding_dims: int | str | Mapping[Any, int] | None = setting(
         None,

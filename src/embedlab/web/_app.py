@@ -48,8 +48,7 @@ from fastapi.responses import JSONResponse, Response
 
 from embedlab import _ann
 from embedlab.data import parse_id
-from embedlab.embeddings import KeyedEmbeddings
-from embedlab.embeddings._search import COUNT_COLUMNS
+from embedlab.embeddings import COUNT_COLUMNS, KeyedEmbeddings
 from embedlab.exceptions import EmbedlabError, UnknownIDError
 from embedlab.settings import Int, renamed
 from embedlab.web._schemas import (
