@@ -37,7 +37,9 @@ def test_the_pair_is_a_column_of_its_own(fitted) -> None:
     assert fitted.interactions_ == [("a", "b")]
     assert len(fitted.categories_[2]) == 100
     names = list(fitted.get_feature_names_out())
-    assert "a×b_e0" in names and "a×b_effect" in names
+    # the pair's effect is a feature; its vectors are explored, not output
+    assert "a×b_effect" in names and "a×b_e0" not in names and "a_e0" in names
+    assert len(names) == fitted.transform(_xor(5, 9)[0]).shape[1]
     keys = fitted.column_embeddings("a×b").keys.ids()
     assert "a0×b1" in list(keys)
 

@@ -129,8 +129,10 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         interactions: Pairs of categorical columns, e.g. ``[("origin", "dest")]``: each
             pair's combinations become a categorical column ``"origin×dest"`` (values
             ``"EWR×LAX"``) with its own table, so the network learns the pair's interaction
-            directly and ``transform`` outputs its vectors and effect;
-            ``column_embeddings("origin×dest")`` explores them.
+            directly; ``transform`` outputs the pair's effect (``"origin×dest_effect"``)
+            and ``column_embeddings("origin×dest")`` its vectors. (Not its vectors among
+            the features: cross-fitted, a pair's vectors misled gradient boosting on
+            flights, R² 0.919 instead of 0.988.)
         task: ``"auto"``, ``"regression"`` or ``"classification"``.
         hidden: Widths of the MLP's hidden layers (``()`` for a linear head).
         epochs: Most passes over the training rows (None: adapted to the rows).
@@ -589,7 +591,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         else:
             folds = StratifiedKFold(cv, shuffle=True, random_state=self._seed)
             split = folds.split(codes, target.numpy())
-        first = sum(self.embedding_dims_)
+        n_vec = self._vector_columns()
+        first = sum(self.embedding_dims_[:n_vec])
 
         def fold(k: int, fit_rows: np.ndarray, held: np.ndarray) -> None:
             module, _result, _plan = self._train(
@@ -602,7 +605,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             effects = self._effects(module, codes[fit_rows])
             aligned = self._aligned_embeddings(module, codes[fit_rows])
             out[held, :first] = np.concatenate(
-                [aligned[j][codes[held, j]] for j in range(codes.shape[1])], axis=1
+                [aligned[j][codes[held, j]] for j in range(n_vec)], axis=1
             )
             parts = [np.zeros((len(held), 0))]
             if settings.bias_columns:
@@ -761,8 +764,13 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             self.effects_ = effects
 
     # ------------------------------------------------------------------ transform
+    def _vector_columns(self) -> int:
+        """How many categorical columns output their vectors: the input columns, not the
+        pairs (:attr:`interactions_`), which output their effect only."""
+        return len(self.categorical_columns_) - len(getattr(self, "interactions_", ()))
+
     def _n_features_out(self) -> int:
-        n = sum(self.embedding_dims_) + len(self.numeric_columns_)
+        n = sum(self.embedding_dims_[: self._vector_columns()]) + len(self.numeric_columns_)
         if self.settings_.bias_columns:
             n += len(self.categorical_columns_) * self._n_out()
         if self.settings_.prediction_column:
@@ -771,7 +779,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
 
     def _assemble(self, codes: np.ndarray, num: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """The output columns of these rows from the full fit (``num`` scaled, ``raw`` not)."""
-        parts = [self.embeddings_[j][codes[:, j]] for j in range(codes.shape[1])]
+        parts = [self.embeddings_[j][codes[:, j]] for j in range(self._vector_columns())]
         if self.settings_.bias_columns:
             parts += [self.effects_[j][codes[:, j]] for j in range(codes.shape[1])]
         if self.settings_.prediction_column:
@@ -816,7 +824,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         bases = [named[col] for col in self.categorical_columns_]
         multi = self._n_out() > 1
         out = []
-        for base, d in zip(bases, self.embedding_dims_, strict=True):
+        n_vec = self._vector_columns()
+        for base, d in zip(bases[:n_vec], self.embedding_dims_[:n_vec], strict=True):
             out += [f"{base}_e{k}" for k in range(d)]
         if self.settings_.bias_columns:
             for base in bases:

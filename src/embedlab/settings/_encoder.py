@@ -186,8 +186,8 @@ class EncoderSettings(Settings):
         None,
         ColumnPairs(),
         "Pairs of categorical columns whose combinations get a table of their own (a column "
-        "'a×b'): the network learns each pair's interaction directly, and the output has its "
-        "vectors and effect; on the command line a:b,c:d.",
+        "'a×b'): the network learns each pair's interaction directly; the output has its "
+        "effect, column_embeddings('a×b') its vectors. On the command line a:b,c:d.",
     )
     embedding_dims: int | str | Mapping[Any, int] | None = setting(
         None,
