@@ -76,6 +76,187 @@ def _adam_cols(W, M, V, G, row, k0, k1, size, b1, b2, c1, c2, eps) -> None:
         G[row, k] = 0.0
 
 
+@nb.njit(inline="always", fastmath=_FAST, boundscheck=False)
+def _part_step(
+    c,
+    lo,
+    hi,
+    B,
+    start,
+    ui,
+    ii,
+    r,
+    P,
+    Q,
+    bu,
+    bi,
+    flags,
+    theta,
+    offs,
+    sizes,
+    acts,
+    gates,
+    dbuf,
+    dX_all,
+    dW_part,
+    draw,
+    part,
+    sse_part,
+    step,
+    bmax,
+    seed,
+    dropout,
+    low,
+    high,
+):
+    """Rows ``lo..hi`` of the batch at ``start``, forward and backward through every layer:
+    their share of the hidden layers' gradients in ``dW_part[c]`` (laid out as ``theta``),
+    of the output layer's in ``part[c]``, their d loss / d raw in ``draw``, d loss / d
+    input in ``dX_all`` and their squared errors in ``sse_part[c]``. The synchronous kernel
+    runs one call per fixed part of a batch, the lock-free one one call per batch."""
+    du = P.shape[1]
+    di = Q.shape[1]
+    w0 = du + di
+    n_layers = sizes.shape[0] - 1
+    use_bu = flags[0] != 0
+    use_bi = flags[1] != 0
+    use_mu = flags[2] != 0
+    dot = flags[3] != 0
+    squash = flags[4] != 0
+    total_h = 0
+    max_w = w0
+    for layer in range(1, n_layers + 1):
+        total_h += sizes[layer]
+        max_w = max(max_w, sizes[layer])
+    last = sizes[n_layers]
+    o_out = offs[2 * n_layers]
+    w_out = theta[o_out : o_out + last]
+    b_out = theta[offs[2 * n_layers + 1]]
+    mu = theta[offs[2 * n_layers + 2]] if use_mu else np.float32(0.0)
+    X0 = acts[: B * w0].reshape(B, w0)
+    p_drop = np.float32(dropout)
+    inv_keep = np.float32(1.0 / (1.0 - dropout))
+    threshold = np.uint64(dropout * 16777216.0)
+    f_low = np.float32(low)
+    f_span = np.float32(high - low)
+    inv_b = np.float32(1.0 / B)
+    m = hi - lo
+
+    for b in range(lo, hi):
+        u = ui[start + b]
+        i = ii[start + b]
+        for k in range(du):
+            X0[b, k] = P[u, k]
+        for k in range(di):
+            X0[b, du + k] = Q[i, k]
+    # forward through the hidden layers
+    in_off = 0
+    g_off = 0
+    unit0 = 0
+    for layer in range(1, n_layers + 1):
+        w_in = sizes[layer - 1]
+        h = sizes[layer]
+        a_off = in_off + B * w_in
+        Wt = theta[offs[2 * layer - 2] : offs[2 * layer - 2] + w_in * h].reshape(w_in, h)
+        bias = theta[offs[2 * layer - 1] : offs[2 * layer - 1] + h]
+        A = acts[a_off : a_off + B * h].reshape(B, h)
+        G = gates[g_off : g_off + B * h].reshape(B, h)
+        if m > 0:
+            Xc = acts[in_off + lo * w_in : in_off + hi * w_in].reshape(m, w_in)
+            Ac = acts[a_off + lo * h : a_off + hi * h].reshape(m, h)
+            np.dot(Xc, Wt, Ac)
+        for b in range(lo, hi):
+            base = np.uint64((step * bmax + b) * total_h + unit0)
+            for j in range(h):
+                z = A[b, j] + bias[j]
+                g = np.float32(1.0) if z > 0 else np.float32(0.0)
+                if p_drop > 0 and g > 0:
+                    g = inv_keep if _keep(seed, base + np.uint64(j), threshold) else np.float32(0.0)
+                G[b, j] = g
+                A[b, j] = z * g
+        in_off = a_off
+        g_off += B * h
+        unit0 += h
+    X_top = acts[in_off : in_off + B * last].reshape(B, last)
+    # output, biases, loss and d loss / d raw
+    acc_c = 0.0
+    for j in range(last + 2):
+        part[c, j] = 0.0
+    for b in range(lo, hi):
+        u = ui[start + b]
+        i = ii[start + b]
+        s = b_out
+        for j in range(last):
+            s += X_top[b, j] * w_out[j]
+        if dot:
+            d = np.float32(0.0)
+            for k in range(du):
+                d += X0[b, k] * X0[b, du + k]
+            s += d
+        if use_bu:
+            s += bu[u, 0]
+        if use_bi:
+            s += bi[i, 0]
+        s += mu
+        if squash:
+            sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
+            pred = f_low + f_span * sig
+            err = pred - r[start + b]
+            db = np.float32(2.0) * err * inv_b * f_span * sig * (np.float32(1.0) - sig)
+        else:
+            err = s - r[start + b]
+            db = np.float32(2.0) * err * inv_b
+        draw[b] = db
+        acc_c += np.float64(err) * np.float64(err)
+        g64 = np.float64(db)
+        for j in range(last):
+            part[c, j] += X_top[b, j] * g64
+        part[c, last] += g64
+    sse_part[c] = acc_c
+    # backward through the hidden layers, from the top; the part's rows of each
+    # layer's d loss / d output sit at lo * max_w in dbuf (its own span at any
+    # width), the first layer's d loss / d input in dX (batch layout)
+    base = lo * max_w
+    par = n_layers % 2
+    if n_layers == 0:  # the output reads [p_u; q_i] directly
+        d_top = dX_all[lo * w0 : hi * w0].reshape(m, w0)
+    else:
+        d_top = dbuf[par, base : base + m * last].reshape(m, last)
+    for b in range(m):
+        for j in range(last):
+            d_top[b, j] = draw[lo + b] * w_out[j]
+    for layer in range(n_layers, 0, -1):
+        w_in = sizes[layer - 1]
+        h = sizes[layer]
+        g_off -= B * h
+        in_off -= B * w_in
+        par = layer % 2
+        dAc = dbuf[par, base : base + m * h].reshape(m, h)
+        G = gates[g_off : g_off + B * h].reshape(B, h)
+        o_w = offs[2 * layer - 2]
+        o_b = offs[2 * layer - 1]
+        n_w = w_in * h
+        Wt = theta[o_w : o_w + n_w].reshape(w_in, h)
+        part_b = dW_part[c, o_b : o_b + h]
+        for j in range(h):
+            part_b[j] = 0.0
+        for b in range(m):
+            for j in range(h):
+                dAc[b, j] *= G[lo + b, j]
+                part_b[j] += dAc[b, j]
+        part_w = dW_part[c, o_w : o_w + n_w].reshape(w_in, h)
+        if m > 0:
+            Xc = acts[in_off + lo * w_in : in_off + hi * w_in].reshape(m, w_in)
+            np.dot(Xc.T, dAc, part_w)
+            if layer > 1:
+                np.dot(dAc, Wt.T, dbuf[1 - par, base : base + m * w_in].reshape(m, w_in))
+            else:
+                np.dot(dAc, Wt.T, dX_all[lo * w0 : hi * w0].reshape(m, w0))
+        else:
+            for x in range(n_w):
+                dW_part[c, o_w + x] = 0.0
+
+
 @nb.njit(parallel=True, fastmath=_FAST, cache=True, nogil=True, boundscheck=False)
 def neural_epoch(
     ui: np.ndarray,
@@ -137,7 +318,6 @@ def neural_epoch(
     use_bi = flags[1] != 0
     use_mu = flags[2] != 0
     dot = flags[3] != 0
-    squash = flags[4] != 0
     total_h = 0
     for layer in range(1, n_layers + 1):
         total_h += sizes[layer]
@@ -170,11 +350,6 @@ def neural_epoch(
     seen_i = np.zeros(Q.shape[0], dtype=np.bool_)
     touched_u = np.empty(bmax, dtype=np.int64)
     touched_i = np.empty(bmax, dtype=np.int64)
-    p_drop = np.float32(dropout)
-    inv_keep = np.float32(1.0 / (1.0 - dropout))
-    threshold = np.uint64(dropout * 16777216.0)
-    f_low = np.float32(low)
-    f_span = np.float32(high - low)
     f_b1 = np.float32(beta1)
     f_b2 = np.float32(beta2)
     f_1b1 = np.float32(1.0 - beta1)
@@ -192,137 +367,19 @@ def neural_epoch(
     for start in range(0, n, batch_size):
         B = min(batch_size, n - start)
         step += 1
-        inv_b = np.float32(1.0 / B)
         two_lu = np.float32(2.0 * l2_user / B)
         two_li = np.float32(2.0 * l2_item / B)
         two_lb = np.float32(2.0 * l2_bias / B)
         X0 = acts[: B * w0].reshape(B, w0)
         dX = dX_all[: B * w0].reshape(B, w0)
-        w_out = theta[o_out : o_out + last]
-        b_out = theta[o_out_b]
-        mu = theta[o_mu] if use_mu else np.float32(0.0)
 
         # ---- region 1: each part of the batch forward and backward through the network
         for c in nb.prange(_CHUNKS):
-            lo = c * B // _CHUNKS
-            hi = (c + 1) * B // _CHUNKS
-            m = hi - lo
-            for b in range(lo, hi):
-                u = ui[start + b]
-                i = ii[start + b]
-                for k in range(du):
-                    X0[b, k] = P[u, k]
-                for k in range(di):
-                    X0[b, du + k] = Q[i, k]
-            # forward through the hidden layers
-            in_off = 0
-            g_off = 0
-            unit0 = 0
-            for layer in range(1, n_layers + 1):
-                w_in = sizes[layer - 1]
-                h = sizes[layer]
-                a_off = in_off + B * w_in
-                Wt = theta[offs[2 * layer - 2] : offs[2 * layer - 2] + w_in * h].reshape(w_in, h)
-                bias = theta[offs[2 * layer - 1] : offs[2 * layer - 1] + h]
-                A = acts[a_off : a_off + B * h].reshape(B, h)
-                G = gates[g_off : g_off + B * h].reshape(B, h)
-                if m > 0:
-                    Xc = acts[in_off + lo * w_in : in_off + hi * w_in].reshape(m, w_in)
-                    Ac = acts[a_off + lo * h : a_off + hi * h].reshape(m, h)
-                    np.dot(Xc, Wt, Ac)
-                for b in range(lo, hi):
-                    base = np.uint64((step * bmax + b) * total_h + unit0)
-                    for j in range(h):
-                        z = A[b, j] + bias[j]
-                        g = np.float32(1.0) if z > 0 else np.float32(0.0)
-                        if p_drop > 0 and g > 0:
-                            if _keep(seed, base + np.uint64(j), threshold):
-                                g = inv_keep
-                            else:
-                                g = np.float32(0.0)
-                        G[b, j] = g
-                        A[b, j] = z * g
-                in_off = a_off
-                g_off += B * h
-                unit0 += h
-            X_top = acts[in_off : in_off + B * last].reshape(B, last)
-            # output, biases, loss and d loss / d raw
-            acc_c = 0.0
-            for j in range(last + 2):
-                part[c, j] = 0.0
-            for b in range(lo, hi):
-                u = ui[start + b]
-                i = ii[start + b]
-                s = b_out
-                for j in range(last):
-                    s += X_top[b, j] * w_out[j]
-                if dot:
-                    d = np.float32(0.0)
-                    for k in range(du):
-                        d += X0[b, k] * X0[b, du + k]
-                    s += d
-                if use_bu:
-                    s += bu[u, 0]
-                if use_bi:
-                    s += bi[i, 0]
-                s += mu
-                if squash:
-                    sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
-                    pred = f_low + f_span * sig
-                    err = pred - r[start + b]
-                    db = np.float32(2.0) * err * inv_b * f_span * sig * (np.float32(1.0) - sig)
-                else:
-                    err = s - r[start + b]
-                    db = np.float32(2.0) * err * inv_b
-                draw[b] = db
-                acc_c += np.float64(err) * np.float64(err)
-                g64 = np.float64(db)
-                for j in range(last):
-                    part[c, j] += X_top[b, j] * g64
-                part[c, last] += g64
-            sse_part[c] = acc_c
-            # backward through the hidden layers, from the top; the part's rows of each
-            # layer's d loss / d output sit at lo * max_w in dbuf (its own span at any
-            # width), the first layer's d loss / d input in dX (batch layout)
-            base = lo * max_w
-            par = n_layers % 2
-            if n_layers == 0:  # the output reads [p_u; q_i] directly
-                d_top = dX_all[lo * w0 : hi * w0].reshape(m, w0)
-            else:
-                d_top = dbuf[par, base : base + m * last].reshape(m, last)
-            for b in range(m):
-                for j in range(last):
-                    d_top[b, j] = draw[lo + b] * w_out[j]
-            for layer in range(n_layers, 0, -1):
-                w_in = sizes[layer - 1]
-                h = sizes[layer]
-                g_off -= B * h
-                in_off -= B * w_in
-                par = layer % 2
-                dAc = dbuf[par, base : base + m * h].reshape(m, h)
-                G = gates[g_off : g_off + B * h].reshape(B, h)
-                o_w = offs[2 * layer - 2]
-                o_b = offs[2 * layer - 1]
-                n_w = w_in * h
-                Wt = theta[o_w : o_w + n_w].reshape(w_in, h)
-                part_b = dW_part[c, o_b : o_b + h]
-                for j in range(h):
-                    part_b[j] = 0.0
-                for b in range(m):
-                    for j in range(h):
-                        dAc[b, j] *= G[lo + b, j]
-                        part_b[j] += dAc[b, j]
-                part_w = dW_part[c, o_w : o_w + n_w].reshape(w_in, h)
-                if m > 0:
-                    Xc = acts[in_off + lo * w_in : in_off + hi * w_in].reshape(m, w_in)
-                    np.dot(Xc.T, dAc, part_w)
-                    if layer > 1:
-                        np.dot(dAc, Wt.T, dbuf[1 - par, base : base + m * w_in].reshape(m, w_in))
-                    else:
-                        np.dot(dAc, Wt.T, dX_all[lo * w0 : hi * w0].reshape(m, w0))
-                else:
-                    for x in range(n_w):
-                        dW_part[c, o_w + x] = 0.0
+            _part_step(
+                c, c * B // _CHUNKS, (c + 1) * B // _CHUNKS, B, start, ui, ii, r, P, Q, bu, bi,
+                flags, theta, offs, sizes, acts, gates, dbuf, dX_all, dW_part, draw, part,
+                sse_part, step, bmax, seed, dropout, low, high,
+            )  # fmt: skip
 
         # ---- between the regions: the output layer's gradient, the touched rows
         for c in range(_CHUNKS):
@@ -480,7 +537,6 @@ def _hogwild_batches(
     use_bi = flags[1] != 0
     use_mu = flags[2] != 0
     dot = flags[3] != 0
-    squash = flags[4] != 0
     total_h = 0
     max_w = w0
     for layer in range(1, n_layers + 1):
@@ -499,6 +555,10 @@ def _hogwild_batches(
     dX_all = np.empty(bmax * w0, dtype=np.float32)
     draw = np.empty(bmax, dtype=np.float32)
     grad = np.zeros(n_theta, dtype=np.float32)
+    # _part_step's slots, for one part: the whole batch
+    dW_part = np.zeros((1, max(o_out, 1)), dtype=np.float32)
+    part = np.zeros((1, last + 2), dtype=np.float64)
+    sse_part = np.zeros(1, dtype=np.float64)
     gP = np.zeros(P.shape, dtype=np.float32)
     gQ = np.zeros(Q.shape, dtype=np.float32)
     gbu = np.zeros(bu.shape, dtype=np.float32)
@@ -507,11 +567,6 @@ def _hogwild_batches(
     seen_i = np.zeros(Q.shape[0], dtype=np.bool_)
     touched_u = np.empty(bmax, dtype=np.int64)
     touched_i = np.empty(bmax, dtype=np.int64)
-    p_drop = np.float32(dropout)
-    inv_keep = np.float32(1.0 / (1.0 - dropout))
-    threshold = np.uint64(dropout * 16777216.0)
-    f_low = np.float32(low)
-    f_span = np.float32(high - low)
     f_b1 = np.float32(beta1)
     f_b2 = np.float32(beta2)
     f_1b1 = np.float32(1.0 - beta1)
@@ -527,114 +582,22 @@ def _hogwild_batches(
         start = k * batch_size
         B = min(batch_size, n - start)
         step = step0 + k + 1
-        inv_b = np.float32(1.0 / B)
         two_lu = np.float32(2.0 * l2_user / B)
         two_li = np.float32(2.0 * l2_item / B)
         two_lb = np.float32(2.0 * l2_bias / B)
         X0 = acts[: B * w0].reshape(B, w0)
         dX = dX_all[: B * w0].reshape(B, w0)
-        for b in range(B):
-            u = ui[start + b]
-            i = ii[start + b]
-            for j in range(du):
-                X0[b, j] = P[u, j]
-            for j in range(di):
-                X0[b, du + j] = Q[i, j]
-        # forward
-        in_off = 0
-        g_off = 0
-        unit0 = 0
-        for layer in range(1, n_layers + 1):
-            w_in = sizes[layer - 1]
-            h = sizes[layer]
-            a_off = in_off + B * w_in
-            Wt = theta[offs[2 * layer - 2] : offs[2 * layer - 2] + w_in * h].reshape(w_in, h)
-            bias = theta[offs[2 * layer - 1] : offs[2 * layer - 1] + h]
-            X = acts[in_off : in_off + B * w_in].reshape(B, w_in)
-            A = acts[a_off : a_off + B * h].reshape(B, h)
-            G = gates[g_off : g_off + B * h].reshape(B, h)
-            np.dot(X, Wt, A)
-            for b in range(B):
-                base = np.uint64((step * bmax + b) * total_h + unit0)
-                for j in range(h):
-                    z = A[b, j] + bias[j]
-                    g = np.float32(1.0) if z > 0 else np.float32(0.0)
-                    if p_drop > 0 and g > 0:
-                        if _keep(seed, base + np.uint64(j), threshold):
-                            g = inv_keep
-                        else:
-                            g = np.float32(0.0)
-                    G[b, j] = g
-                    A[b, j] = z * g
-            in_off = a_off
-            g_off += B * h
-            unit0 += h
-        X_top = acts[in_off : in_off + B * last].reshape(B, last)
-        b_out = theta[o_out_b]
-        mu = theta[o_mu] if use_mu else np.float32(0.0)
-        acc_w = np.zeros(last + 1, dtype=np.float64)
-        for b in range(B):
-            u = ui[start + b]
-            i = ii[start + b]
-            s = b_out
-            for j in range(last):
-                s += X_top[b, j] * theta[o_out + j]
-            if dot:
-                d = np.float32(0.0)
-                for j in range(du):
-                    d += X0[b, j] * X0[b, du + j]
-                s += d
-            if use_bu:
-                s += bu[u, 0]
-            if use_bi:
-                s += bi[i, 0]
-            s += mu
-            if squash:
-                sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
-                err = f_low + f_span * sig - r[start + b]
-                db = np.float32(2.0) * err * inv_b * f_span * sig * (np.float32(1.0) - sig)
-            else:
-                err = s - r[start + b]
-                db = np.float32(2.0) * err * inv_b
-            draw[b] = db
-            sse += np.float64(err) * np.float64(err)
-            g64 = np.float64(db)
-            for j in range(last):
-                acc_w[j] += X_top[b, j] * g64
-            acc_w[last] += g64
+        _part_step(
+            0, 0, B, B, start, ui, ii, r, P, Q, bu, bi, flags, theta, offs, sizes, acts, gates,
+            dbuf, dX_all, dW_part, draw, part, sse_part, step, bmax, seed, dropout, low, high,
+        )  # fmt: skip
+        sse += sse_part[0]
+        for x in range(o_out):
+            grad[x] = dW_part[0, x]
         for j in range(last + 1):
-            grad[o_out + j] = np.float32(acc_w[j])
+            grad[o_out + j] = np.float32(part[0, j])
         if use_mu:
             grad[o_mu] = grad[o_out_b]
-        # backward
-        par = n_layers % 2
-        d_top = dX if n_layers == 0 else dbuf[par, : B * last].reshape(B, last)
-        for b in range(B):
-            for j in range(last):
-                d_top[b, j] = draw[b] * theta[o_out + j]
-        for layer in range(n_layers, 0, -1):
-            w_in = sizes[layer - 1]
-            h = sizes[layer]
-            g_off -= B * h
-            in_off -= B * w_in
-            par = layer % 2
-            dA = dbuf[par, : B * h].reshape(B, h)
-            G = gates[g_off : g_off + B * h].reshape(B, h)
-            o_w = offs[2 * layer - 2]
-            o_b = offs[2 * layer - 1]
-            Wt = theta[o_w : o_w + w_in * h].reshape(w_in, h)
-            for j in range(h):
-                grad[o_b + j] = 0.0
-            for b in range(B):
-                for j in range(h):
-                    dA[b, j] *= G[b, j]
-                    grad[o_b + j] += dA[b, j]
-            X = acts[in_off : in_off + B * w_in].reshape(B, w_in)
-            np.dot(X.T, dA, grad[o_w : o_w + w_in * h].reshape(w_in, h))
-            if layer > 1:
-                np.dot(dA, Wt.T, dbuf[1 - par, : B * w_in].reshape(B, w_in))
-            else:
-                np.dot(dA, Wt.T, dX)
         # Adam on the layers
         tf = float(step)
         size_rows = np.float32(lr * np.sqrt(1.0 - beta2**tf) / (1.0 - beta1**tf))
