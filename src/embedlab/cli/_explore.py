@@ -89,11 +89,22 @@ def similar(
     """
     say = output(quiet, verbose, as_json)
     say.settings(model_dir=model_dir, query=query, topn=topn, min_count=min_count)
+    check_topn(topn)
+    print_neighbours(_lookup(model_dir, say).item_embeddings(), query, topn, min_count, say)
+
+
+def check_topn(topn: int) -> None:
     if topn < 1:
         raise DataError(f"--topn {topn}: expected an integer >= 1")
-    vectors = _lookup(model_dir, say).item_embeddings()
+
+
+def print_neighbours(
+    vectors: Any, query: str, topn: int, min_count: float | None, say: Output
+) -> None:
+    """The ``topn`` keys nearest to ``query`` (a key or a label) by cosine, as the
+    lookup commands print them (a table, or JSON with ``--json``)."""
     key = vectors.resolve(query)
-    say.detail(f"query {query!r} is item {key}")
+    say.detail(f"query {query!r} is {key}")
     try:
         found = vectors.most_similar(key, topn=topn, min_count=min_count)
     except ValueError as exc:
@@ -104,7 +115,7 @@ def similar(
         found["label"] = None
     label = vectors.get_label(key)
     say.done("searched")
-    if as_json:
+    if say.as_json:
         doc = {"query": _plain(key), "label": _plain(label), "neighbours": _records(found)}
         say.result(json.dumps(doc, indent=2))
         return

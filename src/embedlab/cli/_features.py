@@ -431,27 +431,13 @@ def similar(
 
     Example: embedlab features similar runs/flights-enc N14228 --column tailnum --topn 5
     """
-    from embedlab.cli._explore import _echo_table, _plain, _records
+    from embedlab.cli._explore import check_topn, print_neighbours
 
     say = output(quiet, verbose, as_json)
     say.settings(encoder=encoder_dir, query=query, column=column, topn=topn, min_count=min_count)
-    if topn < 1:
-        raise DataError(f"--topn {topn}: expected an integer >= 1")
+    check_topn(topn)
     vectors = _column(_load_encoder(encoder_dir, say), column, encoder_dir)
-    key = vectors.resolve(query)
-    try:
-        found = vectors.most_similar(key, topn=topn, min_count=min_count)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
-    found = found.rename(columns={"key": "item"})
-    found.insert(0, "rank", range(1, len(found) + 1))
-    say.done("searched")
-    if as_json:
-        doc = {"query": _plain(key), "neighbours": _records(found)}
-        say.result(json.dumps(doc, indent=2))
-        return
-    say.info(f"nearest to {key}:")
-    _echo_table(found, "similarity")
+    print_neighbours(vectors, query, topn, min_count, say)
 
 
 @features_app.command("export")
