@@ -83,3 +83,25 @@ def peer_versions(peer_python: Path, runner: Path) -> dict:
         if line.startswith("{"):
             return json.loads(line)
     return {}
+
+
+def library_versions(commit: bool = False) -> dict[str, str]:
+    """Python, NumPy, pandas, scikit-learn, torch and embedlab versions (and the git commit)."""
+    import numpy as np
+    import pandas as pd
+    import sklearn
+    import torch
+
+    import embedlab
+
+    out = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+        "embedlab": embedlab.__version__,
+    }
+    if commit:
+        out["commit"] = git_commit()
+    return out

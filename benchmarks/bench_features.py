@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from datetime import UTC, datetime
@@ -41,26 +40,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from _common import REPO, cpu_name, data_dir
+from _common import REPO, cpu_name, data_dir, library_versions
 
 RESULTS = REPO / "benchmarks" / "results"
 CATS = ["user", "item", "occupation", "gender", "zip1"]
-
-
-def _versions() -> dict[str, str]:
-    import sklearn
-    import torch
-
-    import embedlab
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "embedlab": embedlab.__version__,
-    }
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -209,7 +192,7 @@ def main() -> int:
             "load_average_before": [round(v, 2) for v in load_before],
             "load_average_after": [round(v, 2) for v in load_after],
         },
-        "versions": _versions(),
+        "versions": library_versions(),
         "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -74,7 +73,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import REPO, cpu_name, git_commit
+from _common import REPO, cpu_name, library_versions
 
 RESULTS = REPO / "benchmarks" / "results"
 QUICK_ROWS = 20_000
@@ -181,23 +180,6 @@ TABLES: dict[str, Callable[[], Table]] = {
     "hotel_rates": _hotel_rates,
     "seattlepets": _seattlepets,
 }
-
-
-def _versions() -> dict[str, str]:
-    import sklearn
-    import torch
-
-    import embedlab
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "embedlab": embedlab.__version__,
-        "commit": git_commit(),
-    }
 
 
 def _scores(task: str, model, X_te, y_te) -> dict[str, float]:
@@ -477,7 +459,7 @@ def main() -> int:
             "cores": os.cpu_count(),
             "encoder_torch_threads": encoder_threads(),
         },
-        "versions": _versions(),
+        "versions": library_versions(commit=True),
         "tables": tables,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
