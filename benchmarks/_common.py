@@ -105,3 +105,12 @@ def library_versions(commit: bool = False) -> dict[str, str]:
     if commit:
         out["commit"] = git_commit()
     return out
+
+
+def write_results(name: str, result: dict, markdown: str) -> None:
+    """Write ``results/<name>.json`` and ``results/<name>.md`` and say so."""
+    folder = REPO / "benchmarks" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (folder / f"{name}.md").write_text(markdown)
+    print(f"wrote {folder / (name + '.md')} and {name}.json")

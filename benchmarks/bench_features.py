@@ -31,7 +31,6 @@ Results go to ``benchmarks/results/features_ml100k.md`` and ``features_ml100k.js
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -40,9 +39,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from _common import REPO, cpu_name, data_dir, library_versions
+from _common import cpu_name, data_dir, library_versions, write_results
 
-RESULTS = REPO / "benchmarks" / "results"
 CATS = ["user", "item", "occupation", "gender", "zip1"]
 
 
@@ -195,10 +193,7 @@ def main() -> int:
         "versions": library_versions(),
         "results": results,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "features_ml100k.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "features_ml100k.md").write_text(report(result))
-    print(f"wrote {RESULTS / 'features_ml100k.md'} and features_ml100k.json")
+    write_results("features_ml100k", result, report(result))
     return 0
 
 

@@ -73,9 +73,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import REPO, cpu_name, library_versions
+from _common import cpu_name, library_versions, write_results
 
-RESULTS = REPO / "benchmarks" / "results"
 QUICK_ROWS = 20_000
 
 
@@ -462,10 +461,7 @@ def main() -> int:
         "versions": library_versions(commit=True),
         "tables": tables,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "features.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "features.md").write_text(report(result))
-    print(f"wrote {RESULTS / 'features.md'} and features.json")
+    write_results("features", result, report(result))
     return 0
 
 
