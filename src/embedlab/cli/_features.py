@@ -64,7 +64,8 @@ def encoder_options() -> tuple[EncoderOption, ...]:
     )
 
 
-_PYTHON_NAMES = ("columns", "random_state", *(f.name for f in EncoderSettings.fields()))
+#: The encoder's parameter names, which its messages use (``task=...``).
+_PYTHON_NAMES = tuple(f.name for f in EncoderSettings.fields())
 
 
 def _words(message: str) -> str:
@@ -72,7 +73,7 @@ def _words(message: str) -> str:
     regression``, ``columns=[...]`` -> ``--columns``)."""
     message = message.replace("columns=[...]", "--columns a,b,...")
     message = message.replace("interactions pair ", "--interactions ")
-    return cli_message(message, tuple(dict.fromkeys(_PYTHON_NAMES)))
+    return cli_message(message, _PYTHON_NAMES)
 
 
 def _encoder_values(given: dict[str, Any]) -> dict[str, Any]:
