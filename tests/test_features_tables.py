@@ -232,7 +232,8 @@ def test_an_old_bundle_gets_a_clear_error(tmp_path):
 
 def test_table_decay_shrinks_rare_levels_toward_the_mean():
     # 20 frequent levels (~250 rows each) and 500 rare ones (2-3 rows each), all with
-    # planted effects: the decay pulls the rare levels' effects toward 0 far more.
+    # planted effects: the decay pulls the rare levels' effects toward 0 far more (the
+    # network's effects: the additive ones come from their own fit, not the network).
     rng = np.random.default_rng(0)
     freq = rng.integers(0, 20, 5000)
     rare = 20 + rng.integers(0, 500, 1200)
@@ -241,6 +242,7 @@ def test_table_decay_shrinks_rare_levels_toward_the_mean():
     X = pd.DataFrame({"c": np.char.add("c", codes.astype(str)).astype(object)})
     y = effect[codes] + rng.normal(0, 0.3, len(codes))
     common = {"random_state": 0, "cv": None, "epochs": 15, "validation_fraction": 0.0}
+    common["effects"] = "network"
     size = {}
     for decay in (0.0, 50.0):
         enc = EmbeddingEncoder(table_decay=decay, **common).fit(X, y)

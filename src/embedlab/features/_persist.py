@@ -131,6 +131,8 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     if isinstance(params["embedding_dims"], list):
         params["embedding_dims"] = {k: v for k, v in params["embedding_dims"]}
     params["hidden"] = tuple(params["hidden"])
+    # written before the additive effects existed: the effects are the network's
+    params.setdefault("effects", "network")
     params["interactions"] = [tuple(p) for p in params.get("interactions") or ()] or None
     enc = cls(**params)
     enc.task_ = config["task"]
