@@ -166,5 +166,7 @@ def test_effects_alone_need_no_fold_networks():
 def test_no_output_column_is_a_named_error():
     X, y, _ = _planted_table(500)
     enc = EmbeddingEncoder(vector_columns=False, bias_columns=False, prediction_column=False)
-    with pytest.raises(ValueError, match=r"vector_columns, bias_columns and prediction_column"):
+    with pytest.raises(
+        ValueError, match=r"vector_columns=False, bias_columns=False and prediction_column=False"
+    ):
         enc.fit(X, y)

@@ -83,6 +83,20 @@ def test_fit_text_output_names_each_column(tables, tmp_path) -> None:
     assert f"wrote the encoder to {tmp_path / 'e'}" in result.stdout
 
 
+def test_fit_without_vectors_writes_effects_and_prediction(tables, tmp_path) -> None:
+    feats = tmp_path / "f.csv"
+    args = ["features", "fit", str(tables[0]), "--target", "sales", "--out", str(tmp_path / "e")]
+    args += ["--columns", "store,day", "--no-vector-columns", "--features", str(feats)]
+    result = runner.invoke(app, [*args, *SMALL])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(feats)
+    assert list(frame.columns) == ["store_effect", "day_effect", "prediction"]
+    train = pd.read_csv(tables[0])
+    # the store's additive effect alone carries the planted +-2 groups
+    assert np.corrcoef(frame["store_effect"], train["sales"])[0, 1] > 0.9
+    assert EmbeddingEncoder.load(tmp_path / "e").effects == "additive"
+
+
 def test_the_training_features_are_cross_fitted(fitted, tables) -> None:
     out, feats, _ = fitted
     frame = pd.read_parquet(feats)
@@ -165,6 +179,17 @@ def test_export_writes_the_columns_vectors(fitted, tmp_path) -> None:
         (["--target", "sales", "--features", "f.xlsx"], "--features f.xlsx: unknown table format"),
         (["--target", "sales", "--keep", "row_id"], "--keep applies with --features"),
         (["--target", "sales", "--columns", "row_id", "--passthrough"], "--columns"),
+        (["--target", "sales", "--effects", "glm"], "--effects glm: expected one of"),
+        (
+            [
+                "--target",
+                "sales",
+                "--no-vector-columns",
+                "--no-bias-columns",
+                "--no-prediction-column",
+            ],
+            "--no-vector-columns, --no-bias-columns and --no-prediction-column leave",
+        ),
     ],
 )
 def test_fit_errors_are_one_line(tables, tmp_path, args, message) -> None:

@@ -500,8 +500,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         settings = self.settings_ = self._validated_settings()
         if not (settings.vector_columns or settings.bias_columns or settings.prediction_column):
             raise SettingsError(
-                "vector_columns, bias_columns and prediction_column are all False, so the "
-                "encoder would output no learned column; set at least one of them to True"
+                "vector_columns=False, bias_columns=False and prediction_column=False leave "
+                "the encoder no learned column to output; turn at least one of them back on"
             )
         is_frame = isinstance(X, pd.DataFrame)
         frame = self._as_frame(X, reset=True)
