@@ -628,7 +628,6 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             folds = StratifiedKFold(cv, shuffle=True, random_state=self._seed)
             split = folds.split(codes, target.numpy())
         n_vec = self._vector_columns()
-        first = sum(self.embedding_dims_[:n_vec])
 
         # a fold needs its own network unless its columns are all additive effects
         network = bool(n_vec) or settings.prediction_column
@@ -645,21 +644,17 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                     self._seed + 1 + k,
                     epochs=max(1, self.best_epoch_),
                 )
-            if n_vec:
-                assert module is not None
+            parts = []  # the learned columns in output order (the numeric ones follow)
+            if module is not None and n_vec:
                 aligned = self._aligned_embeddings(module, codes[fit_rows])
-                out[held, :first] = np.concatenate(
-                    [aligned[j][codes[held, j]] for j in range(n_vec)], axis=1
-                )
-            parts = [np.zeros((len(held), 0))]
+                parts += [aligned[j][codes[held, j]] for j in range(n_vec)]
             if settings.bias_columns:
                 effects = self._level_effects(module, codes[fit_rows], num[fit_rows], fit_target)
                 parts += [effects[j][codes[held, j]] for j in range(codes.shape[1])]
-            if settings.prediction_column:
-                assert module is not None
+            if module is not None and settings.prediction_column:
                 parts.append(self._predict(module, codes[held], num[held]))
             block = np.concatenate(parts, axis=1)
-            out[held, first : first + block.shape[1]] = block
+            out[held, : block.shape[1]] = block
 
         # The folds are independent (each its own seed and generator, its own rows of
         # ``out``), so they train side by side on the available CPUs, one torch thread
@@ -729,7 +724,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         """Each column's level effects (``effects_``) from these training rows, per ``effects``
         (the network's need ``module``)."""
         if self.settings_.effects == "network":
-            assert module is not None
+            if module is None:  # fit_transform trains a fold network for these
+                raise RuntimeError("the network's effects need the network")
             return self._effects(module, codes)
         fit = fit_additive(
             codes,
@@ -834,8 +830,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             table.flags.writeable = False
             tables.append(table)
         self.embeddings_ = tables
-        if codes is not None:
-            assert num is not None and target is not None
+        if codes is not None and num is not None and target is not None:
             effects = self._level_effects(self.module_, codes, num, target)
             for e in effects:
                 e.flags.writeable = False
