@@ -341,6 +341,42 @@ def test_serve_column_needs_an_encoder_bundle(tmp_path, runs) -> None:
     assert "is a vectors file" in result.stderr
 
 
+def test_map_draws_an_encoder_column(fitted, tmp_path) -> None:
+    out, _, _ = fitted
+    page = tmp_path / "stores.html"
+    args = ["map", str(out), "--column", "store", "--method", "pca", "--out", str(page)]
+    result = runner.invoke(app, [*args, "--top-n", "10"])
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    # hover shows each level's rows (the encoder's count column), the title the column
+    assert "rows: %{customdata[2]}" in html and "column &#x27;store&#x27;" in html
+    # without --column: the column with the most levels (store: 40, product: 12, day: 7)
+    result = runner.invoke(app, ["map", str(out), "--method", "pca", "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(app, [*args[:2], "--column", "nope", "--out", str(page)])
+    assert bad.exit_code == 2 and "--column 'nope'" in bad.stderr
+
+
+def test_map_top_n_ranks_encoder_levels_by_rows(fitted) -> None:
+    from embedlab.viz import embedding_map
+
+    out, _, _ = fitted
+    vectors = EmbeddingEncoder.load(out).column_embeddings("store")
+    counts = pd.Series(vectors.metadata["n_rows"].to_numpy(), index=map(str, vectors.keys))
+    picture = embedding_map(vectors, "pca", top_n=10)
+    shown = picture.projection["key"].astype(str)
+    assert len(shown) == 10
+    assert set(shown) == set(counts.sort_values(ascending=False, kind="stable").index[:10])
+
+
+def test_map_column_needs_an_encoder_bundle(tmp_path) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("2 3\ncat 1 0 0\ndog 0.9 0.1 0\n")
+    args = ["map", str(words), "--column", "store", "--out", str(tmp_path / "m.html")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--column applies to an encoder bundle" in result.stderr
+
+
 def test_fit_learns_pairs_of_columns(tables, tmp_path) -> None:
     args = ["features", "fit", str(tables[0]), "--target", "sales", "--out", str(tmp_path / "e")]
     args += ["--columns", "store,product,day", "--interactions", "product:day"]

@@ -33,7 +33,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from embedlab.embeddings import KeyedEmbeddings
     from embedlab.features import EmbeddingEncoder
 
-__all__ = ["encoder_options", "features_app", "is_encoder_bundle", "open_encoder_column"]
+__all__ = [
+    "EncoderColumnOpt",
+    "column_source",
+    "encoder_options",
+    "features_app",
+    "is_encoder_bundle",
+    "open_encoder_column",
+]
 
 features_app = typer.Typer(
     help=(
@@ -466,6 +473,35 @@ def export(
     check_export(fmt, out)
     vectors = _column(_load_encoder(encoder_dir, say), column, encoder_dir)
     write_vectors(vectors, fmt, out, say, what=f"{vectors.source_} level")  # type: ignore[attr-defined]
+
+
+#: ``--column`` of the commands that also take an encoder bundle (``serve``, ``map``).
+EncoderColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--column",
+        help="Encoder bundle only (embedlab features fit): the categorical column whose "
+        "vectors to explore (default: the one with the most levels).",
+    ),
+]
+
+
+def column_source(path: Path, column: str | None, *, bundle: bool) -> KeyedEmbeddings | None:
+    """The vectors of ``column`` when ``path`` is an encoder bundle, else None; ``--column``
+    given for anything else is a one-line error.
+
+    Raises:
+        DataError: ``--column`` with a model bundle or vectors file, or a column the
+            encoder does not have.
+    """
+    if bundle and is_encoder_bundle(path):
+        return open_encoder_column(path, column)
+    if column is not None:
+        raise DataError(
+            f"--column applies to an encoder bundle (embedlab features fit --out DIR), but "
+            f"{path} is {'a model bundle' if bundle else 'a vectors file'}; drop --column"
+        )
+    return None
 
 
 def is_encoder_bundle(path: Path) -> bool:

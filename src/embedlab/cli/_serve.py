@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._features import EncoderColumnOpt
 from embedlab.cli._options import QuietOpt, VerboseOpt, output
 from embedlab.exceptions import DataError
 
@@ -97,14 +98,7 @@ def serve(
             "--key-column", help="The key column of --metadata (default: its first column)."
         ),
     ] = None,
-    column: Annotated[
-        str | None,
-        typer.Option(
-            "--column",
-            help="Encoder bundle only (embedlab features fit): the categorical column whose "
-            "vectors to explore (default: the one with the most levels).",
-        ),
-    ] = None,
+    column: EncoderColumnOpt = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it to the network.")
     ] = "127.0.0.1",
@@ -181,14 +175,10 @@ def serve(
     if workers < 1:
         raise DataError(f"--workers {workers}: expected an integer >= 1")
     bundle = _check_source(path, metadata, key_column)
-    from embedlab.cli._features import is_encoder_bundle, open_encoder_column
+    from embedlab.cli._features import column_source
 
-    encoder = bundle and is_encoder_bundle(path)
-    if column is not None and not encoder:
-        raise DataError(
-            f"--column applies to an encoder bundle (embedlab features fit --out DIR), but "
-            f"{path} is {'a model bundle' if bundle else 'a vectors file'}; drop --column"
-        )
+    encoder_vectors = column_source(path, column, bundle=bundle)
+    encoder = encoder_vectors is not None
     try:
         import uvicorn
 
@@ -200,8 +190,8 @@ def serve(
         ) from None
     # Loaded here even with several workers: a bad bundle or file is one line before any starts.
     options: dict[str, Any] = {"cors_origins": cors_origin or None, "map_method": map_method}
-    if encoder:
-        source: Any = open_encoder_column(path, column)
+    if encoder_vectors is not None:
+        source: Any = encoder_vectors
         options["source_name"] = source.source_
         bundle = False
     elif bundle:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from embedlab.cli._app import app
+from embedlab.cli._features import EncoderColumnOpt, column_source
 from embedlab.cli._options import (
     JsonOpt,
     Output,
@@ -140,6 +141,7 @@ def map_command(
         int, typer.Option("--random-state", help="Seed of the projection.")
     ] = 0,
     title: Annotated[str | None, typer.Option("--title", help="Title (default: made up).")] = None,
+    column: EncoderColumnOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -150,7 +152,9 @@ def map_command(
     Multi-genre items take their rarest genre (the legend says so). The
     HTML page works offline: hover for title, genres and rating count,
     click the legend to hide groups, search a title to highlight it and
-    its 10 nearest neighbours.
+    its 10 nearest neighbours. An encoder bundle (embedlab features fit)
+    draws one categorical column's levels (--column), coloured and ranked
+    by their rows.
 
     Example: embedlab map runs/mf32 --color genre --top-n 1000 --out map.html
     """
@@ -169,7 +173,12 @@ def map_command(
     )
     _out(out)
     viz = _viz()
-    model = _load(model_dir, say)
+    data = f"bundle '{model_dir.resolve().name}'"
+    source = column_source(model_dir, column, bundle=model_dir.is_dir())
+    if source is not None:
+        data += f", column '{source.column_}'"  # type: ignore[attr-defined]
+        say.detail(f"loaded the {source.column_!s} vectors of {model_dir}")  # type: ignore[attr-defined]
+    model = source if source is not None else _load(model_dir, say)
     picture = _draw(
         viz.embedding_map,
         model,
@@ -177,7 +186,7 @@ def map_command(
         color=None if color.lower() == "none" else color,
         label_top=label_top,
         title=title,
-        data=f"bundle '{model_dir.resolve().name}'",
+        data=data,
         top_n=top_n,
         genre=genre,
         perplexity=perplexity,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from embedlab.embeddings import count_column
 from embedlab.viz._project import _as_list
 
 __all__: list[str] = []  # used by embedlab.viz._maps only
@@ -55,7 +56,7 @@ def _auto_colour(frame: pd.DataFrame) -> str | None:
         and not pd.api.types.is_bool_dtype(frame[c])
         and frame[c].notna().any()
     ]
-    for name in ("n_ratings", "bias"):
+    for name in (count_column(frame), "bias"):
         if name in numeric:
             return name
     return numeric[0] if numeric else None

@@ -15,11 +15,11 @@ continuous scale with a colourbar; rating counts (columns named ``n_*``) on a lo
 scale.
 
 The default ``color="auto"`` takes the genres when the metadata has them, else the
-rating count (``n_ratings``) or the ``bias``, else another numeric column, else one
-colour: a map never needs metadata.
+count column (``n_ratings``, ``count`` or an encoder level's ``n_rows``) or the
+``bias``, else another numeric column, else one colour: a map never needs metadata.
 
-**Labels.** The ``label_top`` most-rated items (metadata ``n_ratings``; without it,
-the points farthest from the centre) are labelled, by title or else by ID.
+**Labels.** The ``label_top`` most-rated items (the count column; without one, the
+points farthest from the centre) are labelled, by title or else by ID.
 Labels never overlap: each is tried at eight positions around its point and dropped
 when every position collides with a label already placed or leaves the plot (a
 greedy pass in rating order, on the labels' rendered bounding boxes).
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embedlab.embeddings import count_column
 from embedlab.settings import Int
 from embedlab.viz._colours import _Colouring
 from embedlab.viz._figure import _check_suffix, new_figure
@@ -187,8 +188,9 @@ class EmbeddingMap:
         self.placed_labels, self.label_boxes = [], []
         if self.label_top <= 0 or not len(frame):
             return
-        if "n_ratings" in frame.columns:
-            counts = pd.to_numeric(frame["n_ratings"], errors="coerce").fillna(0)
+        count = count_column(frame)
+        if count is not None:
+            counts = pd.to_numeric(frame[count], errors="coerce").fillna(0)
             order = np.argsort(-counts.to_numpy(dtype=np.float64), kind="stable")
         else:  # no rating counts: the outermost points, which show the map's extent
             xy = frame[["x", "y"]].to_numpy(dtype=np.float64)
@@ -246,9 +248,10 @@ class EmbeddingMap:
             if "genres" in frame.columns
             else [""] * n
         )
-        counts = (
-            [int(v) for v in frame["n_ratings"]] if "n_ratings" in frame.columns else [None] * n
-        )
+        count = count_column(frame)
+        counts = [int(v) for v in frame[count]] if count is not None else [None] * n
+        # the rating count of a recommender's items, the rows of an encoder's levels
+        count_word = {"n_ratings": "ratings", "n_rows": "rows"}.get(str(count), str(count))
         rows = np.arange(n)
         custom = np.empty((n, 4), dtype=object)
         custom[:, 0] = rows
@@ -258,10 +261,10 @@ class EmbeddingMap:
         hover = (
             "<b>%{text}</b>"
             + ("<br>genres: %{customdata[1]}" if "genres" in frame.columns else "")
-            + ("<br>ratings: %{customdata[2]}" if "n_ratings" in frame.columns else "")
+            + (f"<br>{count_word}: %{{customdata[2]}}" if count is not None else "")
             + (
                 f"<br>{html.escape(str(col.name))}: %{{marker.color}}"
-                if col.kind == "continuous" and col.name != "n_ratings"
+                if col.kind == "continuous" and col.name != count
                 else ""
             )
             + "<br>id: %{customdata[3]}<extra></extra>"
@@ -500,7 +503,7 @@ def embedding_map(
         space = f"cosine similarity of the {kv.vector_size}-d vectors"
     if title is None:
         attrs = frame.attrs
-        what = "items" if "n_ratings" in frame.columns else "points"
+        what = "items" if count_column(frame) is not None else "points"
         where = f" of {data}" if data else ""
         title = (
             f"{attrs.get('source', 'embeddings')} · {_method_text(attrs)} · "

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embedlab.embeddings import KeyedEmbeddings
+from embedlab.embeddings import COUNT_COLUMNS, KeyedEmbeddings, count_column
 from embedlab.exceptions import DataError
 from embedlab.settings import Int, renamed
 
@@ -100,12 +100,13 @@ def _select(
         keep &= has
     if top_n is not None:
         top_n = Int(1)("top_n", top_n)
-        if meta is None or "n_ratings" not in meta.columns:
+        count = count_column(meta)
+        if meta is None or count is None:
             raise DataError(
                 f"top_n={top_n}: picks the most-rated items, but these embeddings have no "
-                "'n_ratings' metadata; pass subset= instead"
+                f"count metadata ({', '.join(map(repr, COUNT_COLUMNS))}); pass subset= instead"
             )
-        counts = np.where(keep, meta["n_ratings"].to_numpy(dtype=np.float64), -np.inf)
+        counts = np.where(keep, meta[count].to_numpy(dtype=np.float64), -np.inf)
         order = np.argsort(-counts, kind="stable")[: min(int(top_n), int(keep.sum()))]
         mask = np.zeros(len(kv), dtype=bool)
         mask[order] = True
