@@ -24,7 +24,7 @@ from torch import nn
 
 from embedlab.exceptions import TrainingDivergedError
 
-__all__ = ["Plan", "TrainResult", "plan_training", "train_tabular"]
+__all__ = ["AdamW", "Plan", "TrainResult", "one_cycle", "plan_training", "train_tabular"]
 
 #: Optimizer steps the automatic epoch count aims at (between MIN_EPOCHS and MAX_EPOCHS).
 TARGET_STEPS = 2000
@@ -75,6 +75,92 @@ def plan_training(
         steps = max(1, math.ceil(n_fit / batch))
         epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps)))
     return Plan(batch, int(epochs), n_val)
+
+
+#: The one-cycle schedule: warm-up share of the steps, first and last learning rate
+#: (``learning_rate`` divided by these), and Adam's beta1 at the ends and at the peak.
+WARMUP = 0.25
+DIV_START, DIV_END = 10.0, 1e4
+BETA1_OUTER, BETA1_PEAK = 0.95, 0.85
+
+
+def _cos(start: float, end: float, pct: float) -> float:
+    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+
+def one_cycle(step: int, total: int, max_lr: float) -> tuple[float, float]:
+    """The learning rate and Adam's beta1 at ``step`` (0-based) of ``total``.
+
+    torch's ``OneCycleLR(max_lr, total_steps=total, pct_start=0.25, div_factor=10,
+    final_div_factor=1e3)`` (cosine, momentum cycled 0.95 -> 0.85 -> 0.95), computed
+    the same way (tested against it).
+    """
+    first = max_lr / DIV_START
+    last = first / (DIV_END / DIV_START)
+    phases = (
+        (float(WARMUP * total) - 1, first, max_lr, BETA1_OUTER, BETA1_PEAK),
+        (total - 1, max_lr, last, BETA1_PEAK, BETA1_OUTER),
+    )
+    start = 0.0
+    for i, (end, lr0, lr1, b0, b1) in enumerate(phases):
+        if step <= end or i == len(phases) - 1:
+            pct = (step - start) / (end - start)
+            return _cos(lr0, lr1, pct), _cos(b0, b1, pct)
+        start = end
+    raise AssertionError("unreachable: the last phase always answers")  # pragma: no cover
+
+
+class AdamW:
+    """torch's ``AdamW`` update (its single-tensor path: decoupled weight decay, bias
+    corrections), written out over parameter groups ``(params, weight_decay)``.
+
+    Not ``torch.optim.AdamW`` itself: creating any torch optimizer imports
+    ``torch._dynamo`` (1.3-2 s, once per process), which every ``embedlab features fit``
+    would pay for a loop that never compiles. Same arithmetic in the same order (tested
+    bit for bit against torch's AdamW with ``OneCycleLR``). ``lr`` and ``beta1`` are set
+    before each :meth:`step` (see :func:`one_cycle`).
+    """
+
+    def __init__(
+        self,
+        groups: list[tuple[list[torch.Tensor], float]],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.groups = groups
+        self.lr = float(lr)
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self._state: dict[int, tuple[list[float], torch.Tensor, torch.Tensor]] = {}
+
+    def zero_grad(self) -> None:
+        for params, _decay in self.groups:
+            for p in params:
+                p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        lr, beta1, beta2 = self.lr, self.beta1, self.beta2
+        for params, decay in self.groups:
+            for p in params:
+                grad = p.grad
+                if grad is None:
+                    continue
+                state = self._state.get(id(p))
+                if state is None:
+                    zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state = self._state[id(p)] = ([0.0], zeros, zeros.clone())
+                count, exp_avg, exp_avg_sq = state
+                count[0] += 1.0  # torch's float32 step tensor, exact for any count here
+                if decay != 0:
+                    p.mul_(1 - lr * decay)
+                exp_avg.lerp_(grad, 1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                step = count[0]
+                step_size = lr / (1 - beta1**step)
+                denom = (exp_avg_sq.sqrt() / (1 - beta2**step) ** 0.5).add_(self.eps)
+                p.addcdiv_(exp_avg, denom, value=-step_size)
 
 
 def _loss_fn(task: str) -> nn.Module:
@@ -149,26 +235,13 @@ def train_tabular(
     # decoupled weight decay on the per-level rows only: a level's rows shrink toward 0
     # (the mean) at every step and only its own rows' gradients pull them back, so rare
     # levels shrink the most (as ridge shrinks rare one-hot coefficients)
-    opt = torch.optim.AdamW(
-        [
-            {"params": tables, "weight_decay": float(table_decay)},
-            {"params": rest, "weight_decay": 0.0},
-        ],
-        lr=float(learning_rate),
-    )
+    opt = AdamW([(tables, float(table_decay)), (rest, 0.0)], lr=float(learning_rate))
     n = len(codes)
     batch = int(batch_size)
     steps = max(1, math.ceil(n / batch))
-    sched: torch.optim.lr_scheduler.LRScheduler | None = None
-    if int(epochs) * steps >= MIN_SCHEDULED_STEPS:
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt,
-            max_lr=float(learning_rate),
-            total_steps=int(epochs) * steps,
-            pct_start=0.25,
-            div_factor=10.0,
-            final_div_factor=1e3,
-        )
+    total_steps = int(epochs) * steps
+    scheduled = total_steps >= MIN_SCHEDULED_STEPS
+    step_index = 0
     if validation is not None:
         v_codes = torch.as_tensor(validation[0], device=device)
         v_num = torch.as_tensor(validation[1], dtype=torch.float32, device=device)
@@ -184,11 +257,12 @@ def train_tabular(
             stop = start + batch
             out = module(e_codes[start:stop], e_num[start:stop])
             loss = loss_fn(_out(out, task), e_target[start:stop])
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
+            if scheduled:
+                opt.lr, opt.beta1 = one_cycle(step_index, total_steps, float(learning_rate))
             opt.step()
-            if sched is not None:
-                sched.step()
+            step_index += 1
             total += loss.detach() * (min(stop, n) - start)
         mean = float(total) / n
         if not math.isfinite(mean):
