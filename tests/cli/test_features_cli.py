@@ -350,6 +350,7 @@ def test_map_draws_an_encoder_column(fitted, tmp_path) -> None:
     html = page.read_text(encoding="utf-8")
     # hover shows each level's rows (the encoder's count column), the title the column
     assert "rows: %{customdata[2]}" in html and "column &#x27;store&#x27;" in html
+    assert "· 10 levels of bundle" in html
     # without --column: the column with the most levels (store: 40, product: 12, day: 7)
     result = runner.invoke(app, ["map", str(out), "--method", "pca", "--out", str(page)])
     assert result.exit_code == 0, result.output

@@ -503,7 +503,9 @@ def embedding_map(
         space = f"cosine similarity of the {kv.vector_size}-d vectors"
     if title is None:
         attrs = frame.attrs
-        what = "items" if count_column(frame) is not None else "points"
+        count = count_column(frame)
+        # an encoder column's keys are its levels (counted in rows), a recommender's items
+        what = "points" if count is None else "levels" if count == "n_rows" else "items"
         where = f" of {data}" if data else ""
         title = (
             f"{attrs.get('source', 'embeddings')} · {_method_text(attrs)} · "
