@@ -1,20 +1,23 @@
-"""The encoder's additive effects: a ridge-penalized one-hot GLM fitted by block coordinate descent.
+"""The encoder's additive effects: a ridge-penalized one-hot GLM, solved directly.
 
-Each categorical column is one block of the design, and every row has exactly one level
-in it, so the block's normal equations (least squares) and Hessian (logistic and
-softmax losses) are diagonal: one ``np.bincount`` per column gives the exact update of
-all its levels at once. Sweeping the columns in turn (block Gauss-Seidel; for the
-classification losses one Newton step per block, clipped) converges to the same
-solution as scikit-learn's ``Ridge``/``LogisticRegression`` on the one-hot columns
-(tested), in a fraction of the time: no sparse matrix is built.
+The design is the one-hot levels of every categorical column (a scipy CSR matrix with
+one 1 per row and column, and its transpose), the standardized numeric columns and an
+intercept. Least squares is one linear solve; the logistic and softmax losses take
+Newton steps with a backtracking line search, each step a linear solve. Every solve is
+conjugate gradients preconditioned by the diagonal of the (weighted) normal matrix,
+which for one-hot blocks is each level's (weighted) row count plus the penalty; the
+softmax Hessian-vector product couples a row's classes exactly. The optimum is
+scikit-learn's ``Ridge``/``LogisticRegression`` on the same one-hot columns (tested),
+reached in a fraction of their time (0.4 s against 9.6 s for ``Ridge(tol=1e-10)`` on
+flights' 327,000 rows and ~8,000 levels).
 
 The model, for one output (one per class for multiclass)::
 
     f(row) = intercept + sum_j b_j[level of column j] + numeric @ beta
 
 with the loss summed over rows plus ``penalty / 2 * (|b|^2 + |beta|^2)`` (the intercept
-is not penalized): ``penalty=1`` is ``Ridge(alpha=1)`` (whose penalty is ``alpha * |w|^2``
-on half the squared error, the same optimum) and ``LogisticRegression(C=1)``.
+is not penalized): ``penalty=1`` is ``Ridge(alpha=1)`` (which minimizes twice this
+objective, ``|y - Xw|^2 + alpha |w|^2``: the same optimum) and ``LogisticRegression(C=1)``.
 """
 
 from __future__ import annotations

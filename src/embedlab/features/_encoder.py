@@ -98,8 +98,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
     schedule peaking at ``learning_rate``. Seeded fits are deterministic.
 
     **Output.** ``transform(X)`` returns float64 columns: with ``vector_columns=True``
-    each categorical column's vector of the row's level; with ``bias_columns=True`` each column's level *effect*
-    (``effects_``, centred; in ``y``'s units for regression, logits otherwise); with
+    each categorical column's vector of the row's level; with ``bias_columns=True``
+    each column's level *effect* (``effects_``, centred; in ``y``'s units for
+    regression, logits otherwise); with
     ``prediction_column=True`` the network's prediction; then the numeric columns,
     unscaled, with ``passthrough=True``. ``fit_transform`` cross-fits (``cv`` folds):
     see :meth:`fit_transform`. The cross-fitted vectors come from different networks,
