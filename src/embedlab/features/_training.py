@@ -77,10 +77,11 @@ def plan_training(
     return Plan(batch, int(epochs), n_val)
 
 
-#: The one-cycle schedule: warm-up share of the steps, first and last learning rate
-#: (``learning_rate`` divided by these), and Adam's beta1 at the ends and at the peak.
+#: The one-cycle schedule: warm-up share of the steps; the first learning rate is
+#: ``learning_rate / DIV_START`` and the last that divided by ``DIV_FINAL`` (torch's
+#: ``div_factor`` and ``final_div_factor``); Adam's beta1 at the ends and at the peak.
 WARMUP = 0.25
-DIV_START, DIV_END = 10.0, 1e4
+DIV_START, DIV_FINAL = 10.0, 1e3
 BETA1_OUTER, BETA1_PEAK = 0.95, 0.85
 
 
@@ -96,7 +97,7 @@ def one_cycle(step: int, total: int, max_lr: float) -> tuple[float, float]:
     the same way (tested against it).
     """
     first = max_lr / DIV_START
-    last = first / (DIV_END / DIV_START)
+    last = first / DIV_FINAL
     phases = (
         (float(WARMUP * total) - 1, first, max_lr, BETA1_OUTER, BETA1_PEAK),
         (total - 1, max_lr, last, BETA1_PEAK, BETA1_OUTER),
