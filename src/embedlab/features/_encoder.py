@@ -93,7 +93,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
     **Training without tuning.** A held-out slice (``validation_fraction``, 10 %) stops
     training after ``patience`` epochs without a better validation loss and puts the
     best epoch's weights back. Batch size and the most epochs adapt to the rows
-    (``None``: about 64 steps an epoch, enough epochs for ~2,000 steps, 8 to 50),
+    (``None``: about 64 steps an epoch, enough epochs for ~600 steps, 8 to 50),
     widths to the levels (the rule below), and Adam follows a one-cycle learning-rate
     schedule peaking at ``learning_rate``. Seeded fits are deterministic.
 

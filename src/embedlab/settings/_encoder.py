@@ -208,8 +208,9 @@ class EncoderSettings(Settings):
     epochs: int | None = setting(
         None,
         Int(1, none=True),
-        "Most passes over the training rows; None: enough for about 2,000 steps (8 to 50). "
-        "Early stopping usually ends sooner.",
+        "Most passes over the training rows; None: enough for about 600 steps (8 to 50), "
+        "so the one-cycle schedule anneals. Early stopping ends sooner when the "
+        "validation loss turns up.",
     )
     batch_size: int | None = setting(
         None,
