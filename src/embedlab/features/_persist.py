@@ -45,7 +45,8 @@ def _params(enc: EmbeddingEncoder) -> dict[str, Any]:
         params["embedding_dims"] = [[k, v] for k, v in params["embedding_dims"].items()]
     if params["columns"] is not None:
         params["columns"] = list(params["columns"])
-    params["interactions"] = [list(p) for p in params["interactions"] or ()]
+    if params["interactions"] != "auto":
+        params["interactions"] = [list(p) for p in params["interactions"] or ()]
     if not isinstance(params["device"], str):
         params["device"] = str(params["device"])
     return params
@@ -133,7 +134,9 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     params["hidden"] = tuple(params["hidden"])
     # written before the additive effects existed: the effects are the network's
     params.setdefault("effects", "network")
-    params["interactions"] = [tuple(p) for p in params.get("interactions") or ()] or None
+    if params.get("interactions") != "auto":
+        # bundles written before "auto" existed stored [] for no pair
+        params["interactions"] = [tuple(p) for p in params.get("interactions") or ()] or None
     enc = cls(**params)
     enc.task_ = config["task"]
     enc.categorical_columns_ = list(config["categorical_columns"])

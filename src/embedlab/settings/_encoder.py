@@ -58,14 +58,16 @@ class Columns(Check):
 
 @dataclasses.dataclass(frozen=True)
 class ColumnPairs(Check):
-    """``None`` or a sequence of pairs of distinct column labels, kept as a tuple of tuples;
-    on the command line ``a:b,c:d``."""
+    """``"auto"``, ``None`` or a sequence of pairs of distinct column labels, kept as a
+    tuple of tuples; on the command line ``auto``, ``none`` or ``a:b,c:d``."""
 
     none: bool = True
     none_as: Any = ()
     cli_type: ClassVar[type] = str
 
-    def convert(self, name: str, value: Any) -> tuple[tuple[Any, Any], ...]:
+    def convert(self, name: str, value: Any) -> tuple[tuple[Any, Any], ...] | str:
+        if isinstance(value, str) and value == "auto":
+            return "auto"
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             self.fail(name, value)
         pairs = []
@@ -88,13 +90,15 @@ class ColumnPairs(Check):
     def parse(self, name: str, text: str) -> Any:
         if text.strip().lower() in ("", "none", "off"):
             return ()
+        if text.strip().lower() == "auto":
+            return "auto"
         pairs = [tuple(p.strip() for p in part.split(":")) for part in text.split(",")]
         if any(len(p) != 2 or not all(p) for p in pairs):
             raise SettingsError(f"{name}={text!r}: expected column pairs a:b separated by commas")
         return tuple(pairs)
 
     def describe(self) -> str:
-        return "None or a sequence of column pairs, e.g. [('origin', 'dest')]"
+        return "'auto', None or a sequence of column pairs, e.g. [('origin', 'dest')]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,12 +186,14 @@ class EncoderSettings(Settings):
         "None: every object/category/string column of a DataFrame, every column of an array.",
         cli=False,
     )
-    interactions: tuple[tuple[Any, Any], ...] = setting(
-        None,
+    interactions: tuple[tuple[Any, Any], ...] | str = setting(
+        "auto",
         ColumnPairs(),
         "Pairs of categorical columns whose combinations get a table of their own (a column "
         "'a×b'): the network learns each pair's interaction directly; the output has its "
-        "effect, column_embeddings('a×b') its vectors. On the command line a:b,c:d.",
+        "effect, column_embeddings('a×b') its vectors. auto: the pairs whose cells explain "
+        "at least 2 % of the additive effects' residual, out of sample (at most 3; none "
+        "below 2,000 rows); None: none. On the command line auto, none or a:b,c:d.",
     )
     embedding_dims: int | str | Mapping[Any, int] | None = setting(
         None,
