@@ -119,7 +119,15 @@ def test_default_columns_feature_names_and_dims():
     assert enc.embedding_dims_ == [embedding_dim_rule(6), 3]
     names = list(enc.get_feature_names_out())
     assert names[:2] == ["zip_e0", "zip_e1"]
-    assert names[-6:] == ["job_e0", "job_e1", "job_e2", "zip_effect", "job_effect", "prediction"]
+    assert names[-7:] == [
+        "job_e0",
+        "job_e1",
+        "job_e2",
+        "zip_effect",
+        "job_effect",
+        "additive_prediction",
+        "prediction",
+    ]
     assert enc.transform(X).shape == (len(X), len(names))
     assert embedding_dim_rule(5001) == 50
 
@@ -178,8 +186,9 @@ def test_pipeline_column_transformer_clone_grid_search_cross_val():
         remainder="passthrough",
     )
     out = ct.fit_transform(X, y)
-    # embeddings, 2 effect columns, the prediction, the passthrough "age"
-    assert out.shape[1] == sum(ct.named_transformers_["emb"].embedding_dims_) + 2 + 1 + 1
+    # embeddings, 2 effect columns, the additive and the network's prediction, the
+    # passthrough "age"
+    assert out.shape[1] == sum(ct.named_transformers_["emb"].embedding_dims_) + 2 + 2 + 1
     assert clone(pipe).get_params()["enc__epochs"] == 2
     grid = GridSearchCV(pipe, {"enc__epochs": [1, 3]}, cv=2).fit(X, y)
     assert grid.best_params_["enc__epochs"] in (1, 3)

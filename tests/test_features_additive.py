@@ -148,18 +148,22 @@ def test_without_vectors_the_output_is_effects_and_prediction():
     slim = EmbeddingEncoder(random_state=0, cv=3, vector_columns=False)
     a, b = full.fit_transform(X, y), slim.fit_transform(X, y)
     names = list(slim.get_feature_names_out())
-    assert names == ["shop_effect", "day_effect", "prediction"]
+    assert names == ["shop_effect", "day_effect", "additive_prediction", "prediction"]
     # the same fits: the slim output is the full output's last columns
-    np.testing.assert_array_equal(b, a[:, -3:])
-    np.testing.assert_array_equal(slim.transform(X), full.transform(X)[:, -3:])
+    np.testing.assert_array_equal(b, a[:, -4:])
+    np.testing.assert_array_equal(slim.transform(X), full.transform(X)[:, -4:])
 
 
 def test_effects_alone_need_no_fold_networks():
     X, y, _ = _planted_table(3000)
     enc = EmbeddingEncoder(random_state=0, cv=3, vector_columns=False, prediction_column=False)
     out = enc.fit_transform(X, y)
-    assert list(enc.get_feature_names_out()) == ["shop_effect", "day_effect"]
-    assert out.shape == (3000, 2)
+    assert list(enc.get_feature_names_out()) == [
+        "shop_effect",
+        "day_effect",
+        "additive_prediction",
+    ]
+    assert out.shape == (3000, 3)
     assert not np.allclose(out, enc.transform(X))  # cross-fitted
 
 
@@ -170,3 +174,81 @@ def test_no_output_column_is_a_named_error():
         ValueError, match=r"vector_columns=False, bias_columns=False and prediction_column=False"
     ):
         enc.fit(X, y)
+
+
+def _with_numeric(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    X, y, _ = _planted_table(rows, seed)
+    temp = np.random.default_rng(seed + 100).normal(20, 5, rows)
+    X["temp"] = temp
+    return X, y + 0.3 * temp
+
+
+def _sklearn_design(X_fit: pd.DataFrame):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    return ColumnTransformer(
+        [
+            ("oh", OneHotEncoder(handle_unknown="ignore"), ["shop", "day"]),
+            ("num", StandardScaler(), ["temp"]),
+        ]
+    ).fit(X_fit)
+
+
+def test_additive_prediction_is_the_one_hot_ridge_prediction():
+    # the column is the penalized one-hot model's own prediction: scikit-learn's
+    # Ridge(alpha=1) on the same one-hot and standardized numeric columns, in y's units
+    X, y = _with_numeric(4000, 0)
+    enc = EmbeddingEncoder(random_state=0, cv=None, epochs=1, passthrough=True).fit(X, y)
+    new, _ = _with_numeric(500, 1)
+    col = list(enc.get_feature_names_out()).index("additive_prediction")
+    design = _sklearn_design(X)
+    ridge = Ridge(alpha=1.0, tol=1e-10, solver="sparse_cg").fit(design.transform(X), y)
+    np.testing.assert_allclose(
+        enc.transform(new)[:, col], ridge.predict(design.transform(new)), atol=2e-3
+    )
+    # intercept + the row's effects + the numeric slopes, from the saved parts
+    intercept, slopes = enc.additive_model_
+    codes = [enc.categories_[j].tolist() for j in range(2)]
+    by_hand = (
+        intercept[0]
+        + enc.effects_[0][[codes[0].index(v) for v in new["shop"]], 0]
+        + enc.effects_[1][[codes[1].index(v) for v in new["day"]], 0]
+        + ((new["temp"] - enc.numeric_mean_[0]) / enc.numeric_scale_[0]) * slopes[0, 0]
+    )
+    np.testing.assert_allclose(enc.transform(new)[:, col], by_hand, rtol=1e-12)
+
+
+def test_additive_prediction_of_a_binary_target_is_the_logistic_logit():
+    X, y = _with_numeric(4000, 2)
+    label = np.where(y > np.median(y), "high", "low")
+    enc = EmbeddingEncoder(random_state=0, cv=None, epochs=1, passthrough=True).fit(X, label)
+    design = _sklearn_design(X)
+    lr = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(design.transform(X), label)
+    assert list(lr.classes_) == list(enc.classes_)
+    col = list(enc.get_feature_names_out()).index("additive_prediction")
+    np.testing.assert_allclose(
+        enc.transform(X)[:, col], lr.decision_function(design.transform(X)), atol=1e-4
+    )
+
+
+def test_additive_prediction_is_cross_fitted_and_saved(tmp_path):
+    X, y, _ = _planted_table(3000)
+    enc = EmbeddingEncoder(random_state=0, cv=3, epochs=2)
+    out = enc.fit_transform(X, y)
+    names = list(enc.get_feature_names_out())
+    col = names.index("additive_prediction")
+    full = enc.transform(X)[:, col]
+    assert not np.allclose(out[:, col], full)  # out of fold
+    assert np.corrcoef(out[:, col], full)[0, 1] > 0.99
+    back = EmbeddingEncoder.load(enc.save(tmp_path / "enc"))
+    np.testing.assert_array_equal(back.transform(X), enc.transform(X))
+    # a bundle saved before the column existed has no additive model: its columns
+    # stay as they were
+    enc.additive_model_ = None
+    old = EmbeddingEncoder.load(enc.save(tmp_path / "old"))
+    assert "additive_prediction" not in list(old.get_feature_names_out())
+    assert old.transform(X).shape[1] == len(names) - 1
+    # the network's effects have no additive model, so no such column
+    net = EmbeddingEncoder(random_state=0, cv=None, epochs=1, effects="network").fit(X, y)
+    assert "additive_prediction" not in list(net.get_feature_names_out())

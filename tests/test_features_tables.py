@@ -74,12 +74,13 @@ def test_binary_and_multiclass_outputs_and_names():
     binary = EmbeddingEncoder(epochs=2, random_state=0).fit(X, np.where(y > 0, "hi", "lo"))
     assert binary.task_ == "classification" and list(binary.classes_) == ["hi", "lo"]
     names = list(binary.get_feature_names_out())
-    assert names[-3:] == ["A_effect", "B_effect", "prediction"]
+    assert names[-4:] == ["A_effect", "B_effect", "additive_prediction", "prediction"]
     three = np.digitize(y, [-0.5, 0.5])
     multi = EmbeddingEncoder(epochs=2, random_state=0).fit(X, three)
     names = list(multi.get_feature_names_out())
-    assert names[-9:] == [
+    assert names[-12:] == [
         *("A_effect_0", "A_effect_1", "A_effect_2", "B_effect_0", "B_effect_1", "B_effect_2"),
+        *("additive_prediction_0", "additive_prediction_1", "additive_prediction_2"),
         *("prediction_0", "prediction_1", "prediction_2"),
     ]
     assert multi.transform(X).shape == (len(X), len(names))
@@ -150,7 +151,8 @@ def test_effect_and_prediction_columns_give_a_linear_model_what_one_hot_gives():
         f_tr = enc.fit_transform(X[train], y[train])
         f_te = enc.transform(X[test])
         scores[extra] = Ridge().fit(f_tr, y[train]).score(f_te, y[test])
-        width = sum(enc.embedding_dims_) + (3 if extra else 0)
+        # 2 effect columns, the additive model's and the network's prediction
+        width = sum(enc.embedding_dims_) + (4 if extra else 0)
         assert f_tr.shape[1] == width == len(enc.get_feature_names_out())
     assert scores[True] >= r2_oh - 0.01, (scores, r2_oh)
     assert scores[True] >= scores[False]

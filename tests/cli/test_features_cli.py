@@ -90,7 +90,12 @@ def test_fit_without_vectors_writes_effects_and_prediction(tables, tmp_path) -> 
     result = runner.invoke(app, [*args, *SMALL])
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(feats)
-    assert list(frame.columns) == ["store_effect", "day_effect", "prediction"]
+    assert list(frame.columns) == [
+        "store_effect",
+        "day_effect",
+        "additive_prediction",
+        "prediction",
+    ]
     train = pd.read_csv(tables[0])
     # the store's additive effect alone carries the planted +-2 groups
     assert np.corrcoef(frame["store_effect"], train["sales"])[0, 1] > 0.9

@@ -106,7 +106,10 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
     **Output.** ``transform(X)`` returns float64 columns: with ``vector_columns=True``
     each categorical column's vector of the row's level; with ``bias_columns=True``
     each column's level *effect* (``effects_``, centred; in ``y``'s units for
-    regression, logits otherwise); with
+    regression, logits otherwise) and, for ``effects="additive"``, the additive model's
+    prediction (``"additive_prediction"``: intercept + the row's effects + the numeric
+    slopes, what one-hot → Ridge/LogisticRegression would predict; a tree cannot add
+    columns up, so it gets the sum as one); with
     ``prediction_column=True`` the network's prediction; then the numeric columns,
     unscaled, with ``passthrough=True``. ``fit_transform`` cross-fits (``cv`` folds):
     see :meth:`fit_transform`. The cross-fitted vectors come from different networks,
@@ -201,6 +204,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         embedding_dims_: Per categorical column, its embedding width.
         embeddings_: Per categorical column, its ``[n_categories + 1, dim]`` table (bucket last).
         effects_: Per categorical column, its ``[n_categories + 1, n_out]`` level effects.
+        additive_model_: For ``effects="additive"``, the additive model's intercept
+            ``[n_out]`` and numeric slopes ``[n_numeric, n_out]`` (with ``effects_``, its
+            ``"additive_prediction"``); None otherwise.
         task_: ``"regression"`` or ``"classification"``; ``classes_`` for classification.
         history_: Mean training loss per epoch; ``validation_history_`` the held-out
             slice's (empty without one); ``best_epoch_`` the epoch whose weights were kept.
@@ -217,8 +223,11 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         >>> import pandas as pd
         >>> X = pd.DataFrame({"city": ["a", "b", "a", "c"] * 25, "size": range(100)})
         >>> enc = EmbeddingEncoder(epochs=2, random_state=0).fit(X, [1.0, 2.0, 1.5, 3.0] * 25)
-        >>> enc.transform(X).shape, list(enc.get_feature_names_out())
-        ((100, 5), ['city_e0', 'city_e1', 'city_e2', 'city_effect', 'prediction'])
+        >>> enc.transform(X).shape
+        (100, 6)
+        >>> list(enc.get_feature_names_out())  # doctest: +NORMALIZE_WHITESPACE
+        ['city_e0', 'city_e1', 'city_e2', 'city_effect', 'additive_prediction',
+         'prediction']
     """
 
     def __init__(
@@ -696,8 +705,12 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                 aligned = self._aligned_embeddings(module, codes[fit_rows])
                 parts += [aligned[j][codes[held, j]] for j in range(n_vec)]
             if settings.bias_columns:
-                effects = self._level_effects(module, codes[fit_rows], num[fit_rows], fit_target)
+                effects, model = self._level_effects(
+                    module, codes[fit_rows], num[fit_rows], fit_target
+                )
                 parts += [effects[j][codes[held, j]] for j in range(codes.shape[1])]
+                if model is not None:
+                    parts.append(self._additive_prediction(effects, model, codes[held], num[held]))
             if module is not None and settings.prediction_column:
                 parts.append(self._predict(module, codes[held], num[held]))
             block = np.concatenate(parts, axis=1)
@@ -770,13 +783,14 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         codes: np.ndarray,
         num: np.ndarray,
         target: torch.Tensor,
-    ) -> list[np.ndarray]:
+    ) -> tuple[list[np.ndarray], tuple[np.ndarray, np.ndarray] | None]:
         """Each column's level effects (``effects_``) from these training rows, per ``effects``
-        (the network's need ``module``)."""
+        (the network's need ``module``), and for additive effects the model's intercept
+        ``[n_out]`` and numeric slopes ``[n_numeric, n_out]`` (``y``'s units or logits)."""
         if self.settings_.effects == "network":
             if module is None:  # fit_transform trains a fold network for these
                 raise RuntimeError("the network's effects need the network")
-            return self._effects(module, codes)
+            return self._effects(module, codes), None
         fit = fit_additive(
             codes,
             [len(c) + 1 for c in self.categories_],
@@ -787,8 +801,27 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             penalty=ADDITIVE_PENALTY,
             tol=ADDITIVE_TOL,
         )
-        scale = self.y_scale_ if self.task_ == "regression" else 1.0
-        return [table * scale for table in fit.effects]
+        if self.task_ == "regression":
+            scale = self.y_scale_
+            intercept = self.y_mean_ + scale * fit.intercept
+        else:
+            scale, intercept = 1.0, fit.intercept.copy()
+        return [table * scale for table in fit.effects], (intercept, fit.numeric * scale)
+
+    def _additive_prediction(
+        self,
+        effects: list[np.ndarray],
+        model: tuple[np.ndarray, np.ndarray],
+        codes: np.ndarray,
+        num: np.ndarray,
+    ) -> np.ndarray:
+        """``[rows, n_out]``: the additive model's prediction, intercept + the rows' level
+        effects + the scaled numeric columns times their slopes."""
+        intercept, slopes = model
+        out = np.broadcast_to(intercept, (len(codes), len(intercept))) + num @ slopes
+        for j, table in enumerate(effects):
+            out = out + table[codes[:, j]]
+        return out
 
     def _effects(self, module: TabularModule, codes: np.ndarray) -> list[np.ndarray]:
         """Each level's main effect: the network's mean output with the level put in.
@@ -881,10 +914,11 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             tables.append(table)
         self.embeddings_ = tables
         if codes is not None and num is not None and target is not None:
-            effects = self._level_effects(self.module_, codes, num, target)
+            effects, model = self._level_effects(self.module_, codes, num, target)
             for e in effects:
                 e.flags.writeable = False
             self.effects_ = effects
+            self.additive_model_ = model
 
     # ------------------------------------------------------------------ transform
     def _vector_columns(self) -> int:
@@ -899,15 +933,26 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         n = sum(self.embedding_dims_[: self._vector_columns()]) + len(self.numeric_columns_)
         if self.settings_.bias_columns:
             n += len(self.categorical_columns_) * self._n_out()
+            n += self._n_out() if self._has_additive_prediction() else 0
         if self.settings_.prediction_column:
             n += self._n_out()
         return n
+
+    def _has_additive_prediction(self) -> bool:
+        """Whether the output has the additive model's prediction: with the effect
+        columns of ``effects="additive"``, unless loaded from a bundle saved before
+        that column existed (its columns stay as they were)."""
+        return self.settings_.bias_columns and getattr(self, "additive_model_", None) is not None
 
     def _assemble(self, codes: np.ndarray, num: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """The output columns of these rows from the full fit (``num`` scaled, ``raw`` not)."""
         parts = [self.embeddings_[j][codes[:, j]] for j in range(self._vector_columns())]
         if self.settings_.bias_columns:
             parts += [self.effects_[j][codes[:, j]] for j in range(codes.shape[1])]
+            if self._has_additive_prediction():
+                parts.append(
+                    self._additive_prediction(self.effects_, self.additive_model_, codes, num)
+                )
         if self.settings_.prediction_column:
             parts.append(self._predict(self.module_, codes, num))
         if self.numeric_columns_:
@@ -919,7 +964,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
 
         Column order: the embeddings of each categorical column; with
         ``bias_columns=True`` each column's level effect (``effects_``; one column per
-        class for multiclass); with ``prediction_column=True`` the network's prediction
+        class for multiclass) and, for ``effects="additive"``, the additive model's
+        prediction; with ``prediction_column=True`` the network's prediction
         (``y``'s units; logits for classification); then the numeric columns, unscaled
         (with ``passthrough=True``).
 
@@ -939,8 +985,8 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns: ``"<column>_e<k>"``, ``"<column>_effect"``
-        (multiclass: ``"<column>_effect_<class>"``), ``"prediction"`` (multiclass:
-        ``"prediction_<class>"``), then the numeric columns."""
+        (multiclass: ``"<column>_effect_<class>"``), ``"additive_prediction"``,
+        ``"prediction"`` (multiclass: ``"..._<class>"``), then the numeric columns."""
         self._check_fitted()
         names = list(_check_feature_names_in(self, input_features))
         inputs = list(self._input_columns_())
@@ -957,6 +1003,12 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             for base in bases:
                 out += (
                     [f"{base}_effect_{c}" for c in self.classes_] if multi else [f"{base}_effect"]
+                )
+            if self._has_additive_prediction():
+                out += (
+                    [f"additive_prediction_{c}" for c in self.classes_]
+                    if multi
+                    else ["additive_prediction"]
                 )
         if self.settings_.prediction_column:
             out += [f"prediction_{c}" for c in self.classes_] if multi else ["prediction"]

@@ -71,6 +71,16 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
         ],
         "embedding_dims": list(enc.embedding_dims_),
         "effects": [e.tolist() for e in enc.effects_],
+        # effects="additive": the additive model's intercept [n_out] and numeric slopes
+        # [n_numeric][n_out], for the additive_prediction column
+        "additive_model": (
+            None
+            if enc.additive_model_ is None
+            else {
+                "intercept": enc.additive_model_[0].tolist(),
+                "slopes": enc.additive_model_[1].tolist(),
+            }
+        ),
         "best_epoch": int(enc.best_epoch_),
         "batch_size": int(enc.batch_size_),
         "numeric_mean": [float(v) for v in enc.numeric_mean_],
@@ -163,6 +173,18 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     enc.effects_ = [np.asarray(e, dtype=np.float64) for e in config["effects"]]
     for e in enc.effects_:
         e.flags.writeable = False
+    # absent from bundles saved before the additive_prediction column: none then
+    model = config.get("additive_model")
+    enc.additive_model_ = (
+        None
+        if model is None
+        else (
+            np.asarray(model["intercept"], dtype=np.float64),
+            np.asarray(model["slopes"], dtype=np.float64).reshape(
+                len(enc.numeric_columns_), len(model["intercept"])
+            ),
+        )
+    )
     enc.batch_size_ = int(config["batch_size"])
     if enc.task_ == "regression":
         enc.y_mean_, enc.y_scale_ = config["y_mean"], config["y_scale"]

@@ -254,7 +254,8 @@ class EncoderSettings(Settings):
         Bool(),
         "Also output each level's learned additive effect (y's units; logits for "
         "classification; see effects), one column per categorical column (per class for "
-        "multiclass).",
+        "multiclass), and with effects=additive the additive model's prediction "
+        "(additive_prediction: intercept + the row's effects + numeric slopes).",
     )
     effects: str = setting(
         "additive",
