@@ -68,10 +68,14 @@ class TabularModule(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def forward(self, codes: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
-        parts = [emb(codes[:, j]) for j, emb in enumerate(self.embeddings)]
+        # index_select rather than calling the Embedding modules: its backward is one
+        # index_add_, where the Embedding's (embedding_dense_backward) sorts the indices
+        # first; 6.3 -> 2.8 ms a step for flights' eight tables and biases at 4,096 rows
+        # (one thread), a quarter of the encoder's fit. Same parameters, same lookups.
+        parts = [emb.weight.index_select(0, codes[:, j]) for j, emb in enumerate(self.embeddings)]
         if numeric.shape[1]:
             parts.append(numeric)
         out = self.mlp(torch.cat(parts, dim=1))
         for j, bias in enumerate(self.biases):
-            out = out + bias(codes[:, j])
+            out = out + bias.weight.index_select(0, codes[:, j])
         return out
