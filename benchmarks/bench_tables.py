@@ -51,12 +51,13 @@ training rows only, scored on the test rows; fit seconds = every step's fit):
    ``StandardScaler`` → the linear model.
 6. The same encoder's features → HGB (the encoder is fitted once for rows 5 and 6; each
    row's fit time counts it).
-7./8. The same two models on that output without the vectors (the effect and
-   prediction columns and the numeric ones): what ``vector_columns=False`` gives, taken
+7./8. The same two models on that output without the vectors (the effect, additive
+   prediction and prediction columns and the numeric ones): what ``vector_columns=False`` gives, taken
    from the same fit (the same seeds train the same networks; tested in
    ``tests/test_features_additive.py``), with the same fit time.
 
-Scores: R² (regression); log-loss, accuracy and ROC AUC (binary classification).
+Scores: R² (regression); log-loss, accuracy and ROC AUC (binary classification). R² and
+log-loss to five decimals: the acceptance line compares them, and at four the leaders tie.
 Results go to ``benchmarks/results/features.md`` and ``features.json`` (not with --quick),
 with the machine's load average before and after each table.
 """
@@ -189,11 +190,11 @@ def _scores(task: str, model, X_te, y_te) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, log_loss, r2_score, roc_auc_score
 
     if task == "regression":
-        return {"r2": round(float(r2_score(y_te, model.predict(X_te))), 4)}
+        return {"r2": round(float(r2_score(y_te, model.predict(X_te))), 5)}
     proba = model.predict_proba(X_te)
     pos = proba[:, 1]
     return {
-        "log_loss": round(float(log_loss(y_te, proba, labels=model.classes_)), 4),
+        "log_loss": round(float(log_loss(y_te, proba, labels=model.classes_)), 5),
         "accuracy": round(float(accuracy_score(y_te, model.classes_[proba.argmax(1)])), 4),
         "auc": round(float(roc_auc_score(y_te == model.classes_[1], pos)), 4),
     }
