@@ -396,3 +396,24 @@ def test_fit_learns_pairs_of_columns(tables, tmp_path) -> None:
     assert found.exit_code == 0, found.output
     bad = runner.invoke(app, [*args[:-2], "--interactions", "product:weekday"])
     assert bad.exit_code == 2 and "--interactions" in bad.stderr and "'weekday'" in bad.stderr
+
+
+def test_fit_names_the_pairs_the_screen_chose(tmp_path) -> None:
+    # a planted interaction of store and day (each store sells on its own weekday): the
+    # default --interactions auto gives store×day a table, and the summary says so
+    rng = np.random.default_rng(3)
+    n = 6000
+    store, day = rng.choice(STORES[:10], n), rng.choice(["mon", "tue", "wed", "thu"], n)
+    busy = np.array([["mon", "tue", "wed", "thu"][int(s) % 4] for s in store]) == day
+    frame = pd.DataFrame({"store": store, "day": day, "sales": 3.0 * busy + rng.normal(0, 0.3, n)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    args = ["features", "fit", str(tmp_path / "t.csv"), "--target", "sales"]
+    args += ["--columns", "store,day", "--out", str(tmp_path / "e"), "--epochs", "2", *SMALL]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["interactions"] == [["store", "day"]]
+    result = runner.invoke(app, [*args, "--interactions", "auto"])
+    assert result.exit_code == 0, result.output
+    assert "store×day: 40 levels" in result.stdout and "(a pair of columns)" in result.stdout
+    result = runner.invoke(app, [*args, "--interactions", "none", "--json"])
+    assert json.loads(result.stdout)["interactions"] == []

@@ -326,6 +326,7 @@ def fit(
             }
             for j, c in enumerate(encoder.categorical_columns_)
         ],
+        "interactions": [[str(a), str(b)] for a, b in encoder.interactions_],
         "epochs": len(encoder.history_),
         "best_epoch": int(encoder.best_epoch_),
         "validation_loss": encoder.validation_history_[encoder.best_epoch_ - 1]
@@ -342,9 +343,18 @@ def fit(
         f"{encoder.task_} of {target!r} from {len(frame):,} rows, in {seconds:.1f} s "
         f"({summary['epochs']} epochs, best {summary['best_epoch']})"
     )
+    pairs = {
+        str(c)
+        for c in encoder.categorical_columns_[
+            len(encoder.categorical_columns_) - len(encoder.interactions_) :
+        ]
+    }
     for col in summary["columns"]:
         rare = f", {col['rare_levels']:,} rare in one bucket" if col["rare_levels"] else ""
-        say.info(f"  {col['column']}: {col['levels']:,} levels{rare}, {col['dim']}-dim vectors")
+        pair = " (a pair of columns)" if col["column"] in pairs else ""
+        say.info(
+            f"  {col['column']}: {col['levels']:,} levels{rare}, {col['dim']}-dim vectors{pair}"
+        )
     if features is not None:
         say.info(f"wrote {summary['features']} cross-fitted features of each row to {features}")
     say.wrote(written, f"wrote the encoder to {written}")
