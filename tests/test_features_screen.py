@@ -106,3 +106,20 @@ def test_none_turns_the_screen_off_and_the_cli_reads_auto() -> None:
     assert check.parse("interactions", "none") == ()
     assert check("interactions", "auto") == "auto"
     assert check("interactions", None) == ()
+
+
+def test_a_large_table_is_screened_on_a_sample(monkeypatch) -> None:
+    X, y, _ = _planted(12_000, 6, interaction=1.0)
+    seen = []
+    real = _screen.choose_pairs
+
+    def spy(codes, sizes, r, *, seed):
+        seen.append(len(codes))
+        return real(codes, sizes, r, seed=seed)
+
+    monkeypatch.setattr("embedlab.features._encoder.SCREEN_ROWS", 5000)
+    monkeypatch.setattr("embedlab.features._encoder.choose_pairs", spy)
+    enc = EmbeddingEncoder(random_state=0, epochs=1).fit(X, y)
+    assert seen == [5000] and enc.interactions_ == [("a", "b")]
+    # the pair's table and effects still come from every row
+    assert enc.counts_[-1].sum() == 12_000

@@ -22,7 +22,7 @@ from embedlab.embeddings import KeyedEmbeddings
 from embedlab.exceptions import NotFittedError, SettingsError
 from embedlab.features._additive import fit_additive
 from embedlab.features._persist import load_encoder, save_encoder
-from embedlab.features._screen import MIN_ROWS, choose_pairs, residual
+from embedlab.features._screen import MIN_ROWS, SCREEN_ROWS, choose_pairs, residual
 from embedlab.features._training import Plan, TrainResult, plan_training, train_tabular
 from embedlab.features._values import (
     cast_values,
@@ -588,6 +588,10 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             return []
         sizes = [len(c) + 1 for c in self.categories_]
         y = self._y.numpy()
+        if len(codes) > SCREEN_ROWS:
+            rng = np.random.default_rng(self._seed)
+            take = np.sort(rng.choice(len(codes), SCREEN_ROWS, replace=False))
+            codes, num, y = codes[take], num[take], y[take]
         objective = self._objective_name()
         fit = fit_additive(
             codes,
