@@ -676,10 +676,15 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         settings = self.settings_
         target = self._y
         del self._y
-        out = self._assemble(codes, num, raw)
         cv = settings.cv
         if cv is None or len(codes) < 100 * cv:
-            return out
+            return self._assemble(codes, num, raw)
+        # every row's learned columns come from its fold (written below); only the
+        # numeric ones are the input's (the full fit's learned columns for every row
+        # would be computed and overwritten: 2.5 s of flights' 32 s)
+        out = np.empty((len(codes), self._n_features_out()))
+        if raw.shape[1]:
+            out[:, out.shape[1] - raw.shape[1] :] = raw
         from sklearn.model_selection import KFold, StratifiedKFold
 
         if self._objective_name() == "regression":
