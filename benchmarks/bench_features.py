@@ -12,10 +12,12 @@ Protocol (stated again in the report):
    of the zip code), age (number) and the item's 19 genres (multi-hot, numbers), from
    ``embedlab.load_movielens``. Target: the rating.
 2. Embedding features: ``EmbeddingEncoder(columns=[user, item, occupation, gender, zip1],
-   passthrough=True, task="regression", handle_unknown="bucket", random_state=0)`` with
-   its defaults otherwise (rule-of-thumb widths, hidden=(64,), 20 epochs, batch 1,024,
-   Adam 3e-3), fitted on u1.base only; its output (embeddings + age + genres) goes to
-   the regressor. Fit time = encoder fit + regressor fit.
+   passthrough=True, task="regression", handle_unknown="bucket", random_state=0,
+   epochs=20)`` with its defaults otherwise (rule-of-thumb widths, hidden=(64,), at most 20
+   epochs with early stopping, the batch planned from the rows, one-cycle Adam; the
+   defaults of issue 22, not those of the 2026-11-29 results), fitted on u1.base only;
+   ``fit`` then ``transform`` (not the cross-fitted ``fit_transform``), as issue 9 set it;
+   its output goes to the regressor. Fit time = encoder fit + regressor fit.
 3. One-hot features: ``OneHotEncoder(max_categories=100, handle_unknown="infrequent_if_exist",
    sparse_output=False)`` on the same five columns, age and genres passed through.
    ``HistGradientBoostingRegressor`` needs dense input, and a dense one-hot of all
