@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["AdditiveFit", "fit_additive"]
+__all__ = ["AdditiveFit", "additive_predict", "fit_additive", "probabilities"]
 
 #: The Newton steps stop when the step would lower the objective by less than this share.
 NEWTON_TOL = 1e-10
@@ -132,7 +132,22 @@ def _loss(f: np.ndarray, target: np.ndarray, objective: str) -> float:
     return float((lse - (f * target).sum(axis=1)).sum())
 
 
-def _probabilities(f: np.ndarray, objective: str) -> np.ndarray:
+def additive_predict(
+    effects: list[np.ndarray],
+    intercept: np.ndarray,
+    slopes: np.ndarray,
+    codes: np.ndarray,
+    numeric: np.ndarray,
+) -> np.ndarray:
+    """``[rows, n_out]``: ``intercept + sum_j effects[j][codes[:, j]] + numeric @ slopes``."""
+    out = np.broadcast_to(intercept, (len(codes), len(intercept))) + numeric @ slopes
+    for j, table in enumerate(effects):
+        out = out + table[codes[:, j]]
+    return out
+
+
+def probabilities(f: np.ndarray, objective: str) -> np.ndarray:
+    """The logistic (``"binary"``) or softmax (``"multiclass"``) of the scores ``f``."""
     if objective == "binary":
         return 0.5 * (1.0 + np.tanh(0.5 * f))
     e = np.exp(f - f.max(axis=1, keepdims=True))
@@ -185,7 +200,7 @@ def fit_additive(
         f = design.dot(x)
         obj = _loss(f, target, objective) + 0.5 * float((pen * x * x).sum())
         for _ in range(max_newton):
-            p = _probabilities(f, objective)
+            p = probabilities(f, objective)
             grad = design.tdot(p - target) + pen * x
             if objective == "binary":
                 w = p * (1 - p)

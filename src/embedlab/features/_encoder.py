@@ -20,7 +20,7 @@ from sklearn.utils.validation import _check_feature_names_in, validate_data
 from embedlab._threads import THREADS_ENV, default_threads
 from embedlab.embeddings import KeyedEmbeddings
 from embedlab.exceptions import NotFittedError, SettingsError
-from embedlab.features._additive import fit_additive
+from embedlab.features._additive import additive_predict, fit_additive
 from embedlab.features._persist import load_encoder, save_encoder
 from embedlab.features._screen import MIN_ROWS, SCREEN_ROWS, choose_pairs, residual
 from embedlab.features._training import Plan, TrainResult, plan_training, train_tabular
@@ -719,7 +719,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                 )
                 parts += [effects[j][codes[held, j]] for j in range(codes.shape[1])]
                 if model is not None:
-                    parts.append(self._additive_prediction(effects, model, codes[held], num[held]))
+                    parts.append(additive_predict(effects, *model, codes[held], num[held]))
             if module is not None and settings.prediction_column:
                 parts.append(self._predict(module, codes[held], num[held]))
             block = np.concatenate(parts, axis=1)
@@ -816,21 +816,6 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         else:
             scale, intercept = 1.0, fit.intercept.copy()
         return [table * scale for table in fit.effects], (intercept, fit.numeric * scale)
-
-    def _additive_prediction(
-        self,
-        effects: list[np.ndarray],
-        model: tuple[np.ndarray, np.ndarray],
-        codes: np.ndarray,
-        num: np.ndarray,
-    ) -> np.ndarray:
-        """``[rows, n_out]``: the additive model's prediction, intercept + the rows' level
-        effects + the scaled numeric columns times their slopes."""
-        intercept, slopes = model
-        out = np.broadcast_to(intercept, (len(codes), len(intercept))) + num @ slopes
-        for j, table in enumerate(effects):
-            out = out + table[codes[:, j]]
-        return out
 
     def _effects(self, module: TabularModule, codes: np.ndarray) -> list[np.ndarray]:
         """Each level's main effect: the network's mean output with the level put in.
@@ -959,9 +944,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         if self.settings_.bias_columns:
             parts += [self.effects_[j][codes[:, j]] for j in range(codes.shape[1])]
             if self._has_additive_prediction():
-                parts.append(
-                    self._additive_prediction(self.effects_, self.additive_model_, codes, num)
-                )
+                parts.append(additive_predict(self.effects_, *self.additive_model_, codes, num))
         if self.settings_.prediction_column:
             parts.append(self._predict(self.module_, codes, num))
         if self.numeric_columns_:

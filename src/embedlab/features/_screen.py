@@ -26,7 +26,7 @@ import itertools
 
 import numpy as np
 
-from embedlab.features._additive import AdditiveFit
+from embedlab.features._additive import AdditiveFit, additive_predict, probabilities
 
 __all__ = [
     "MAX_PAIRS",
@@ -63,15 +63,12 @@ def residual(
 ) -> np.ndarray:
     """``[rows, n_out]`` residual of the additive model: ``y - f`` (regression) or
     ``y - p`` (the predicted probabilities; one-hot ``y`` for multiclass)."""
-    f = fit.intercept[None, :] + numeric @ fit.numeric
-    for j, table in enumerate(fit.effects):
-        f = f + table[codes[:, j]]
+    f = additive_predict(fit.effects, fit.intercept, fit.numeric, codes, numeric)
     if objective == "regression":
         return np.asarray(y, dtype=np.float64)[:, None] - f
     if objective == "binary":
-        return np.asarray(y, dtype=np.float64)[:, None] - 1.0 / (1.0 + np.exp(-f))
-    p = np.exp(f - f.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
+        return np.asarray(y, dtype=np.float64)[:, None] - probabilities(f, objective)
+    p = probabilities(f, objective)
     onehot = np.zeros_like(p)
     onehot[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1.0
     return onehot - p
