@@ -452,3 +452,43 @@ def test_join_embeddings_with_matrix_factorization():
         model.item_embeddings()[frame.loc[0, "item"]],
         rtol=1e-6,
     )
+
+
+def test_the_encoder_trains_on_the_shared_trainer(monkeypatch):
+    """Every network (the full fit and each fold's) runs through ``Trainer.fit_epochs``,
+    and the encoder's history is the trainer's."""
+    from embedlab.training import Trainer
+
+    calls = []
+    original = Trainer.fit_epochs
+
+    def spy(self, module, runner, **kw):
+        history = original(self, module, runner, **kw)
+        calls.append((self.patience, kw["validator"] is not None, history))
+        return history
+
+    monkeypatch.setattr(Trainer, "fit_epochs", spy)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.integers(0, 20, 2000).astype(str), "b": rng.integers(0, 5, 2000)})
+    y = rng.normal(size=2000)
+    enc = EmbeddingEncoder(random_state=0, cv=3, interactions=None)
+    enc.fit_transform(X, y)
+    assert len(calls) == 4
+    patience, validated, history = calls[0]
+    assert patience == 3 and validated
+    assert enc.history_ == [r["train_loss"] for r in history]
+    assert enc.validation_history_ == [r["val_loss"] for r in history]
+    assert enc.best_epoch_ == 1 + int(np.argmin(enc.validation_history_))
+    # the folds train the full fit's best number of epochs, without a held-out slice
+    assert all(p is None and not v and len(h) == enc.best_epoch_ for p, v, h in calls[1:])
+
+
+def test_a_diverging_fit_says_what_to_try():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.integers(0, 20, 2000).astype(str)})
+    with pytest.raises(
+        embedlab.exceptions.TrainingDivergedError,
+        match=r"^the training loss became nan in epoch 1 \(learning_rate=1e\+12\); "
+        r"lower learning_rate or check X and y$",
+    ):
+        EmbeddingEncoder(learning_rate=1e12, random_state=0).fit(X, rng.normal(size=2000))

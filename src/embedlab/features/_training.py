@@ -1,11 +1,13 @@
-"""The feature encoder's training loop: tensors in memory, one-cycle Adam, early stopping.
+"""The feature encoder's training: its epochs, loss and optimizer, on the shared trainer.
 
-:class:`embedlab.training.Trainer` fits squared error on (user, item) index pairs; the
-encoder's network takes one code per categorical column plus numeric columns and may be
-a classifier, so it keeps this small loop of its own.
+The encoder's network takes one code per categorical column plus numeric columns and may
+be a classifier, so it brings its own epoch runner (:class:`TabularEpochRunner`) and
+validator (:class:`LossValidator`) to :meth:`embedlab.training.Trainer.fit_epochs`, which
+runs the epochs as it does for the rating models: the history, the finite-loss check,
+early stopping with the best epoch's weights put back, callbacks and progress.
 
 Each epoch shuffles the training rows once (one gather of the whole table, then
-contiguous batches: cheaper than a gather per batch), steps Adam under a one-cycle
+contiguous batches: cheaper than a gather per batch), steps AdamW under a one-cycle
 learning rate (from ``learning_rate / 10``, warm-up over the first quarter of the
 planned steps, cosine decay to ``learning_rate / 1e4``; constant for runs of fewer
 than 10 steps), and, when a validation slice is given, scores it; training
@@ -16,15 +18,23 @@ epoch's weights are put back.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from embedlab.exceptions import TrainingDivergedError
-
-__all__ = ["AdamW", "Plan", "TrainResult", "one_cycle", "plan_training", "train_tabular"]
+__all__ = [
+    "AdamW",
+    "LossValidator",
+    "Plan",
+    "TabularEpochRunner",
+    "TrainResult",
+    "one_cycle",
+    "plan_training",
+    "train_tabular",
+]
 
 #: Optimizer steps the automatic epoch count aims at (between MIN_EPOCHS and MAX_EPOCHS).
 #: Few enough that the one-cycle schedule runs to its end before early stopping cuts
@@ -139,6 +149,10 @@ class AdamW:
         self.eps = eps
         self._state: dict[int, tuple[list[float], torch.Tensor, torch.Tensor]] = {}
 
+    def set_learning_rate(self, lr: float) -> None:
+        """The trainer's per-epoch rate (a one-cycle runner sets its own per step)."""
+        self.lr = float(lr)
+
     def zero_grad(self) -> None:
         for params, _decay in self.groups:
             for p in params:
@@ -201,6 +215,89 @@ def evaluate_loss(
     return total / max(len(codes), 1)
 
 
+class LossValidator:
+    """The trainer's validator for the encoder: the mean loss of held-out rows."""
+
+    names = ("val_loss",)
+    label = "loss"
+
+    def __init__(
+        self,
+        module: nn.Module,
+        validation: tuple[np.ndarray, np.ndarray, torch.Tensor],
+        task: str,
+        device: torch.device,
+    ) -> None:
+        self.module, self.task = module, task
+        self.codes = torch.as_tensor(validation[0], device=device)
+        self.numeric = torch.as_tensor(validation[1], dtype=torch.float32, device=device)
+        self.target = validation[2].to(device)
+
+    def score(self) -> dict[str, float]:
+        return {
+            "val_loss": evaluate_loss(self.module, self.codes, self.numeric, self.target, self.task)
+        }
+
+
+class TabularEpochRunner:
+    """The trainer's epoch runner for the encoder's network.
+
+    Each epoch shuffles the rows once (one gather of the whole table, then contiguous
+    batches: cheaper than a gather per batch) and steps :class:`AdamW` on the task's
+    loss, with the one-cycle rate and beta1 set before every step (the trainer's
+    per-epoch rate stays the constant ``learning_rate`` for runs too short to schedule).
+    """
+
+    engine = "torch"
+    advice = "lower learning_rate or check X and y"
+
+    def __init__(
+        self,
+        module: nn.Module,
+        opt: AdamW,
+        rows: tuple[np.ndarray, np.ndarray, torch.Tensor],
+        *,
+        task: str,
+        epochs: int,
+        batch_size: int,
+        learning_rate: float,
+        generator: torch.Generator,
+        device: torch.device,
+    ) -> None:
+        self.module, self.opt, self.task = module, opt, task
+        self.gen, self.device = generator, device
+        self.codes = torch.as_tensor(rows[0], device=device)
+        self.numeric = torch.as_tensor(rows[1], dtype=torch.float32, device=device)
+        self.target = rows[2].to(device)
+        self.loss_fn = _loss_fn(task)
+        self.n, self.batch = len(rows[0]), int(batch_size)
+        self.n_batches = max(1, math.ceil(self.n / self.batch))
+        self.total_steps = int(epochs) * self.n_batches
+        self.scheduled = self.total_steps >= MIN_SCHEDULED_STEPS
+        self.learning_rate = float(learning_rate)
+        self.step_index = 0
+
+    def run_epoch(self, epoch: int, lr: float, advance: Callable[[int], None]) -> float:
+        """One pass over the shuffled rows; the summed loss (loss × rows per batch)."""
+        n, batch, opt = self.n, self.batch, self.opt
+        order = torch.randperm(n, generator=self.gen).to(self.device)
+        e_codes, e_num, e_target = self.codes[order], self.numeric[order], self.target[order]
+        total = torch.zeros((), device=self.device)
+        for start in range(0, n, batch):
+            stop = start + batch
+            out = self.module(e_codes[start:stop], e_num[start:stop])
+            loss = self.loss_fn(_out(out, self.task), e_target[start:stop])
+            opt.zero_grad()
+            loss.backward()
+            if self.scheduled:
+                opt.lr, opt.beta1 = one_cycle(self.step_index, self.total_steps, self.learning_rate)
+            opt.step()
+            self.step_index += 1
+            total += loss.detach() * (min(stop, n) - start)
+        advance(self.n_batches)
+        return float(total)
+
+
 def train_tabular(
     module: nn.Module,
     codes: np.ndarray,
@@ -217,7 +314,9 @@ def train_tabular(
     patience: int = 3,
     table_decay: float = 0.0,
 ) -> TrainResult:
-    """Train ``module`` in place on ``device``; the per-epoch losses and the best epoch.
+    """Train ``module`` in place on ``device`` through the shared
+    :class:`~embedlab.training.Trainer` (:meth:`~embedlab.training.Trainer.fit_epochs`);
+    the per-epoch losses and the best epoch.
 
     ``task``: ``"regression"`` (MSE of the single output against standardized floats),
     ``"binary"`` (logistic loss of the single output against 0/1 floats) or
@@ -228,67 +327,44 @@ def train_tabular(
     ``table_decay``: AdamW's decoupled weight decay on the embedding and bias tables.
 
     Raises:
-        TrainingDivergedError: If a batch's loss is NaN or infinite.
+        TrainingDivergedError: If an epoch's loss or the validation loss is NaN or infinite.
     """
-    module.to(device)
-    codes_t = torch.as_tensor(codes, device=device)
-    num_t = torch.as_tensor(numeric, dtype=torch.float32, device=device)
-    target = target.to(device)
-    loss_fn = _loss_fn(task)
+    from embedlab.training import Trainer
+
     tables = [p for name, p in module.named_parameters() if not name.startswith("mlp.")]
     rest = [p for name, p in module.named_parameters() if name.startswith("mlp.")]
     # decoupled weight decay on the per-level rows only: a level's rows shrink toward 0
     # (the mean) at every step and only its own rows' gradients pull them back, so rare
     # levels shrink the most (as ridge shrinks rare one-hot coefficients)
     opt = AdamW([(tables, float(table_decay)), (rest, 0.0)], lr=float(learning_rate))
-    n = len(codes)
-    batch = int(batch_size)
-    steps = max(1, math.ceil(n / batch))
-    total_steps = int(epochs) * steps
-    scheduled = total_steps >= MIN_SCHEDULED_STEPS
-    step_index = 0
-    if validation is not None:
-        v_codes = torch.as_tensor(validation[0], device=device)
-        v_num = torch.as_tensor(validation[1], dtype=torch.float32, device=device)
-        v_target = validation[2].to(device)
-    result = TrainResult()
-    best_loss, best_state, waited = math.inf, None, 0
-    module.train()
-    for epoch in range(int(epochs)):
-        order = torch.randperm(n, generator=generator).to(device)
-        e_codes, e_num, e_target = codes_t[order], num_t[order], target[order]
-        total = torch.zeros((), device=device)
-        for start in range(0, n, batch):
-            stop = start + batch
-            out = module(e_codes[start:stop], e_num[start:stop])
-            loss = loss_fn(_out(out, task), e_target[start:stop])
-            opt.zero_grad()
-            loss.backward()
-            if scheduled:
-                opt.lr, opt.beta1 = one_cycle(step_index, total_steps, float(learning_rate))
-            opt.step()
-            step_index += 1
-            total += loss.detach() * (min(stop, n) - start)
-        mean = float(total) / n
-        if not math.isfinite(mean):
-            raise TrainingDivergedError(
-                f"loss became {mean} in epoch {epoch + 1}; "
-                f"lower learning_rate (now {learning_rate}) or check X and y"
-            )
-        result.history.append(mean)
-        if validation is None:
-            result.best_epoch = epoch + 1
-            continue
-        v_loss = evaluate_loss(module, v_codes, v_num, v_target, task)
-        result.val_history.append(v_loss)
-        if v_loss < best_loss:
-            best_loss, waited, result.best_epoch = v_loss, 0, epoch + 1
-            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        else:
-            waited += 1
-            if waited >= patience:
-                break
-    if best_state is not None:
-        module.load_state_dict(best_state)
-    module.eval()
+    module.to(device)
+    runner = TabularEpochRunner(
+        module,
+        opt,
+        (codes, numeric, target),
+        task=task,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        generator=generator,
+        device=device,
+    )
+    trainer = Trainer(
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+        patience=int(patience) if validation is not None else None,
+        progress=False,
+        random_state=0,
+        device=device,
+        distributed=False,
+    )
+    validator = None if validation is None else LossValidator(module, validation, task, device)
+    history = trainer.fit_epochs(
+        module, runner, optimizer=opt, n_train=len(codes), validator=validator
+    )
+    result = TrainResult(history=[float(r["train_loss"]) for r in history])
+    if validator is not None:
+        result.val_history = [float(r["val_loss"]) for r in history]
+    result.best_epoch = trainer.best_epoch_ or len(history)
     return result

@@ -63,17 +63,19 @@ _TAGGED_TMP = re.compile(rf"^\.epoch-\d+\.{re.escape(TMP_TAG)}\.\d+\.")
 
 @dataclass
 class BestEpoch:
-    """Early-stopping state: the best ``val_rmse`` so far and the epochs waited since.
+    """Early-stopping state: the best validation value so far and the epochs waited since.
 
     Attributes:
-        rmse: The best validation RMSE (``inf`` before the first validation).
+        value: The best value of the watched metric, ``val_rmse`` for ratings (``inf``
+            before the first validation; saved as ``"rmse"`` in checkpoints, which only
+            rating fits write).
         epoch: Its epoch (1-based), or ``None``.
         wait: Epochs since the last improvement.
         stopped: Whether early stopping or a callback ended training.
         state: The best epoch's weights (kept only when ``patience`` is set).
     """
 
-    rmse: float = math.inf
+    value: float = math.inf
     epoch: int | None = None
     wait: int = 0
     stopped: bool = False
@@ -157,7 +159,7 @@ def _save_checkpoint(
             "config": config,
             "history": state.history.to_list(),
             "best": {
-                "rmse": best.rmse if math.isfinite(best.rmse) else None,
+                "rmse": best.value if math.isfinite(best.value) else None,
                 "epoch": best.epoch,
                 "wait": best.wait,
                 "stopped": bool(best.stopped),
@@ -233,7 +235,7 @@ def load_checkpoint(folder: Path, state: TrainingState, config: dict[str, Any]) 
     state.opt.load_state_dict(unflatten_optimizer_state(opt_tensors, meta["optimizer"]))
     b = meta["best"]
     state.best = BestEpoch(
-        rmse=math.inf if b["rmse"] is None else b["rmse"],
+        value=math.inf if b["rmse"] is None else b["rmse"],
         epoch=b["epoch"],
         wait=b["wait"],
         stopped=bool(b.get("stopped", False)),

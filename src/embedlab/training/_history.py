@@ -14,7 +14,9 @@ class History:
     Keys: ``epoch`` (1-based), ``train_loss`` (mean squared error of the epoch's
     batches, the L2 penalty excluded), ``val_rmse`` and ``val_mae`` (``None``
     without validation data), ``seconds`` (wall time of the epoch, validation
-    included), ``learning_rate`` (the rate used during the epoch).
+    included), ``learning_rate`` (the rate used during the epoch). A fit through
+    :meth:`~embedlab.training.Trainer.fit_epochs` has its validator's keys instead of
+    ``val_rmse`` and ``val_mae`` (the feature encoder: ``val_loss``) and its own loss.
     """
 
     COLUMNS = ("epoch", "train_loss", "val_rmse", "val_mae", "seconds", "learning_rate")
@@ -47,7 +49,9 @@ class History:
         return [dict(r) for r in self.records]
 
     def to_pandas(self) -> Any:
-        """A DataFrame with one row per epoch and the columns above."""
+        """A DataFrame with one row per epoch and the columns above (the records' own
+        keys, in their order)."""
         import pandas as pd
 
-        return pd.DataFrame(self.records, columns=list(self.COLUMNS))
+        columns = list(self.records[0]) if self.records else list(self.COLUMNS)
+        return pd.DataFrame(self.records, columns=columns)

@@ -1,17 +1,19 @@
 """The trainer's epochs: runners that train one epoch, and the loop that does the rest.
 
-A runner trains one epoch at a given learning rate and returns the epoch's summed squared
-error (this rank's share when data-parallel):
+A runner trains one epoch at a given learning rate and returns the epoch's summed loss
+(for ratings the squared error, this rank's share when data-parallel):
 
 * :class:`TorchEpochRunner`: autograd and the torch optimizers, single-process or
   data-parallel; the differences (the epoch's batches, the loss's scale, summing the
   gradients over the ranks) follow the distributed context.
 * :class:`CompiledEpochRunner`: the numba kernel of :mod:`embedlab.training._cpu_neural`.
+* any caller's runner through :meth:`Trainer.fit_epochs
+  <embedlab.training.Trainer.fit_epochs>` (the feature encoder's tables and losses).
 
-:class:`EpochLoop` runs the epochs with either and does everything else once per epoch,
-for both: the learning rate, the non-finite-loss check, validation scoring, the history
-record, early stopping (keeping the best weights), callbacks, the checkpoint and the
-progress bar.
+:class:`EpochLoop` runs the epochs with any of them and does everything else once per
+epoch, for all: the learning rate, the non-finite-loss check, validation scoring (a
+:class:`Validator`: :class:`RatingValidator` for ratings), the history record, early
+stopping (keeping the best weights), callbacks, the checkpoint and the progress bar.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ __all__ = [
     "EpochLoop",
     "EpochRunner",
     "FitContext",
+    "RatingValidator",
     "TorchEpochRunner",
+    "Validator",
     "make_runner",
 ]
 
@@ -84,10 +88,57 @@ class EpochRunner(Protocol):
     engine: str
     #: Steps per epoch (of this rank), for the progress bar.
     n_batches: int
+    #: What to try when the loss stops being finite (the end of the error's line).
+    advice: str
 
     def run_epoch(self, epoch: int, lr: float, advance: Callable[[int], None]) -> float:
-        """Train 0-based ``epoch``; call ``advance(steps)`` as steps finish; return the SSE."""
+        """Train 0-based ``epoch``; call ``advance(steps)`` as steps finish; return the
+        epoch's summed loss (divided by the training rows for the history)."""
         ...
+
+
+class Validator(Protocol):
+    """What :class:`EpochLoop` needs of held-out scoring.
+
+    ``names``: the history keys :meth:`score` fills; early stopping watches the first
+    (lower is better). ``label``: how errors name it (``"RMSE"``).
+    """
+
+    names: tuple[str, ...]
+    label: str
+
+    def score(self) -> dict[str, float]:
+        """The current module's metrics on the held-out rows, keyed by ``names``."""
+        ...
+
+
+class RatingValidator:
+    """``val_rmse`` and ``val_mae`` of held-out ratings (data-parallel: each rank scores
+    its stride of the rows and the sums are combined)."""
+
+    names = ("val_rmse", "val_mae")
+    label = "RMSE"
+
+    def __init__(self, fit: FitContext, validation: Arrays) -> None:
+        self.fit = fit
+        u, i, r = (a[fit.rank :: fit.world] for a in validation)
+        self.users = to_tensor(u, torch.long, fit.device)
+        self.items = to_tensor(i, torch.long, fit.device)
+        self.ratings = to_tensor(r, torch.float32, fit.device)
+        self.n_val = len(validation[2])
+
+    def score(self) -> dict[str, float]:
+        fit = self.fit
+        pred = predict_tensors(
+            fit.state.module, self.users, self.items, fit.trainer.eval_batch_size
+        )
+        if fit.ctx is None:
+            m = rating_metrics(pred, self.ratings)
+            return {"val_rmse": m["rmse"], "val_mae": m["mae"]}
+        err = (pred - self.ratings).double()
+        sums = [float(err.square().sum()), float(err.abs().sum())]
+        sq, ab = ddp.all_reduce_sum(sums, fit.device)
+        return {"val_rmse": math.sqrt(sq / self.n_val), "val_mae": ab / self.n_val}
 
 
 def make_runner(fit: FitContext, train: Arrays) -> EpochRunner:
@@ -114,6 +165,10 @@ def make_runner(fit: FitContext, train: Arrays) -> EpochRunner:
     return TorchEpochRunner(fit, train)
 
 
+def _rating_advice(optimizer: str) -> str:
+    return f"lower learning_rate (e.g. by 10x; optimizer={optimizer!r}) or raise the L2 strengths"
+
+
 class TorchEpochRunner:
     """Epochs with autograd and the torch optimizers, single-process or data-parallel.
 
@@ -129,6 +184,7 @@ class TorchEpochRunner:
 
     def __init__(self, fit: FitContext, train: Arrays) -> None:
         trainer, module = fit.trainer, fit.state.module
+        self.advice = _rating_advice(trainer.optimizer)
         self.module, self.opt, self.gen = module, fit.state.opt, fit.state.gen
         self.device, self.ctx, self.seed = fit.device, fit.ctx, fit.seed
         self.rank, self.world = fit.rank, fit.world
@@ -238,6 +294,7 @@ class CompiledEpochRunner:
             num_threads=trainer.n_threads,
         )
         self.gen, self.device = fit.state.gen, fit.device
+        self.advice = _rating_advice(trainer.optimizer)
         self.users, self.items, self.ratings = train
         self.n_batches = -(-len(self.ratings) // trainer.batch_size)
 
@@ -254,29 +311,25 @@ class CompiledEpochRunner:
 
 
 class EpochLoop:
-    """Runs the epochs of one :meth:`Trainer.fit <embedlab.training.Trainer.fit>` with a runner.
+    """Runs the epochs of one :meth:`Trainer.fit <embedlab.training.Trainer.fit>` (or
+    :meth:`~embedlab.training.Trainer.fit_epochs`) with a runner.
 
     Per epoch, whatever the runner: set the learning rate, train, check the loss is
-    finite, score the validation data (each rank its stride, summed), record the
-    history, track the best ``val_rmse`` for early stopping, call the callbacks, write
-    the checkpoint (rank 0) and update the progress bar (rank 0). Data-parallel, the
-    loss, the validation error, the epoch's seconds and the decision to stop are
-    combined over the ranks, so the history is the same on every rank.
+    finite, score the validation data with the :class:`Validator`, record the history,
+    track the best value of the validator's first metric for early stopping, call the
+    callbacks, write the checkpoint (rank 0) and update the progress bar (rank 0).
+    Data-parallel, the loss, the validation error, the epoch's seconds and the decision
+    to stop are combined over the ranks, so the history is the same on every rank.
     """
 
     def __init__(
-        self, fit: FitContext, validation: Arrays | None, checkpoint_dir: Path | None
+        self, fit: FitContext, validator: Validator | None, checkpoint_dir: Path | None
     ) -> None:
         self.fit, self.trainer, self.checkpoint_dir = fit, fit.trainer, checkpoint_dir
         self.rank, self.device, self.ctx = fit.rank, fit.device, fit.ctx
-        self.n_val = 0
-        if validation is not None:
-            # Data-parallel: every rank scores its stride of the validation rows.
-            u, i, r = (a[self.rank :: fit.world] for a in validation)
-            self.val_users = to_tensor(u, torch.long, fit.device)
-            self.val_items = to_tensor(i, torch.long, fit.device)
-            self.val_ratings = to_tensor(r, torch.float32, fit.device)
-            self.n_val = len(validation[2])
+        self.validator = validator
+        #: The history keys of the validation metrics (``None`` in epochs without).
+        self.metrics = validator.names if validator is not None else RatingValidator.names
 
     def run(self, runner: EpochRunner, start: int) -> None:
         """Train epochs ``start``..``epochs - 1`` until done or stopped."""
@@ -294,14 +347,15 @@ class EpochLoop:
                 state.opt.set_learning_rate(lr)
                 state.module.train()
                 progress.update(task, description=f"epoch {epoch + 1}/{t.epochs}")
-                sse = runner.run_epoch(epoch, lr, advance)
-                record = self._record(epoch, lr, sse, t0)
+                loss = runner.run_epoch(epoch, lr, advance)
+                record = self._record(epoch, lr, loss, t0, runner.advice)
                 stop = self._stop(epoch, record)
                 if self.checkpoint_dir is not None and self.rank == 0:
                     t._save_checkpoint(self.checkpoint_dir, epoch + 1, state)
                 desc = f"epoch {epoch + 1}/{t.epochs} loss {record['train_loss']:.4f}"
-                if record["val_rmse"] is not None:
-                    desc += f" val_rmse {record['val_rmse']:.4f}"
+                watched = self.metrics[0]
+                if record[watched] is not None:
+                    desc += f" {watched} {record[watched]:.4f}"
                 progress.update(task, description=desc)
                 if stop:
                     break
@@ -309,29 +363,25 @@ class EpochLoop:
     def _sum(self, values: list[float]) -> list[float]:
         return values if self.ctx is None else ddp.all_reduce_sum(values, self.device)
 
-    def _record(self, epoch: int, lr: float, sse: float, t0: float) -> dict[str, Any]:
+    def _record(self, epoch: int, lr: float, loss: float, t0: float, advice: str) -> dict[str, Any]:
         """The epoch's history record (appended), after checking the losses are finite."""
-        train_loss = self._sum([sse])[0] / self.fit.state.n_train
-        record: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "train_loss": train_loss,
-            "val_rmse": None,
-            "val_mae": None,
-        }
+        train_loss = self._sum([loss])[0] / self.fit.state.n_train
+        record: dict[str, Any] = {"epoch": epoch + 1, "train_loss": train_loss}
+        record.update(dict.fromkeys(self.metrics))
         if not math.isfinite(train_loss):
             raise TrainingDivergedError(
                 f"the training loss became {train_loss} in epoch {epoch + 1} "
-                f"(optimizer={self.trainer.optimizer!r}, learning_rate={lr:g}); lower "
-                "learning_rate (e.g. by 10x) or raise the L2 strengths"
+                f"(learning_rate={lr:g}); {advice}"
             )
-        if self.n_val:
-            m = self._validate()
-            if not math.isfinite(m["rmse"]):
+        if self.validator is not None:
+            m = self.validator.score()
+            watched = m[self.metrics[0]]
+            if not math.isfinite(watched):
                 raise TrainingDivergedError(
-                    f"the validation RMSE became {m['rmse']} in epoch {epoch + 1}; "
-                    f"lower learning_rate (now {lr:g})"
+                    f"the validation {self.validator.label} became {watched} in epoch "
+                    f"{epoch + 1}; lower learning_rate (now {lr:g})"
                 )
-            record["val_rmse"], record["val_mae"] = m["rmse"], m["mae"]
+            record.update((k, m[k]) for k in self.metrics)
         seconds = time.perf_counter() - t0
         if self.ctx is not None:
             # The slowest rank's time, so the history is the same on every rank.
@@ -341,22 +391,13 @@ class EpochLoop:
         self.fit.state.history.append(record)
         return record
 
-    def _validate(self) -> dict[str, float]:
-        pred = predict_tensors(
-            self.fit.state.module, self.val_users, self.val_items, self.trainer.eval_batch_size
-        )
-        if self.ctx is None:
-            return rating_metrics(pred, self.val_ratings)
-        err = (pred - self.val_ratings).double()
-        sq, ab = self._sum([float(err.square().sum()), float(err.abs().sum())])
-        return {"rmse": math.sqrt(sq / self.n_val), "mae": ab / self.n_val}
-
     def _stop(self, epoch: int, record: dict[str, Any]) -> bool:
         """Early stopping and the callbacks' verdict (any rank's stop stops every rank)."""
         t, best, stop = self.trainer, self.fit.state.best, False
-        if record["val_rmse"] is not None:
-            if record["val_rmse"] < best.rmse - t.min_delta:
-                best.rmse, best.epoch, best.wait = record["val_rmse"], epoch + 1, 0
+        watched = record[self.metrics[0]]
+        if watched is not None:
+            if watched < best.value - t.min_delta:
+                best.value, best.epoch, best.wait = watched, epoch + 1, 0
                 if t.patience is not None:
                     weights = self.fit.state.module.state_dict()
                     best.state = {k: v.detach().clone() for k, v in weights.items()}

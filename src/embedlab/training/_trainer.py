@@ -1,8 +1,10 @@
-"""One torch trainer for both module families (matrix factorization and the neural model).
+"""One torch trainer for both module families (matrix factorization and the neural model),
+and for the feature encoder's network.
 
 :meth:`Trainer.fit` validates its inputs and sets up the device, the generator, the
-optimizers, the data and a resumed checkpoint; the epochs run in
-:mod:`embedlab.training._runners`, checkpoints are written by
+optimizers, the data and a resumed checkpoint; :meth:`Trainer.fit_epochs` takes a
+caller's epoch runner, optimizer and validator instead (the encoder's). The epochs run
+in :mod:`embedlab.training._runners`, checkpoints are written by
 :mod:`embedlab.training._checkpoint`.
 """
 
@@ -36,7 +38,14 @@ from embedlab.training._optim import (
     build_optimizer,
     learning_rate_at,
 )
-from embedlab.training._runners import EpochLoop, FitContext, make_runner
+from embedlab.training._runners import (
+    EpochLoop,
+    EpochRunner,
+    FitContext,
+    RatingValidator,
+    Validator,
+    make_runner,
+)
 from embedlab.training._scoring import (
     check_index_range,
     check_same_data,
@@ -113,6 +122,10 @@ class Trainer:
     has not improved by more than ``min_delta`` for ``patience`` epochs; the module
     ends with the weights of its best epoch. ``callbacks``: objects with
     ``on_epoch_end(epoch, logs)`` or functions ``f(epoch, logs)``; ``True`` stops.
+
+    :meth:`fit_epochs` trains any module with the caller's own epochs (data, loss,
+    steps) and validation metric through the same loop: the feature encoder's network
+    trains that way.
 
     Same data, settings, initial module and ``random_state`` give identical
     weights on the CPU (GPU kernels may add in a different order).
@@ -383,6 +396,64 @@ class Trainer:
                 f"checkpoint_dir={str(ckpt)!r}: the ranks found different checkpoints (this rank: epoch "
                 f"{start}); put checkpoints on a folder every rank sees"
             )
+        validator = RatingValidator(fit, val) if val is not None else None
+        return self._run(fit, runner, validator, ckpt, start, dropouts)
+
+    def fit_epochs(
+        self,
+        module: nn.Module,
+        runner: EpochRunner,
+        *,
+        optimizer: Any,
+        n_train: int,
+        validator: Validator | None = None,
+    ) -> History:
+        """Train ``module`` in place with the caller's own epochs, through :meth:`fit`'s loop.
+
+        For modules whose data or loss are not squared error on (user, item) pairs (the
+        feature encoder's columns, its logistic and cross-entropy losses): ``runner``
+        trains one epoch (attributes ``engine``, ``n_batches``, ``advice``; method
+        ``run_epoch(epoch, lr, advance)`` returning the epoch's summed loss) with
+        ``optimizer`` (anything with ``set_learning_rate(lr)``; a runner may change the
+        rate within an epoch, e.g. per step); ``validator`` scores held-out rows
+        (``names``, ``label``, ``score()``). The rest is :meth:`fit`'s: each epoch's
+        learning rate, the finite-loss check, the history (``train_loss`` is the summed
+        loss over ``n_train``, plus ``validator.names``), early stopping on
+        ``validator.names[0]`` with the best epoch's weights put back, callbacks, the
+        progress bar and ``n_threads``. One process (``distributed`` is not consulted),
+        no checkpoints.
+
+        Raises:
+            ValueError: For ``patience`` without a validator.
+            TrainingDivergedError: When the loss or the watched metric is not finite.
+        """
+        if self.patience is not None and validator is None:
+            raise ValueError(
+                f"patience={self.patience} needs validation data to watch; pass validator="
+            )
+        self.device_, self.rank_, self.world_size_ = self.device, 0, 1
+        module.to(self.device)
+        gen = torch.Generator(device=self.device)
+        if self.random_state is None:
+            gen.seed()
+        else:
+            gen.manual_seed(int(self.random_state))
+        state = TrainingState(module, optimizer, gen, n_train=int(n_train))
+        fit = FitContext(self, state, self.device, None)
+        self.engine_ = runner.engine
+        return self._run(fit, runner, validator, None, 0, [])
+
+    def _run(
+        self,
+        fit: FitContext,
+        runner: EpochRunner,
+        validator: Validator | None,
+        ckpt: Path | None,
+        start: int,
+        dropouts: list[GeneratorDropout],
+    ) -> History:
+        """The epochs from ``start`` (under ``n_threads``), then the best weights back."""
+        state, module = fit.state, fit.state.module
         # A run that early stopping or a callback ended stays ended when resumed.
         self.stopped_early_ = state.best.stopped
         if self.stopped_early_:
@@ -392,12 +463,12 @@ class Trainer:
         if self.n_threads is not None:
             torch.set_num_threads(self.n_threads)
         try:
-            EpochLoop(fit, val, ckpt).run(runner, start)
+            EpochLoop(fit, validator, ckpt).run(runner, start)
         finally:
             for d in dropouts:
                 d.generator = None
             torch.set_num_threads(threads_before)
-        if ctx is not None:
+        if fit.ctx is not None:
             # When fit returns on any rank, rank 0's last checkpoint is complete.
             ddp.barrier()
         if self.patience is not None and state.best.state is not None:
