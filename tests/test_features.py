@@ -471,7 +471,7 @@ def test_the_encoder_trains_on_the_shared_trainer(monkeypatch):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.integers(0, 20, 2000).astype(str), "b": rng.integers(0, 5, 2000)})
     y = rng.normal(size=2000)
-    enc = EmbeddingEncoder(random_state=0, cv=3, interactions=None)
+    enc = EmbeddingEncoder(random_state=0, cv=3, interactions=None, table_decay=0.0)
     enc.fit_transform(X, y)
     assert len(calls) == 4
     patience, validated, history = calls[0]

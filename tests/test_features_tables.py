@@ -15,10 +15,11 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import OneHotEncoder
 
-from embedlab.exceptions import BundleError
+from embedlab.exceptions import BundleError, SettingsError
 from embedlab.features import EmbeddingEncoder
-from embedlab.features._training import auto_batch_size, plan_training
+from embedlab.features._training import AUTO_DECAYS, auto_batch_size, plan_training
 from embedlab.features._values import infer_task
+from embedlab.settings import EncoderSettings
 
 
 def _additive(n=6000, n_a=200, n_b=8, noise=0.3, seed=0):
@@ -256,6 +257,67 @@ def test_table_decay_shrinks_rare_levels_toward_the_mean():
     assert shrink_rare < 0.8 * shrink_freq, size
 
 
+def _decay_table(n=6000, seed=0):
+    """A column of 1,500 mostly rare levels plus a frequent one, planted effects."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1500, n)
+    b = rng.integers(0, 6, n)
+    X = pd.DataFrame({"a": np.char.add("a", a.astype(str)).astype(object), "b": b.astype(str)})
+    y = rng.normal(size=1500)[a] * 0.5 + b + rng.normal(0, 1.0, n)
+    return X, y
+
+
+def test_auto_table_decay_keeps_the_candidate_with_the_lower_held_out_loss():
+    X, y = _decay_table()
+    common = {"random_state": 0, "interactions": None, "cv": 3}
+    auto = EmbeddingEncoder(**common)
+    out = auto.fit_transform(X, y)
+    alone = {d: EmbeddingEncoder(table_decay=d, **common) for d in AUTO_DECAYS}
+    outs = {d: enc.fit_transform(X, y) for d, enc in alone.items()}
+    losses = {d: min(enc.validation_history_) for d, enc in alone.items()}
+    chosen = min(losses, key=losses.get)
+    assert losses[0.0] != losses[3.0]  # the decay changed the fit
+    assert auto.table_decay_ == chosen and auto.settings_.table_decay == "auto"
+    # the same network as the fit with that decay alone, and folds trained with it
+    assert auto.validation_history_ == alone[chosen].validation_history_
+    np.testing.assert_array_equal(out, outs[chosen])
+    assert alone[3.0].table_decay_ == 3.0
+
+
+def test_auto_table_decay_without_a_held_out_slice_trains_one_network(monkeypatch):
+    import embedlab.features._encoder as encoder_module
+
+    decays = []
+    real = encoder_module.train_tabular
+
+    def spy(*args, **kw):
+        decays.append(kw["table_decay"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(encoder_module, "train_tabular", spy)
+    X, y = _decay_table(n=1500)
+    enc = EmbeddingEncoder(random_state=0, validation_fraction=0.0, cv=None).fit(X, y)
+    assert decays == [0.0] and enc.table_decay_ == 0.0
+    EmbeddingEncoder(random_state=0, cv=None).fit(X, y)  # 150 held-out rows: too few
+    assert decays == [0.0, 0.0]
+    decays.clear()
+    EmbeddingEncoder(random_state=0, cv=None).fit(*_decay_table(n=2500))
+    assert sorted(decays) == [0.0, 3.0]
+
+
+def test_table_decay_survives_save_and_load_and_the_cli_reads_it(tmp_path):
+    X, y = _decay_table(n=1500)
+    enc = EmbeddingEncoder(random_state=0, cv=None, table_decay=3.0).fit(X, y)
+    enc.save(tmp_path / "enc")
+    back = EmbeddingEncoder.load(tmp_path / "enc")
+    assert back.table_decay == 3.0 and back.table_decay_ == 3.0
+    check = next(f.metadata["check"] for f in EncoderSettings.fields() if f.name == "table_decay")
+    assert check.parse("table_decay", "auto") == "auto"
+    assert check.parse("table_decay", "0.5") == 0.5
+    with pytest.raises(SettingsError, match=r"table_decay='lots': expected 'auto' or a number"):
+        check.parse("table_decay", "lots")
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -263,7 +325,10 @@ def test_table_decay_shrinks_rare_levels_toward_the_mean():
         ({"patience": 0}, r"patience=0: expected an integer >= 1"),
         ({"cv": 1}, r"cv=1: expected None or an integer >= 2"),
         ({"bias_columns": "yes"}, r"bias_columns='yes'"),
-        ({"table_decay": -1.0}, r"table_decay=-1.0"),
+        ({"table_decay": -1.0}, r"table_decay=-1.0: expected 'auto' or a finite number >= 0"),
+        ({"table_decay": "big"}, r"table_decay='big': expected 'auto' or a finite number"),
+        ({"table_decay": float("nan")}, r"table_decay=nan: expected 'auto'"),
+        ({"table_decay": True}, r"table_decay=True: expected 'auto'"),
         ({"batch_size": 0}, r"batch_size=0: expected None or an integer >= 1"),
     ],
 )

@@ -23,7 +23,13 @@ from embedlab.exceptions import NotFittedError, SettingsError
 from embedlab.features._additive import additive_predict, fit_additive
 from embedlab.features._persist import load_encoder, save_encoder
 from embedlab.features._screen import MIN_ROWS, SCREEN_ROWS, choose_pairs, residual
-from embedlab.features._training import Plan, TrainResult, plan_training, train_tabular
+from embedlab.features._training import (
+    AUTO_DECAYS,
+    Plan,
+    TrainResult,
+    plan_training,
+    train_tabular,
+)
 from embedlab.features._values import (
     cast_values,
     embedding_dim_rule,
@@ -179,7 +185,9 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         learning_rate: Peak learning rate of the one-cycle schedule.
         validation_fraction: Share of rows held out for early stopping (0: none).
         patience: Epochs without a better validation loss before stopping.
-        table_decay: AdamW weight decay of the per-level rows (0: none).
+        table_decay: AdamW weight decay of the per-level rows (0: none); ``"auto"``
+            (default): the full fit trains a network without and one with decay 3 side
+            by side and keeps the lower held-out loss (``table_decay_``; the folds use it).
         vector_columns: Output each categorical column's vectors (see above).
         bias_columns: Output each categorical column's level effect.
         effects: ``"additive"`` (the penalized one-hot model's coefficients) or
@@ -211,6 +219,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         history_: Mean training loss per epoch; ``validation_history_`` the held-out
             slice's (empty without one); ``best_epoch_`` the epoch whose weights were kept.
         batch_size_: The batch size used.
+        table_decay_: The table decay used (``table_decay``'s choice under ``"auto"``).
         settings_: The validated parameters (:class:`~embedlab.settings.EncoderSettings`).
 
     Raises:
@@ -243,7 +252,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         learning_rate: float = 1e-2,
         validation_fraction: float = 0.1,
         patience: int = 3,
-        table_decay: float = 0.0,
+        table_decay: float | str = "auto",
         vector_columns: bool = True,
         bias_columns: bool = True,
         effects: Literal["additive", "network"] = "additive",
@@ -553,7 +562,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             )
         self.embedding_dims_ = self._dims(settings.embedding_dims)
         with _torch_threads():
-            module, result, plan = self._train(codes, num, self._y, self._seed, epochs=None)
+            module, result, plan = self._full_fit(codes, num)
         self.history_ = result.history
         self.validation_history_ = result.val_history
         self.best_epoch_ = result.best_epoch
@@ -607,6 +616,43 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         cats = self.categorical_columns_
         return [(cats[a], cats[b]) for a, b in choose_pairs(codes, sizes, r, seed=self._seed)]
 
+    def _full_fit(
+        self, codes: np.ndarray, num: np.ndarray
+    ) -> tuple[TabularModule, TrainResult, Plan]:
+        """The full fit's network (sets ``table_decay_``).
+
+        ``table_decay="auto"`` with a held-out slice: one network per decay of
+        :data:`AUTO_DECAYS`, trained side by side (same seed: same start, slice and
+        batches) on up to as many threads, and the one with the lower held-out loss is
+        kept; without a slice, the first. A number: that decay.
+        """
+        decay = self.settings_.table_decay
+        candidates = AUTO_DECAYS if decay == "auto" else (float(decay),)
+        if len(candidates) > 1 and not self._plan(len(codes), epochs=None).n_validation:
+            candidates = candidates[:1]  # nothing to compare them on
+
+        def train(d: float) -> tuple[TabularModule, TrainResult, Plan]:
+            return self._train(codes, num, self._y, self._seed, epochs=None, decay=d)
+
+        if len(candidates) == 1:
+            runs = [train(candidates[0])]
+        else:
+            workers = min(len(candidates), default_threads())
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                runs = list(pool.map(train, candidates))
+        best = min(range(len(runs)), key=lambda k: min(runs[k][1].val_history, default=0.0))
+        self.table_decay_ = candidates[best]
+        return runs[best]
+
+    def _plan(self, n_rows: int, *, epochs: int | None) -> Plan:
+        settings = self.settings_
+        return plan_training(
+            n_rows,
+            batch_size=settings.batch_size,
+            epochs=epochs if epochs is not None else settings.epochs,
+            validation_fraction=0.0 if epochs is not None else settings.validation_fraction,
+        )
+
     def _train(
         self,
         codes: np.ndarray,
@@ -615,16 +661,13 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
         seed: int,
         *,
         epochs: int | None,
+        decay: float,
     ) -> tuple[TabularModule, TrainResult, Plan]:
-        """One network trained on these rows (``epochs`` given: that many, no early stopping)."""
+        """One network trained on these rows (``epochs`` given: that many, no early
+        stopping) with table decay ``decay``."""
         settings = self.settings_
         gen = torch.Generator().manual_seed(seed)
-        plan = plan_training(
-            len(codes),
-            batch_size=settings.batch_size,
-            epochs=epochs if epochs is not None else settings.epochs,
-            validation_fraction=0.0 if epochs is not None else settings.validation_fraction,
-        )
+        plan = self._plan(len(codes), epochs=epochs)
         sizes = [len(c) + 1 for c in self.categories_]
         module = TabularModule(
             sizes, self.embedding_dims_, num.shape[1], settings.hidden, self._n_out()
@@ -649,7 +692,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
             device=resolve_device(settings.device),
             validation=validation,
             patience=settings.patience,
-            table_decay=settings.table_decay,
+            table_decay=decay,
         )
         return module.cpu(), result, plan
 
@@ -708,6 +751,7 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
                     fit_target,
                     self._seed + 1 + k,
                     epochs=max(1, self.best_epoch_),
+                    decay=self.table_decay_,
                 )
             parts = []  # the learned columns in output order (the numeric ones follow)
             if module is not None and n_vec:

@@ -83,6 +83,7 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
         ),
         "best_epoch": int(enc.best_epoch_),
         "batch_size": int(enc.batch_size_),
+        "table_decay": float(enc.table_decay_),
         "numeric_mean": [float(v) for v in enc.numeric_mean_],
         "numeric_scale": [float(v) for v in enc.numeric_scale_],
         "n_features_in": int(enc.n_features_in_),
@@ -144,6 +145,8 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
     params["hidden"] = tuple(params["hidden"])
     # written before the additive effects existed: the effects are the network's
     params.setdefault("effects", "network")
+    # and before table_decay: no decay
+    params.setdefault("table_decay", 0.0)
     if params.get("interactions") != "auto":
         # bundles written before "auto" existed stored [] for no pair
         params["interactions"] = [tuple(p) for p in params.get("interactions") or ()] or None
@@ -169,6 +172,8 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
         float(h["val_loss"]) for h in bundle.history or [] if "val_loss" in h
     ]
     enc.best_epoch_ = int(config["best_epoch"])
+    # bundles saved before table_decay="auto" trained with their (numeric) setting
+    enc.table_decay_ = float(config.get("table_decay", params["table_decay"]))
     # saved as nested lists [n_categories + 1][n_out]
     enc.effects_ = [np.asarray(e, dtype=np.float64) for e in config["effects"]]
     for e in enc.effects_:

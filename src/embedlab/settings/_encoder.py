@@ -9,6 +9,7 @@ the two in step (same names, same defaults).
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,36 @@ class ColumnPairs(Check):
 
     def describe(self) -> str:
         return "'auto', None or a sequence of column pairs, e.g. [('origin', 'dest')]"
+
+
+@dataclasses.dataclass(frozen=True)
+class DecayOrAuto(Check):
+    """``"auto"`` or a finite number ``>= 0``; on the command line ``auto`` or a number."""
+
+    cli_type: ClassVar[type] = str
+
+    def convert(self, name: str, value: Any) -> float | str:
+        if isinstance(value, str) and value == "auto":
+            return "auto"
+        if (
+            not isinstance(value, numbers.Real)
+            or isinstance(value, bool)
+            or not math.isfinite(float(value))
+            or float(value) < 0
+        ):
+            self.fail(name, value)
+        return float(value)
+
+    def parse(self, name: str, text: str) -> Any:
+        if text.strip().lower() == "auto":
+            return "auto"
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingsError(f"{name}={text!r}: expected 'auto' or a number >= 0") from None
+
+    def describe(self) -> str:
+        return "'auto' or a finite number >= 0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,11 +266,12 @@ class EncoderSettings(Settings):
     patience: int = setting(
         3, Int(1), "Epochs without a better validation loss before training stops."
     )
-    table_decay: float = setting(
-        0.0,
-        Real(0),
+    table_decay: float | str = setting(
+        "auto",
+        DecayOrAuto(),
         "Decoupled weight decay (AdamW) of the per-level embedding and bias rows: rare "
-        "levels shrink toward the mean the most.",
+        "levels shrink toward the mean the most. 'auto': the full fit trains a network "
+        "without and one with decay 3 side by side and keeps the lower held-out loss.",
     )
     vector_columns: bool = setting(
         True,
