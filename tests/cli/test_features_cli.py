@@ -68,6 +68,7 @@ def test_fit_writes_a_bundle_and_says_what_it_learned(fitted) -> None:
     by_column = {c["column"]: c for c in summary["columns"]}
     assert by_column["store"]["levels"] == 40 and by_column["product"]["levels"] == 12
     assert summary["best_epoch"] >= 1 and summary["validation_loss"] is not None
+    assert summary["table_decay"] in (0.0, 3.0)
     encoder = EmbeddingEncoder.load(out)
     # --columns are read as text: the codes keep their zeros
     assert encoder.kinds_[0] == "str" and "007" in list(encoder.categories_[0])
@@ -185,6 +186,11 @@ def test_export_writes_the_columns_vectors(fitted, tmp_path) -> None:
         (["--target", "sales", "--keep", "row_id"], "--keep applies with --features"),
         (["--target", "sales", "--columns", "row_id", "--passthrough"], "--columns"),
         (["--target", "sales", "--effects", "glm"], "--effects glm: expected one of"),
+        (
+            ["--target", "sales", "--table-decay", "lots"],
+            "--table-decay lots: expected 'auto' or a number >= 0",
+        ),
+        (["--target", "sales", "--table-decay", "-1"], "--table-decay -1"),
         (
             [
                 "--target",

@@ -329,6 +329,7 @@ def fit(
         "interactions": [[str(a), str(b)] for a, b in encoder.interactions_],
         "epochs": len(encoder.history_),
         "best_epoch": int(encoder.best_epoch_),
+        "table_decay": float(encoder.table_decay_),
         "validation_loss": encoder.validation_history_[encoder.best_epoch_ - 1]
         if encoder.validation_history_
         else None,
@@ -341,7 +342,8 @@ def fit(
         return
     say.info(
         f"{encoder.task_} of {target!r} from {len(frame):,} rows, in {seconds:.1f} s "
-        f"({summary['epochs']} epochs, best {summary['best_epoch']})"
+        f"({summary['epochs']} epochs, best {summary['best_epoch']}, table decay "
+        f"{summary['table_decay']:g})"
     )
     pairs = {
         str(c)
