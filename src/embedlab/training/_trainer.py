@@ -364,11 +364,7 @@ class Trainer:
         opt = build_optimizer(
             module, self.optimizer, self.learning_rate, dense_tables=self.l2_mode == "table"
         )
-        gen = torch.Generator(device=device)
-        if self.random_state is None:
-            gen.seed()
-        else:
-            gen.manual_seed(int(self.random_state))
+        gen = self._generator(device)
         seed = 0
         if ctx is not None:
             check_same_data(u_np, i_np, r_np, val, device)
@@ -433,15 +429,19 @@ class Trainer:
             )
         self.device_, self.rank_, self.world_size_ = self.device, 0, 1
         module.to(self.device)
-        gen = torch.Generator(device=self.device)
+        state = TrainingState(module, optimizer, self._generator(self.device), n_train=int(n_train))
+        fit = FitContext(self, state, self.device, None)
+        self.engine_ = runner.engine
+        return self._run(fit, runner, validator, None, 0, [])
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        """The fit's generator: seeded by ``random_state``, else freshly."""
+        gen = torch.Generator(device=device)
         if self.random_state is None:
             gen.seed()
         else:
             gen.manual_seed(int(self.random_state))
-        state = TrainingState(module, optimizer, gen, n_train=int(n_train))
-        fit = FitContext(self, state, self.device, None)
-        self.engine_ = runner.engine
-        return self._run(fit, runner, validator, None, 0, [])
+        return gen
 
     def _run(
         self,
