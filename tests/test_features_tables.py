@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import OneHotEncoder
 
@@ -177,22 +178,39 @@ def test_out_of_fold_features_do_not_leak_the_rows_own_target():
     assert corr_in > 0.2 and abs(corr_oof) < 0.1, (corr_in, corr_oof)
 
 
-def test_transform_uses_the_full_fit_and_cv_none_is_fit_then_transform():
+def test_after_cross_fitting_transform_averages_the_fold_networks():
     X, y, *_ = _additive(n=1500)
-    enc = EmbeddingEncoder(random_state=0, epochs=3, cv=3)
+    enc = EmbeddingEncoder(random_state=0, epochs=3, cv=3, interactions=None)
     oof = enc.fit_transform(X, y)
-    full = enc.transform(X)
-    assert oof.shape == full.shape and not np.allclose(oof, full)
-    # the fold networks' embeddings are rotated onto the full fit's: for the frequent
-    # levels of B (about 190 rows each) the out-of-fold vectors point the same way
+    new = enc.transform(X)
+    assert oof.shape == new.shape and not np.allclose(oof, new)
+    assert len(enc.fold_modules_) == 3 and len(enc.fold_embeddings_) == 2
+    names = list(enc.get_feature_names_out())
     d_a, d_b = enc.embedding_dims_
+    codes = enc._codes(X, unknown="error")  # infrequent levels: the bucket row
+    # the prediction column: the three fold networks' outputs (y's units), averaged
+    with torch.no_grad():
+        outs = [m(torch.as_tensor(codes), torch.zeros(len(X), 0))[:, 0] for m in enc.fold_modules_]
+    by_hand = np.mean([o.double().numpy() for o in outs], axis=0) * enc.y_scale_ + enc.y_mean_
+    np.testing.assert_allclose(new[:, names.index("prediction")], by_hand, rtol=1e-5, atol=1e-5)
+    # the vector columns: the fold tables' mean, each rotated onto the full fit's, so for
+    # the frequent levels of B (about 190 rows each) they point the way the full fit's do
+    np.testing.assert_array_equal(new[:, :d_a], enc.fold_embeddings_[0][codes[:, 0]])
     for level in range(8):
-        rows = np.flatnonzero(X["B"].to_numpy() == f"b{level}")
-        got = oof[rows, d_a : d_a + d_b].mean(axis=0)
-        want = full[rows[0], d_a : d_a + d_b]
+        got, want = enc.fold_embeddings_[1][level], enc.embeddings_[1][level]
         assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) > 0.8
+        rows = np.flatnonzero(codes[:, 1] == level)
+        fold_mean = oof[rows, d_a : d_a + d_b].mean(axis=0)
+        assert fold_mean @ got / np.linalg.norm(fold_mean) / np.linalg.norm(got) > 0.8
+    # the effect columns are the full fit's
+    np.testing.assert_array_equal(new[:, names.index("A_effect")], enc.effects_[0][codes[:, 0], 0])
+    # fit trains no folds: transform is the full fit again, as with cv=None
+    enc.fit(X, y)
+    assert enc.fold_modules_ == [] and enc.fold_embeddings_ is None
+    np.testing.assert_array_equal(enc.transform(X)[:, :d_a], enc.embeddings_[0][codes[:, 0]])
     plain = EmbeddingEncoder(random_state=0, epochs=3, cv=None)
     np.testing.assert_array_equal(plain.fit_transform(X, y), plain.transform(X))
+    assert plain.fold_modules_ == []
 
 
 # ------------------------------------------------------------------ persistence
@@ -208,6 +226,48 @@ def test_save_load_round_trips_the_new_fields(tmp_path):
     assert back.history_ == enc.history_
     for got, want in zip(back.effects_, enc.effects_, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_save_load_keeps_the_fold_networks_and_bundles_without_them_load(tmp_path):
+    from embedlab.io import load_bundle, save_bundle
+
+    X, y, *_ = _additive(n=1500)
+    enc = EmbeddingEncoder(random_state=0, epochs=3, cv=3)
+    enc.fit_transform(X, y)
+    back = EmbeddingEncoder.load(enc.save(tmp_path / "e"))
+    assert len(back.fold_modules_) == 3
+    np.testing.assert_array_equal(back.transform(X), enc.transform(X))
+    # a bundle saved before the fold networks were: transform is the full fit's
+    bundle = load_bundle(tmp_path / "e")
+    config = json.loads(json.dumps(bundle.config))
+    del config["folds"]
+    tensors = {k: v for k, v in bundle.tensors.items() if not k.startswith("fold")}
+    save_bundle(
+        tmp_path / "old",
+        model_class="EmbeddingEncoder",
+        config=config,
+        tensors=tensors,
+        users=bundle.users,
+        items=bundle.items,
+    )
+    old = EmbeddingEncoder.load(tmp_path / "old")
+    assert old.fold_modules_ == [] and old.fold_embeddings_ is None
+    d_a = enc.embedding_dims_[0]
+    np.testing.assert_array_equal(
+        old.transform(X)[:, :d_a], enc.embeddings_[0][old._codes(X, unknown="error")[:, 0]]
+    )
+    # a fold network's tensors missing: one clear error
+    config["folds"] = 1
+    save_bundle(
+        tmp_path / "broken",
+        model_class="EmbeddingEncoder",
+        config=config,
+        tensors=tensors,
+        users=bundle.users,
+        items=bundle.items,
+    )
+    with pytest.raises(BundleError, match=r"tensors of fold 0 do not match .* missing keys"):
+        EmbeddingEncoder.load(tmp_path / "broken")
 
 
 def test_an_old_bundle_gets_a_clear_error(tmp_path):

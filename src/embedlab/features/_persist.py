@@ -32,6 +32,9 @@ __all__ = ["MODEL_CLASS", "load_encoder", "save_encoder"]
 MODEL_CLASS = "EmbeddingEncoder"
 #: The layout of the encoder's ``config`` in ``model.json``.
 ENCODER_FORMAT = "embedlab.EmbeddingEncoder/3"
+#: Tensor name prefixes of the fold networks (``folds.<k>.<parameter>``) and of their
+#: averaged tables (``fold_embeddings.<j>``).
+FOLD_PREFIX, FOLD_TABLE_PREFIX = "folds.", "fold_embeddings."
 #: Earlier layouts: a clear error (refit and save again) instead of a key mismatch.
 OLD_FORMATS = ("embedlab.EmbeddingEncoder/1", "embedlab.EmbeddingEncoder/2")
 
@@ -97,7 +100,15 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
         kind = value_kind(np.asarray(enc.classes_), "classes_")
         config["classes"] = plain_values(enc.classes_, kind)
         config["classes_kind"] = kind
-    tensors = {k: v.detach().cpu().contiguous() for k, v in enc.module_.state_dict().items()}
+    tensors = _state(enc.module_)
+    # after fit_transform's cross-fitting: the fold networks and their averaged tables,
+    # which transform uses (absent from bundles saved before them, and after fit)
+    folds = getattr(enc, "fold_modules_", [])
+    config["folds"] = len(folds)
+    for k, module in enumerate(folds):
+        tensors |= _state(module, f"{FOLD_PREFIX}{k}.")
+    for j, table in enumerate(getattr(enc, "fold_embeddings_", None) or []):
+        tensors[f"{FOLD_TABLE_PREFIX}{j}"] = np.ascontiguousarray(table)
     return save_bundle(
         path,
         model_class=MODEL_CLASS,
@@ -111,6 +122,28 @@ def save_encoder(enc: EmbeddingEncoder, path: str | os.PathLike[str]) -> Path:
             for i, v in enumerate(enc.history_)
         ],
     )
+
+
+def _state(module: TabularModule, prefix: str = "") -> dict[str, Any]:
+    return {prefix + k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
+def _load_module(
+    path: Path, module: TabularModule, tensors: dict[str, Any], what: str = ""
+) -> TabularModule:
+    """``module`` with ``tensors`` (its names exactly) loaded, in eval mode."""
+    expected = set(module.state_dict())
+    missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+    if missing or unexpected:
+        raise BundleError(
+            f"{path}: the tensors{what} do not match the encoder in its config: "
+            f"missing keys {missing}, unexpected keys {unexpected}"
+        )
+    try:
+        module.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise BundleError(f"{path}: {exc}") from exc
+    return module.eval()
 
 
 def _typed(values: list[Any], kind: str) -> np.ndarray:
@@ -198,27 +231,41 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
             np.asarray(config["classes"], dtype=object), config["classes_kind"]
         )
     n_out = enc._n_out()
-    module = TabularModule(
-        [len(c) + 1 for c in enc.categories_],
-        enc.embedding_dims_,
-        len(enc.numeric_columns_),
-        enc.hidden,
-        n_out,
-    )
-    tensors = bundle.torch_state_dict()
-    expected = set(module.state_dict())
-    missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
-    if missing or unexpected:
-        raise BundleError(
-            f"{bundle.path}: the tensors do not match the encoder in its config: "
-            f"missing keys {missing}, unexpected keys {unexpected}"
+
+    def network() -> TabularModule:
+        return TabularModule(
+            [len(c) + 1 for c in enc.categories_],
+            enc.embedding_dims_,
+            len(enc.numeric_columns_),
+            enc.hidden,
+            n_out,
         )
-    try:
-        module.load_state_dict(tensors, strict=True)
-    except RuntimeError as exc:
-        raise BundleError(f"{bundle.path}: {exc}") from exc
-    module.eval()
+
+    tensors = bundle.torch_state_dict()
+    n_folds = config.get("folds", 0)
+    if not isinstance(n_folds, int) or isinstance(n_folds, bool) or n_folds < 0:
+        raise BundleError(f"{bundle.path}: config 'folds' is {n_folds!r}; expected an integer >= 0")
+    own = {k: v for k, v in tensors.items() if not k.startswith((FOLD_PREFIX, FOLD_TABLE_PREFIX))}
+    enc.module_ = _load_module(bundle.path, network(), own)
+    enc.fold_modules_ = []
+    for k in range(n_folds):
+        prefix = f"{FOLD_PREFIX}{k}."
+        fold = {n[len(prefix) :]: v for n, v in tensors.items() if n.startswith(prefix)}
+        enc.fold_modules_.append(_load_module(bundle.path, network(), fold, f" of fold {k}"))
+    n_tables = sum(name.startswith(FOLD_TABLE_PREFIX) for name in tensors)
+    enc.fold_embeddings_ = None
+    if n_tables:
+        enc.fold_embeddings_ = []
+        for j, dim in enumerate(enc.embedding_dims_[:n_tables]):
+            table = tensors.get(f"{FOLD_TABLE_PREFIX}{j}")
+            if table is None or tuple(table.shape) != (len(enc.categories_[j]) + 1, dim):
+                raise BundleError(
+                    f"{bundle.path}: tensor {FOLD_TABLE_PREFIX}{j} is missing or not "
+                    f"[{len(enc.categories_[j]) + 1}, {dim}]; save the encoder again"
+                )
+            array = table.numpy().astype(np.float64)
+            array.flags.writeable = False
+            enc.fold_embeddings_.append(array)
     enc.settings_ = enc._validated_settings()
-    enc.module_ = module
     enc._set_tables(None)
     return enc
