@@ -237,9 +237,11 @@ def test_save_load_keeps_the_fold_networks_and_bundles_without_them_load(tmp_pat
     back = EmbeddingEncoder.load(enc.save(tmp_path / "e"))
     assert len(back.fold_modules_) == 3
     np.testing.assert_array_equal(back.transform(X), enc.transform(X))
-    # a bundle saved before the fold networks were: transform is the full fit's
+    # a bundle saved before the fold networks were (format 3): transform is the full fit's
     bundle = load_bundle(tmp_path / "e")
     config = json.loads(json.dumps(bundle.config))
+    assert config["encoder_format"] == "embedlab.EmbeddingEncoder/4"
+    config["encoder_format"] = "embedlab.EmbeddingEncoder/3"
     del config["folds"]
     tensors = {k: v for k, v in bundle.tensors.items() if not k.startswith("fold")}
     save_bundle(
@@ -257,7 +259,7 @@ def test_save_load_keeps_the_fold_networks_and_bundles_without_them_load(tmp_pat
         old.transform(X)[:, :d_a], enc.embeddings_[0][old._codes(X, unknown="error")[:, 0]]
     )
     # a fold network's tensors missing: one clear error
-    config["folds"] = 1
+    config["encoder_format"], config["folds"] = "embedlab.EmbeddingEncoder/4", 1
     save_bundle(
         tmp_path / "broken",
         model_class="EmbeddingEncoder",

@@ -69,6 +69,7 @@ def test_fit_writes_a_bundle_and_says_what_it_learned(fitted) -> None:
     assert by_column["store"]["levels"] == 40 and by_column["product"]["levels"] == 12
     assert summary["best_epoch"] >= 1 and summary["validation_loss"] is not None
     assert summary["table_decay"] in (0.0, 3.0)
+    assert summary["fold_networks"] == 2  # --features cross-fits (--cv 2); transform averages
     encoder = EmbeddingEncoder.load(out)
     # --columns are read as text: the codes keep their zeros
     assert encoder.kinds_[0] == "str" and "007" in list(encoder.categories_[0])
@@ -111,9 +112,11 @@ def test_the_training_features_are_cross_fitted(fitted, tables) -> None:
     assert list(frame.columns) == ["row_id", *names] and len(frame) == 4000
     assert frame["row_id"].tolist() == list(range(4000))
     train = pd.read_csv(tables[0], dtype={"store": str})
-    full_fit = encoder.transform(train[["row_id", "store", "product", "day"]])
-    # out-of-fold values differ from the full fit's, yet predict the target as well
-    assert not np.allclose(frame[names].to_numpy(), full_fit)
+    again = encoder.transform(train[["row_id", "store", "product", "day"]])
+    # out-of-fold values differ from transform's (every fold network, averaged), yet
+    # predict the target as well
+    assert len(encoder.fold_modules_) == 2
+    assert not np.allclose(frame[names].to_numpy(), again)
     corr = np.corrcoef(frame["prediction"], train["sales"])[0, 1]
     assert corr > 0.95
 

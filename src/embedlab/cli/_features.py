@@ -335,6 +335,8 @@ def fit(
         else None,
         "features": len(encoder.get_feature_names_out()),
         "features_out": None if features is None else str(features),
+        # transform's networks: the cross-fitting folds' (averaged), or the full fit's
+        "fold_networks": len(encoder.fold_modules_),
         "seconds": round(seconds, 2),
     }
     if as_json:
@@ -359,6 +361,11 @@ def fit(
         )
     if features is not None:
         say.info(f"wrote {summary['features']} cross-fitted features of each row to {features}")
+    if summary["fold_networks"]:
+        say.info(
+            f"features transform will average the {summary['fold_networks']} fold networks, "
+            "as these rows got theirs"
+        )
     say.wrote(written, f"wrote the encoder to {written}")
 
 

@@ -31,7 +31,10 @@ __all__ = ["MODEL_CLASS", "load_encoder", "save_encoder"]
 
 MODEL_CLASS = "EmbeddingEncoder"
 #: The layout of the encoder's ``config`` in ``model.json``.
-ENCODER_FORMAT = "embedlab.EmbeddingEncoder/3"
+ENCODER_FORMAT = "embedlab.EmbeddingEncoder/4"
+#: Layouts this version reads: 4 added the fold networks (an older embedlab refuses them
+#: by their format instead of by their unexpected tensors); 3 has none.
+READABLE_FORMATS = (ENCODER_FORMAT, "embedlab.EmbeddingEncoder/3")
 #: Tensor name prefixes of the fold networks (``folds.<k>.<parameter>``) and of their
 #: averaged tables (``fold_embeddings.<j>``).
 FOLD_PREFIX, FOLD_TABLE_PREFIX = "folds.", "fold_embeddings."
@@ -166,7 +169,7 @@ def load_encoder(cls: type[EmbeddingEncoder], path: str | os.PathLike[str]) -> E
             f"{config.get('encoder_format')!r}; this version reads {ENCODER_FORMAT!r}); "
             "fit the encoder again and save it"
         )
-    if bundle.model_class != MODEL_CLASS or config.get("encoder_format") != ENCODER_FORMAT:
+    if bundle.model_class != MODEL_CLASS or config.get("encoder_format") not in READABLE_FORMATS:
         raise BundleError(
             f"{bundle.path}: a bundle of {bundle.model_class} "
             f"(encoder format {config.get('encoder_format')!r}); expected one written by "
