@@ -123,3 +123,34 @@ def test_a_large_table_is_screened_on_a_sample(monkeypatch) -> None:
     assert seen == [5000] and enc.interactions_ == [("a", "b")]
     # the pair's table and effects still come from every row
     assert enc.counts_[-1].sum() == 12_000
+
+
+def test_without_a_pair_the_screen_fit_is_the_full_fits_additive_model(monkeypatch):
+    # the screen fits the additive model on every row; when it chooses no pair, that
+    # model is the one the effect columns need: fitted once, the same effects
+    import embedlab.features._encoder as encoder_module
+
+    calls = []
+    real = encoder_module.fit_additive
+
+    def spy(*args, **kw):
+        calls.append(len(args[0]))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(encoder_module, "fit_additive", spy)
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = pd.DataFrame(
+        {"a": rng.integers(0, 30, n).astype(str), "b": rng.integers(0, 5, n).astype(str)}
+    )
+    y = rng.normal(size=30)[X["a"].astype(int)] + rng.normal(size=5)[X["b"].astype(int)]
+    y = y + rng.normal(0, 0.5, n)
+    common = {"random_state": 0, "epochs": 1, "cv": None}
+    auto = EmbeddingEncoder(**common).fit(X, y)
+    assert auto.interactions_ == [] and calls == [n]
+    calls.clear()
+    plain = EmbeddingEncoder(interactions=None, **common).fit(X, y)
+    assert calls == [n]
+    for mine, theirs in zip(auto.effects_, plain.effects_, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    np.testing.assert_array_equal(auto.additive_model_[0], plain.additive_model_[0])
