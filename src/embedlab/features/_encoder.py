@@ -118,12 +118,12 @@ class EmbeddingEncoder(TransformerMixin, BaseEstimator):
     columns up, so it gets the sum as one); with
     ``prediction_column=True`` the network's prediction; then the numeric columns,
     unscaled, with ``passthrough=True``. ``fit_transform`` cross-fits (``cv`` folds),
-    and its ``transform`` then averages the fold networks: see :meth:`fit_transform`. The cross-fitted vectors come from different networks,
-    aligned but not the same: on three of the four tables measured (``bench_tables.py``
-    and ML-100K) Ridge and gradient boosting scored as well or better on the effect and
-    prediction columns alone (``vector_columns=False``), which carry what the vectors
-    learned (on seattlepets boosting did worse without them); keep the vectors to explore
-    them or to train your own model on them.
+    and its ``transform`` then averages the fold networks: see :meth:`fit_transform`.
+    The cross-fitted vectors come from different networks, aligned but not the same. On
+    the four tables of ``bench_tables.py`` linear models scored about as well on the
+    effect and prediction columns alone (``vector_columns=False``), which carry what the
+    vectors learned, and gradient boosting better with the vectors on three of them
+    (not hotel_rates).
 
     **Effects.** ``effects="additive"`` (the default) fits, on the network's training
     rows, a ridge-penalized model of ``y`` on the one-hot levels of every categorical
