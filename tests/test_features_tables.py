@@ -8,6 +8,7 @@ features leak and out-of-fold features do not).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,15 +245,18 @@ def test_save_load_keeps_the_fold_networks_and_bundles_without_them_load(tmp_pat
     config["encoder_format"] = "embedlab.EmbeddingEncoder/3"
     del config["folds"]
     tensors = {k: v for k, v in bundle.tensors.items() if not k.startswith("fold")}
-    save_bundle(
-        tmp_path / "old",
-        model_class="EmbeddingEncoder",
-        config=config,
-        tensors=tensors,
-        users=bundle.users,
-        items=bundle.items,
-    )
-    old = EmbeddingEncoder.load(tmp_path / "old")
+
+    def resave(name: str) -> Path:
+        return save_bundle(
+            tmp_path / name,
+            model_class="EmbeddingEncoder",
+            config=config,
+            tensors=tensors,
+            users=bundle.users,
+            items=bundle.items,
+        )
+
+    old = EmbeddingEncoder.load(resave("old"))
     assert old.fold_modules_ == [] and old.fold_embeddings_ is None
     d_a = enc.embedding_dims_[0]
     np.testing.assert_array_equal(
@@ -260,16 +264,16 @@ def test_save_load_keeps_the_fold_networks_and_bundles_without_them_load(tmp_pat
     )
     # a fold network's tensors missing: one clear error
     config["encoder_format"], config["folds"] = "embedlab.EmbeddingEncoder/4", 1
-    save_bundle(
-        tmp_path / "broken",
-        model_class="EmbeddingEncoder",
-        config=config,
-        tensors=tensors,
-        users=bundle.users,
-        items=bundle.items,
-    )
     with pytest.raises(BundleError, match=r"tensors of fold 0 do not match .* missing keys"):
-        EmbeddingEncoder.load(tmp_path / "broken")
+        EmbeddingEncoder.load(resave("broken"))
+    for bad in (-1, "2", True):
+        config["folds"] = bad
+        with pytest.raises(BundleError, match=r"config 'folds' is .*; expected an integer >= 0"):
+            EmbeddingEncoder.load(resave("broken"))
+    config["folds"] = 0
+    tensors["fold_embeddings.0"] = np.zeros((2, 2))
+    with pytest.raises(BundleError, match=r"fold_embeddings.0 is missing or not \[\d+, \d+\]"):
+        EmbeddingEncoder.load(resave("broken"))
 
 
 def test_an_old_bundle_gets_a_clear_error(tmp_path):
